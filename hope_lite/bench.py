@@ -1,0 +1,201 @@
+"""Speed and memory benchmarks: ``python -m hope_lite.bench [--quick] [--json]``.
+
+Every case is a *block* of the same width: input projections -> token mixer -> output
+projection, timed forward + backward (the memory writes included) on the same inputs. The
+mixers are the memories of :mod:`hope_lite.memory` (per-token reference and chunked paths) and,
+as the yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block
+are printed from numbers measured in the same run.
+
+Each case runs in a fresh subprocess so that its peak memory can be read honestly: on CUDA from
+``torch.cuda.max_memory_allocated``, on CPU as the growth of the process's peak resident set
+(``ru_maxrss``) during the timed runs over what it held before them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .memory import DataDependentGates, make_memory
+
+# gate maxima of each memory's data-dependent gates (sigmoid * max)
+GATES = {
+    "hebbian": {"alpha": 1.0},
+    "delta": {"eta": 1.0, "alpha": 1.0},
+    "titans": {"theta": 0.5, "eta": 1.0, "alpha": 0.1},
+}
+
+
+class MemoryBlock(nn.Module):
+    """x -> (q, k, v, gates) -> memory -> output projection; heads are batch dims of the memory."""
+
+    def __init__(self, rule: str, width: int, heads: int, chunk_size: int) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"width {width} must be divisible by heads {heads}.")
+        self.heads, self.dh = heads, width // heads
+        self.qkv = nn.Linear(width, 3 * width, bias=False)
+        self.gates = DataDependentGates(width, heads, **GATES[rule])
+        self.memory = make_memory(rule, self.dh, chunk_size=chunk_size)
+        self.out = nn.Linear(width, width, bias=False)
+        self.path = "chunked"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.dh).permute(2, 0, 3, 1, 4)  # (B, H, T, dh) each
+        q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+        y, _ = self.memory(q, k, v, path=self.path, **self.gates(x))
+        return self.out(y.transpose(1, 2).reshape(B, T, D))
+
+
+class AttentionBlock(nn.Module):
+    """x -> (q, k, v) -> causal softmax attention (SDPA) -> output projection."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads, self.dh = heads, width // heads
+        self.qkv = nn.Linear(width, 3 * width, bias=False)
+        self.out = nn.Linear(width, width, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.dh).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.out(y.transpose(1, 2).reshape(B, T, D))
+
+
+CASES = ["sdpa", "hebbian/chunked", "hebbian/reference", "delta/chunked", "delta/reference",
+         "titans/chunked", "titans/reference"]
+
+
+@dataclass
+class Result:
+    case: str
+    batch: int
+    tokens: int
+    width: int
+    heads: int
+    chunk_size: int
+    device: str
+    seconds_per_iter: float
+    tokens_per_s: float
+    peak_mem_mb: float
+    iters: int
+
+
+def build(case: str, width: int, heads: int, chunk_size: int) -> nn.Module:
+    if case == "sdpa":
+        return AttentionBlock(width, heads)
+    rule, path = case.split("/")
+    block = MemoryBlock(rule, width, heads, chunk_size)
+    block.path = path
+    return block
+
+
+def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_size: int,
+             device: str, min_time: float, max_iters: int) -> Result:
+    """Time forward+backward of one case in this process."""
+    torch.manual_seed(0)
+    block = build(case, width, heads, chunk_size).to(device)
+    x = torch.randn(batch, tokens, width, device=device, requires_grad=True)
+
+    def step() -> None:
+        block.zero_grad(set_to_none=True)
+        block(x).square().mean().backward()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step()  # warm-up (allocations, kernel selection); counted in the peak, not in the time
+    iters, start = 0, time.perf_counter()
+    while iters < max_iters and (iters == 0 or time.perf_counter() - start < min_time):
+        step()
+        iters += 1
+    elapsed = (time.perf_counter() - start) / iters
+    if device.startswith("cuda"):
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:  # ru_maxrss is in KiB on Linux
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, 0) / 1024
+    return Result(case, batch, tokens, width, heads, chunk_size, device, elapsed,
+                  batch * tokens / elapsed, peak, iters)
+
+
+def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
+    cmd = [sys.executable, "-m", "hope_lite.bench", "--one-case", case, "--batch", str(args.batch),
+           "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
+           "--chunk-size", str(args.chunk_size), "--device", args.device, "--min-time", str(args.min_time)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark case {case} failed:\n{out.stderr}")
+    return Result(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m hope_lite.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="short sequences and short timing (a smoke run)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per case instead of a table")
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--tokens", type=int, default=1024)
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--chunk-size", type=int, default=64)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per case")
+    p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {CASES}")
+    p.add_argument("--one-case", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    for name in ("batch", "tokens", "width", "heads", "chunk_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.width % args.heads:
+        p.error(f"--width ({args.width}) must be divisible by --heads ({args.heads})")
+    if args.quick:
+        args.tokens, args.min_time = min(args.tokens, 256), 0.3
+    if args.one_case:
+        res = run_case(args.one_case, args.batch, args.tokens, args.width, args.heads, args.chunk_size,
+                       args.device, args.min_time, max_iters=1000)
+        print(json.dumps(asdict(res)))
+        return 0
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    bad = [c for c in cases if c not in CASES]
+    if bad:
+        p.error(f"unknown case(s) {bad}; choose from {CASES}")
+    if "sdpa" not in cases:
+        cases.insert(0, "sdpa")
+    results = {c: run_in_subprocess(c, args) for c in cases}
+    sdpa = results["sdpa"].tokens_per_s
+    if args.json:
+        for c, r in results.items():
+            row = asdict(r)
+            row["ratio_to_sdpa"] = r.tokens_per_s / sdpa
+            if c.endswith("/chunked") and c.replace("chunked", "reference") in results:
+                row["speedup_over_reference"] = r.tokens_per_s / results[c.replace("chunked", "reference")].tokens_per_s
+            print(json.dumps(row))
+        return 0
+    print(f"forward+backward, B={args.batch} T={args.tokens} width={args.width} heads={args.heads} "
+          f"chunk={args.chunk_size} device={args.device} torch={torch.__version__} threads={torch.get_num_threads()}")
+    print(f"{'case':<20}{'tokens/s':>12}{'ms/iter':>10}{'peak MB':>10}{'x SDPA':>9}{'x ref':>9}")
+    for c, r in results.items():
+        ref = results.get(c.replace("chunked", "reference")) if c.endswith("/chunked") else None
+        ratio_ref = f"{r.tokens_per_s / ref.tokens_per_s:9.1f}" if ref else f"{'':>9}"
+        print(f"{c:<20}{r.tokens_per_s:12.0f}{1e3 * r.seconds_per_iter:10.1f}{r.peak_mem_mb:10.1f}"
+              f"{r.tokens_per_s / sdpa:9.2f}{ratio_ref}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
