@@ -25,7 +25,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["Level", "levels_of", "UpdateRecorder", "UpdateEvents", "record_update", "active_recorder"]
+__all__ = ["Level", "levels_of", "describe_levels", "UpdateRecorder", "UpdateEvents", "record_update",
+           "active_recorder"]
 
 CLOCKS = ("tokens", "steps")
 

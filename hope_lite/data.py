@@ -1,0 +1,102 @@
+"""Synthetic data for the notebooks (first piece: associative recall; notebook 01).
+
+:func:`make_kv_pairs` draws the key-value pairs that notebook 01 writes into the memories of
+:mod:`hope_lite.memory`. The one knob that matters for interference is how similar the keys
+are, so the keys are built with a chosen pairwise cosine ``c``:
+
+    k_i = sqrt(c) s + sqrt(1 - c) o_i,
+
+with ``s`` a unit direction shared by every key and ``o_i`` the key's own unit direction.
+When the own directions are orthonormal and orthogonal to ``s`` every key has norm exactly 1
+and every pair has cosine exactly ``c``. That needs ``n_pairs + 1 <= dim`` directions (or just
+``n_pairs <= dim`` when ``c = 0``, where ``s`` plays no part). Past that point the own
+directions are independent random unit vectors and the keys are renormalised, so the cosine
+is ``c`` on average, with spread about ``1/sqrt(dim)``; this is the over-capacity regime of
+notebook 01, where no set of keys can be orthogonal any more.
+
+Everything is drawn from a private ``torch.Generator`` seeded with ``seed``: the same call
+returns the same tensors and leaves the global random state alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = ["make_kv_pairs", "orthogonal_capacity"]
+
+
+def orthogonal_capacity(dim: int, correlation: float) -> int:
+    """The largest ``n_pairs`` for which :func:`make_kv_pairs` gives exactly-structured keys.
+
+    ``dim`` orthonormal keys fit when ``correlation == 0``; with a shared direction one fewer.
+    """
+    return dim if correlation == 0 else dim - 1
+
+
+def _check_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+    return value
+
+
+def make_kv_pairs(n_pairs: int, dim: int, *, correlation: float = 0.0, seed: int = 0,
+                  dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """Seeded key-value pairs for associative recall (paper_spec §1; notebook 01).
+
+    Args:
+        n_pairs: number of pairs, >= 1.
+        dim: width of keys and values, >= 1.
+        correlation: pairwise cosine of the keys, in [0, 1). 0 gives orthonormal keys while
+            ``n_pairs <= dim``; larger values make every key share a common direction, which is
+            what makes a Hebbian memory confuse them.
+        seed: seed of the private generator (the global torch RNG is not touched).
+        dtype: floating dtype of the returned tensors (computed in float64, then cast).
+
+    Returns:
+        ``(keys, values)``, each of shape ``(n_pairs, dim)``. Keys have unit norm and pairwise
+        cosine exactly ``correlation`` when ``n_pairs <= orthogonal_capacity(dim, correlation)``,
+        about ``correlation`` beyond. Values are independent Gaussian directions scaled to unit
+        norm, so a retrieval error ``|recalled - v|`` is already relative.
+
+    Raises:
+        ValueError: for ``n_pairs < 1``, ``dim < 1``, ``correlation`` outside [0, 1) or a
+            non-floating ``dtype``.
+
+    >>> k, v = make_kv_pairs(4, 8, correlation=0.5)
+    >>> round(float(k[0] @ k[1]), 6), tuple(v.shape)
+    (0.5, (4, 8))
+    """
+    _check_int("n_pairs", n_pairs)
+    _check_int("dim", dim)
+    if isinstance(correlation, bool) or not isinstance(correlation, (int, float)) \
+            or not math.isfinite(correlation) or not 0.0 <= correlation < 1.0:
+        raise ValueError(f"correlation must be a number in [0, 1) (the pairwise cosine of the keys), "
+                         f"got {correlation!r}.")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating torch dtype such as torch.float32, got {dtype!r}.")
+    c = float(correlation)
+    gen = torch.Generator().manual_seed(seed)
+    f64 = torch.float64
+
+    if n_pairs <= orthogonal_capacity(dim, c):
+        # QR of a Gaussian matrix: orthonormal columns; column 0 is the shared direction.
+        basis, _ = torch.linalg.qr(torch.randn(dim, n_pairs + 1 if n_pairs < dim else dim,
+                                               generator=gen, dtype=f64))
+        if c == 0.0:
+            own = basis[:, -n_pairs:].T if n_pairs < dim else basis.T             # (n, dim)
+            keys = own
+        else:
+            shared, own = basis[:, 0], basis[:, 1:n_pairs + 1].T
+            keys = math.sqrt(c) * shared + math.sqrt(1.0 - c) * own          # unit norm, cosine c
+    else:
+        shared = torch.nn.functional.normalize(torch.randn(dim, generator=gen, dtype=f64), dim=0)
+        own = torch.nn.functional.normalize(torch.randn(n_pairs, dim, generator=gen, dtype=f64), dim=-1)
+        keys = torch.nn.functional.normalize(math.sqrt(c) * shared + math.sqrt(1.0 - c) * own, dim=-1)
+
+    values = torch.nn.functional.normalize(torch.randn(n_pairs, dim, generator=gen, dtype=f64), dim=-1)
+    return keys.to(dtype), values.to(dtype)

@@ -1,0 +1,41 @@
+"""The benchmark command runs, prints what it promises and refuses bad arguments."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from hope_lite.bench import MemoryBlock, main
+
+
+def test_bench_json_prints_one_row_per_case_with_ratios():
+    out = subprocess.run(
+        [sys.executable, "-m", "hope_lite.bench", "--json", "--tokens", "16", "--width", "16", "--heads", "2",
+         "--chunk-size", "4", "--min-time", "0", "--cases", "delta/chunked,delta/reference"],
+        capture_output=True, text=True, check=True, timeout=300)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["case"] for r in rows] == ["sdpa", "delta/chunked", "delta/reference"]
+    for r in rows:
+        assert r["tokens_per_s"] > 0 and r["peak_mem_mb"] >= 0 and r["tokens"] == 16
+    assert rows[0]["ratio_to_sdpa"] == 1.0
+    assert rows[1]["speedup_over_reference"] > 0
+
+
+@pytest.mark.parametrize("argv", [["--cases", "nope"], ["--tokens", "0"], ["--width", "10", "--heads", "4"]])
+def test_bench_rejects_bad_arguments(argv):
+    with pytest.raises(SystemExit):
+        main(argv)
+
+
+@pytest.mark.parametrize("rule", ["hebbian", "delta", "titans"])
+def test_memory_block_paths_agree(rule):
+    torch.manual_seed(0)
+    block = MemoryBlock(rule, 16, 2, chunk_size=1).double()
+    x = torch.randn(2, 9, 16, dtype=torch.float64)
+    y_chunked = block(x)
+    block.path = "reference"
+    assert (block(x) - y_chunked).abs().max().item() < 1e-10
