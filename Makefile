@@ -1,0 +1,73 @@
+# hope_lite — one-command entry points.
+#
+#   make lab       set up .venv, then JupyterLab on notebooks/00_index.ipynb (127.0.0.1 only)
+#   make test      set up .venv, then every test: library unit tests, notebooks executed by
+#                  papermill (FAST=True) and by nbval, and the real-browser widget tests
+#   make figures   regenerate the static preview PNGs in figures/
+#   make bench     speed / memory benchmarks
+#   make test-browser   only the real-browser tests (screenshots in test-artifacts/browser/)
+#
+# Extra arguments go through ARGS, e.g.  make test ARGS="-k memory -x"   make bench ARGS="--help"
+
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+# Re-run the install only when the dependency lists change.
+STAMP   := $(VENV)/.hope_lite-installed
+ARGS    ?=
+# JupyterLab port (it moves to the next free port if this one is taken; the URL says which).
+PORT    ?= 8888
+
+# Test runs only (never `make lab`, whose kernels need the inline backend and classroom mode):
+# FAST mode and a non-GUI matplotlib backend. The browser tests set the inline backend for their
+# Voila kernel themselves, so that figures render in the page.
+test test-browser: export HOPE_LITE_FAST := 1
+test test-browser: export MPLBACKEND := Agg
+
+# nbval runs the committed notebooks in this environment's kernel. The folder is passed only
+# when it holds notebooks: git does not keep an empty folder, and pytest errors on a missing path.
+# `make test NBVAL=0` leaves nbval out (papermill still runs every notebook once).
+NBVAL       ?= 1
+NBVAL_PATHS := $(if $(filter 1,$(NBVAL)),$(if $(wildcard notebooks/*.ipynb),notebooks,),)
+NBVAL_OPTS  := $(if $(filter 1,$(NBVAL)),--nbval-lax --nbval-current-env --nbval-cell-timeout=300,)
+
+.PHONY: help venv lab test test-browser figures bench clean
+
+help:
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	@echo ">>> Starting JupyterLab on 127.0.0.1 (no browser is opened)."
+	@echo ">>> Open the http://127.0.0.1:... URL that Jupyter prints below (it carries the token). Ctrl-C twice to stop."
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
+	    $(if $(filter 0,$(shell id -u)),--allow-root) \
+	    --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_index.ipynb
+
+# One pytest run: tests/ (unit tests, tests/test_notebooks.py with papermill, tests/browser/)
+# plus nbval over notebooks/. -ra lists skip reasons; --durations shows the slowest items.
+test: $(STAMP)
+	@mkdir -p test-artifacts
+	$(PY) -m pytest tests $(NBVAL_PATHS) $(NBVAL_OPTS) -ra --durations=15 $(ARGS)
+
+# Only the real-browser tests (screenshots land in test-artifacts/browser/).
+test-browser: $(STAMP)
+	@mkdir -p test-artifacts
+	$(PY) -m pytest tests/browser -m browser -ra $(ARGS)
+
+figures: $(STAMP)
+	$(PY) -m hope_lite.viz --out figures $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m hope_lite.bench $(ARGS)
+
+clean:
+	rm -rf test-artifacts .pytest_cache

@@ -1,0 +1,277 @@
+"""Checks on the teaching notebooks in ``notebooks/`` (conventions in docs/TEACHING.md).
+
+* every notebook runs top to bottom on a fresh kernel under papermill with ``FAST=True``
+  (and ``HOPE_LITE_FAST=1``) within the 60 s FAST budget; the executed copies are kept in
+  ``test-artifacts/notebooks/`` for inspection;
+* notebooks are committed without outputs;
+* every image linked from notebook markdown and README.md exists.
+
+The kernel is always this interpreter (``sys.executable``): a ``python3`` kernelspec that
+points at it is put first on ``JUPYTER_PATH`` for the papermill runs, so a user-level
+``python3`` kernelspec elsewhere cannot take over. ``test_papermill_kernel_is_this_interpreter``
+checks that on a throwaway notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+ARTIFACTS = ROOT / "test-artifacts" / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+README = ROOT / "README.md"
+
+# TEACHING.md: FAST mode, every notebook <= 60 s on a 2-core CPU; the series <= 8 min.
+BUDGET_S = float(os.environ.get("HOPE_LITE_NOTEBOOK_BUDGET_S", "60"))
+SERIES_BUDGET_S = 8 * 60
+CELL_TIMEOUT_S = 300  # a hung cell fails the test instead of hanging the run
+
+
+def _notebook_params(paths: list[Path]) -> list:
+    if not paths:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/*.ipynb yet"))]
+    return [pytest.param(p, id=p.name) for p in paths]
+
+
+def _read(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+# --------------------------------------------------------------------------------------------
+# Execution with papermill
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def this_interpreter_kernel(tmp_path_factory) -> Path:
+    """A jupyter data dir whose ``kernels/python3`` runs ``sys.executable``."""
+    from ipykernel.kernelspec import write_kernel_spec
+
+    data_dir = tmp_path_factory.mktemp("jupyter-data")
+    write_kernel_spec(path=str(data_dir / "kernels" / "python3"), overrides={
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python 3 ({sys.prefix})",
+    })
+    return data_dir
+
+
+@pytest.fixture
+def notebook_env(monkeypatch, this_interpreter_kernel):
+    """Environment of a notebook run: FAST mode, Agg backend, kernel = this interpreter."""
+    monkeypatch.setenv("HOPE_LITE_FAST", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # An explicit JUPYTER_PATH entry is searched before the user, env and system dirs.
+    old = os.environ.get("JUPYTER_PATH")
+    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(
+        [str(this_interpreter_kernel)] + ([old] if old else [])))
+    # The kernel must import this checkout's hope_lite even without `pip install -e .`.
+    old_pp = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT)] + ([old_pp] if old_pp else [])))
+
+
+def run_notebook(src: Path, out: Path, parameters: dict, cwd: Path) -> float:
+    """Execute ``src`` with papermill into ``out``; return the wall time in seconds."""
+    import papermill as pm
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(
+            str(src), str(out), parameters=parameters, kernel_name="python3", cwd=str(cwd),
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+            execution_timeout=CELL_TIMEOUT_S, start_timeout=120,
+        )
+    except pm.PapermillExecutionError as exc:
+        error = exc
+    wall = time.perf_counter() - t0
+    if error is not None:
+        pytest.fail(f"{src.name} failed in cell [{error.exec_count}] after {wall:.1f} s; "
+                    f"executed copy: {out}\n{error}", pytrace=False)
+    return wall
+
+
+class _NotebookTimes:
+    """Collects wall times and prints them in pytest's closing summary."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.times:
+            return
+        tr = terminalreporter
+        tr.section("notebook wall times (papermill, FAST=True)")
+        for name, dt in sorted(self.times.items()):
+            flag = "" if dt <= BUDGET_S else f"   OVER the {BUDGET_S:.0f} s budget"
+            tr.write_line(f"{dt:7.1f} s  {name}{flag}")
+        total = sum(self.times.values())
+        flag = "" if total <= SERIES_BUDGET_S else f"   OVER the {SERIES_BUDGET_S} s series budget"
+        tr.write_line(f"{total:7.1f} s  total{flag}")
+
+
+@pytest.fixture(scope="module")
+def notebook_times(request):
+    plugin = _NotebookTimes()
+    name = "hope-lite-notebook-times"
+    if not request.config.pluginmanager.has_plugin(name):
+        request.config.pluginmanager.register(plugin, name)
+    else:
+        plugin = request.config.pluginmanager.get_plugin(name)
+    return plugin.times
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_notebook_runs_fast(notebook: Path, notebook_env, notebook_times):
+    out = ARTIFACTS / notebook.name
+    wall = run_notebook(notebook, out, parameters={"FAST": True}, cwd=NOTEBOOK_DIR)
+    notebook_times[notebook.name] = wall
+    print(f"{notebook.name}: {wall:.1f} s")
+    assert wall <= BUDGET_S, (
+        f"{notebook.name} took {wall:.1f} s with FAST=True; the budget is {BUDGET_S:.0f} s "
+        "(docs/TEACHING.md). Cache the slow part or shrink the FAST preset.")
+
+
+def test_papermill_kernel_is_this_interpreter(tmp_path, notebook_env):
+    """The harness itself: parameters injected, FAST env set, kernel = this venv's python."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    params = new_code_cell("FAST = False\nEXPECTED_PREFIX = ''")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell(
+        "import os, sys\n"
+        "assert FAST is True, FAST\n"
+        "assert os.environ.get('HOPE_LITE_FAST') == '1'\n"
+        "assert os.path.realpath(sys.prefix) == os.path.realpath(EXPECTED_PREFIX), "
+        "(sys.prefix, sys.executable)\n"
+        "print(sys.executable)\n")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "probe.ipynb"
+    nbformat.write(nb, src)
+    run_notebook(src, tmp_path / "probe.out.ipynb",
+                 parameters={"FAST": True, "EXPECTED_PREFIX": sys.prefix}, cwd=tmp_path)
+    done = nbformat.read(tmp_path / "probe.out.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in done.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert printed.strip() == sys.executable
+
+
+# --------------------------------------------------------------------------------------------
+# Committed without outputs
+# --------------------------------------------------------------------------------------------
+
+# nbval compares a `# NBVAL_CHECK_OUTPUT` cell with its stored output -- and only if the stored
+# cell also has an execution_count (a cell with outputs but no count fails as "Unrun reference
+# cell has outputs"). Such cells, and cells with metadata "keep_output": true, may keep both.
+_KEEP = re.compile(r"^\s*#\s*NBVAL_CHECK_OUTPUT\b", re.M)
+
+
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_notebook_committed_without_outputs(notebook: Path):
+    nb = _read(notebook)
+    bad = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if _KEEP.search(cell.source) or cell.metadata.get("keep_output"):
+            continue
+        if cell.get("execution_count") is not None:
+            bad.append(f"cell {i}: execution_count={cell.execution_count}")
+        if cell.get("outputs"):
+            bad.append(f"cell {i}: {len(cell.outputs)} output(s)")
+    if "widgets" in nb.metadata:
+        bad.append("notebook metadata holds saved widget state ('widgets')")
+    assert not bad, (f"{notebook.name} is committed with outputs: " + "; ".join(bad)
+                     + "\nStrip them, e.g. `nbstripout notebooks/*.ipynb` or Jupyter's "
+                     "'Clear All Outputs' then save.")
+
+
+# --------------------------------------------------------------------------------------------
+# Image links resolve
+# --------------------------------------------------------------------------------------------
+
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(<[^>]+>|[^)\s]+)(?:\s+[\"'(][^)]*)?\)")
+_HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*([\"'])(.*?)\1", re.I | re.S)
+_REF_IMAGE = re.compile(r"!\[[^\]]*\]\[([^\]]*)\]")
+_REF_DEF = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*(<[^>]+>|\S+)", re.M)
+
+
+def image_links(markdown: str) -> list[str]:
+    """Image targets in markdown text: ``![alt](path "title")``, ``<img src=...>``, ``![a][ref]``."""
+    links = [m.group(1).strip("<>") for m in _MD_IMAGE.finditer(markdown)]
+    links += [m.group(2) for m in _HTML_IMAGE.finditer(markdown)]
+    refs = {k.lower(): v.strip("<>") for k, v in _REF_DEF.findall(markdown)}
+    for m in _REF_IMAGE.finditer(markdown):
+        key = m.group(1).lower()
+        if key in refs:
+            links.append(refs[key])
+    return links
+
+
+def _is_remote(link: str) -> bool:
+    scheme = urlsplit(link).scheme.lower()
+    return link.startswith("//") or scheme in {"http", "https", "data", "mailto", "ftp"}
+
+
+def broken_image_links(markdown: str, base: Path, attachments=()) -> list[str]:
+    broken = []
+    for link in image_links(markdown):
+        if not link or _is_remote(link):
+            continue  # online badges and images are not ours to check
+        if link.startswith("attachment:"):
+            if link.split(":", 1)[1] not in attachments:
+                broken.append(link)
+            continue
+        path = unquote(urlsplit(link).path)
+        target = (ROOT / path.lstrip("/")) if path.startswith("/") else (base / path)
+        if not target.is_file():
+            broken.append(link)
+    return broken
+
+
+def _markdown_files() -> list:
+    files = ([README] if README.exists() else []) + NOTEBOOKS
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no README.md or notebooks yet"))]
+    return [pytest.param(p, id=p.name) for p in files]
+
+
+@pytest.mark.parametrize("path", _markdown_files())
+def test_image_links_resolve(path: Path):
+    broken = []
+    if path.suffix == ".ipynb":
+        for i, cell in enumerate(_read(path).cells):
+            if cell.cell_type == "markdown":
+                attachments = cell.get("attachments", {}) or {}
+                broken += [f"cell {i}: {b}" for b in
+                           broken_image_links(cell.source, path.parent, attachments)]
+    else:
+        broken = broken_image_links(path.read_text(encoding="utf-8"), path.parent)
+    assert not broken, (f"{path.relative_to(ROOT)} links images that do not exist "
+                        f"(paths are relative to {path.parent.relative_to(ROOT) or '.'}/): "
+                        + ", ".join(broken) + ". Run `make figures` or fix the path.")
+
+
+def test_image_link_parser():
+    md = ('![a](../figures/01-x.png) ![b](<../figures/with space.png> "t") '
+          '<img src="../figures/02-y.png" width=300> <IMG alt=z SRC=\'c.png\'> '
+          '![badge](https://colab.research.google.com/assets/colab-badge.svg) '
+          '![r][fig]\n\n[fig]: ../figures/03-z.png\n')
+    assert sorted(image_links(md)) == sorted([
+        "../figures/01-x.png", "../figures/with space.png", "../figures/02-y.png", "c.png",
+        "https://colab.research.google.com/assets/colab-badge.svg", "../figures/03-z.png"])
+    assert json.dumps(broken_image_links("![ok](test_notebooks.py)", Path(__file__).parent)) == "[]"
+    assert broken_image_links("![no](nope.png)", Path(__file__).parent) == ["nope.png"]
