@@ -4,6 +4,9 @@ Modules (one concept each, one notebook each):
     memory    associative memories as optimization (notebook 01)
     levels    levels, levels_of, UpdateRecorder (notebooks 00-01)
     teaching  seeding, FAST mode, exercise checks
+    data      seeded key-value streams for recall experiments (notebook 01)
+    viz       pure figure functions; ``python -m hope_lite.viz --out figures``
+    widgets   ipywidgets explorers built on viz (imported on demand: matplotlib stays optional)
     bench     ``python -m hope_lite.bench``
 """
 

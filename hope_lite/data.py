@@ -32,8 +32,9 @@ def orthogonal_capacity(dim: int, correlation: float) -> int:
     """The largest ``n_pairs`` for which :func:`make_kv_pairs` gives exactly-structured keys.
 
     ``dim`` orthonormal keys fit when ``correlation == 0``; with a shared direction one fewer.
+    (A single pair is always exact: there is no pair of keys to correlate.)
     """
-    return dim if correlation == 0 else dim - 1
+    return dim if correlation == 0 else max(dim - 1, 1)
 
 
 def _check_int(name: str, value: object) -> int:
@@ -43,7 +44,7 @@ def _check_int(name: str, value: object) -> int:
 
 
 def make_kv_pairs(n_pairs: int, dim: int, *, correlation: float = 0.0, seed: int = 0,
-                  dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+                  dtype: torch.dtype = torch.float32, orthogonal: bool = True) -> tuple[Tensor, Tensor]:
     """Seeded key-value pairs for associative recall (paper_spec §1; notebook 01).
 
     Args:
@@ -54,6 +55,9 @@ def make_kv_pairs(n_pairs: int, dim: int, *, correlation: float = 0.0, seed: int
             what makes a Hebbian memory confuse them.
         seed: seed of the private generator (the global torch RNG is not touched).
         dtype: floating dtype of the returned tensors (computed in float64, then cast).
+        orthogonal: True (default) uses orthonormal own directions whenever they fit, so the
+            cosines are exact; False always draws independent random directions (cosine
+            ``correlation`` on average), e.g. to compare with the orthogonal case.
 
     Returns:
         ``(keys, values)``, each of shape ``(n_pairs, dim)``. Keys have unit norm and pairwise
@@ -83,20 +87,21 @@ def make_kv_pairs(n_pairs: int, dim: int, *, correlation: float = 0.0, seed: int
     gen = torch.Generator().manual_seed(seed)
     f64 = torch.float64
 
-    if n_pairs <= orthogonal_capacity(dim, c):
-        # QR of a Gaussian matrix: orthonormal columns; column 0 is the shared direction.
-        basis, _ = torch.linalg.qr(torch.randn(dim, n_pairs + 1 if n_pairs < dim else dim,
-                                               generator=gen, dtype=f64))
-        if c == 0.0:
-            own = basis[:, -n_pairs:].T if n_pairs < dim else basis.T             # (n, dim)
-            keys = own
+    if orthogonal and (n_pairs == 1 or n_pairs <= orthogonal_capacity(dim, c)):
+        # QR of a Gaussian matrix: orthonormal columns; column 0 is the shared direction s.
+        n_cols = min(n_pairs + 1, dim)
+        basis, _ = torch.linalg.qr(torch.randn(dim, n_cols, generator=gen, dtype=f64))
+        if c == 0.0 or n_pairs == 1:
+            keys = basis[:, n_cols - n_pairs:].T                                 # orthonormal rows
         else:
             shared, own = basis[:, 0], basis[:, 1:n_pairs + 1].T
-            keys = math.sqrt(c) * shared + math.sqrt(1.0 - c) * own          # unit norm, cosine c
+            keys = math.sqrt(c) * shared + math.sqrt(1.0 - c) * own              # unit norm, cosine c
     else:
         shared = torch.nn.functional.normalize(torch.randn(dim, generator=gen, dtype=f64), dim=0)
         own = torch.nn.functional.normalize(torch.randn(n_pairs, dim, generator=gen, dtype=f64), dim=-1)
-        keys = torch.nn.functional.normalize(math.sqrt(c) * shared + math.sqrt(1.0 - c) * own, dim=-1)
+        mixed = math.sqrt(c) * shared + math.sqrt(1.0 - c) * own
+        degenerate = mixed.norm(dim=-1, keepdim=True) < 1e-6                    # only in tiny dims
+        keys = torch.nn.functional.normalize(torch.where(degenerate, own, mixed), dim=-1)
 
     values = torch.nn.functional.normalize(torch.randn(n_pairs, dim, generator=gen, dtype=f64), dim=-1)
     return keys.to(dtype), values.to(dtype)

@@ -449,7 +449,9 @@ class TitansMemory(AssociativeMemory):
     token: reading with the updated weights becomes attention-like products (TTT's dual form).
 
     Chunked semantics (Titans §3.2): every gradient in a chunk is taken at the weights of the
-    chunk start; ``chunk_size=1`` is exactly the per-token rule. This memory's level therefore
+    chunk start; ``chunk_size=1`` is exactly the per-token rule. Since nothing inside a chunk
+    corrects the gradient, a chunk of C similar tokens acts like one step of about C * theta:
+    a step size that is stable per token can diverge with large chunks. This memory's level therefore
     has period ``chunk_size``: the state its gradients see advances once per chunk.
     """
 
@@ -530,7 +532,9 @@ class TitansMemory(AssociativeMemory):
         weights = state["weights"]
         outer_grad = torch.is_grad_enabled()
         with torch.enable_grad():
-            w_req = [w if w.requires_grad else w.detach().requires_grad_() for w in weights]
+            # outside autograd (no_grad), views of the initial Parameters still claim requires_grad:
+            # take the inner gradient on detached leaves then.
+            w_req = [w if (w.requires_grad and outer_grad) else w.detach().requires_grad_() for w in weights]
             loss = 0.5 * (self.mlp(w_req, k) - v).pow(2).sum()                   # sum over the batch
             grads = torch.autograd.grad(loss, w_req, create_graph=outer_grad)
         if not outer_grad:

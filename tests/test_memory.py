@@ -360,3 +360,14 @@ def test_titans_without_residual_and_depth_one_is_a_linear_memory():
     y_chk, _ = mem(q, k, v[..., :4], chunk_size=1, **gates)
     assert y_ref.shape == (2, 16, 4)
     assert (y_ref - y_chk).abs().max().item() <= 1e-10
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_both_paths_run_under_no_grad(rule):
+    q, k, v, _ = random_inputs(lead=(2,), T=6, dtype=torch.float32)
+    mem = build(rule, dtype=torch.float32)
+    with torch.no_grad():
+        y_ref, _ = mem(q, k, v, path="reference")
+        y_chk, _ = mem(q, k, v, chunk_size=1)
+    assert not y_ref.requires_grad
+    assert (y_ref - y_chk).abs().max().item() < 1e-5
