@@ -36,6 +36,11 @@ GATES = {
 }
 
 
+def unit_norm(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """l2-normalise the last dim (cheaper than F.normalize's zero-norm handling, same result)."""
+    return x * torch.rsqrt(x.square().sum(-1, keepdim=True) + eps)
+
+
 class MemoryBlock(nn.Module):
     """x -> (q, k, v, gates) -> memory -> output projection; heads are batch dims of the memory."""
 
@@ -53,7 +58,7 @@ class MemoryBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.dh).permute(2, 0, 3, 1, 4)  # (B, H, T, dh) each
-        q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+        q, k = unit_norm(q), unit_norm(k)
         y, _ = self.memory(q, k, v, path=self.path, **self.gates(x))
         return self.out(y.transpose(1, 2).reshape(B, T, D))
 

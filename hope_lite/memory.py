@@ -106,9 +106,40 @@ def _segment_log_sums(log_a: Tensor) -> Tensor:
 
 
 def _decay_matrices(a: Tensor) -> tuple[Tensor, Tensor]:
-    """For per-token multipliers a (N, C): Gamma[i, j] = prod_{l=j+1..i} a_l and gamma_i = prod_{l<=i} a_l."""
+    """For per-token multipliers a (..., C): Gamma[i, j] = prod_{l=j+1..i} a_l and gamma_i = prod_{l<=i} a_l."""
     log_a = torch.log(a)
     return torch.exp(_segment_log_sums(log_a)), torch.exp(torch.cumsum(log_a, dim=-1))
+
+
+def _as_chunks(C: int, *xs: Tensor, pad_values: tuple[float, ...]) -> list[Tensor]:
+    """Pad the time dim (dim 1) to a multiple of C and view it as (N, n_chunks, C, ...).
+
+    The padding values are chosen by the caller so that padded tokens change nothing
+    (zero write, retention 1); their outputs are cut off afterwards.
+    """
+    T = xs[0].shape[1]
+    pad = -T % C
+    out = []
+    for x, value in zip(xs, pad_values):
+        if pad:
+            filler = x.new_full((x.shape[0], pad, *x.shape[2:]), value)
+            x = torch.cat([x, filler], dim=1)
+        out.append(x.reshape(x.shape[0], -1, C, *x.shape[2:]))
+    return out
+
+
+def _chunk_start_states(M0: Tensor, decays: Tensor, increments: Tensor) -> tuple[Tensor, Tensor]:
+    """The one sequential part of a chunked Hebbian memory: M_{c+1} = decay_c M_c + dM_c.
+
+    ``decays`` is (N, n), ``increments`` (N, n, dv, dk). Returns the state at the start of every
+    chunk (N, n, dv, dk) and the final state. ``unbind`` (not indexing) keeps the backward pass
+    free of full-size zero tensors.
+    """
+    starts, M = [], M0
+    for decay, dM in zip(decays.unbind(1), increments.unbind(1)):
+        starts.append(M)
+        M = decay[:, None, None] * M + dM
+    return torch.stack(starts, dim=1), M
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,27 +360,25 @@ class HebbianMemory(AssociativeMemory):
         return queries @ state["M"].transpose(1, 2)
 
     def _chunked(self, q, k, v, g, st, C):
-        """Per chunk (rows are tokens, M0 the state at the chunk start):
+        """All chunks at once, then a loop over chunks for the state alone.
 
-            Y   = diag(gamma) Q M0^T + (Gamma o Q K^T) (eta o V)
-            M_C = gamma_C M0 + (Gamma_C o eta o V)^T K
+        For chunk c with start state M_c (rows are tokens):
+            Y_c     = diag(gamma) Q M_c^T + (Gamma o Q K^T) (eta o V)
+            M_{c+1} = gamma_C M_c + (Gamma_C o eta o V)^T K
         with Gamma[i, j] = prod_{l=j+1..i} alpha_l (zero for j > i), gamma_i = prod_{l<=i} alpha_l.
+        Only the second line is sequential; everything else is one batched product over chunks.
         """
-        M, ys = st["M"], []
-        T = q.shape[1]
-        for s in range(0, T, C):
-            Q, K, V = q[:, s:s + C], k[:, s:s + C], v[:, s:s + C]
-            eta, alpha = g["eta"][:, s:s + C], g["alpha"][:, s:s + C]
-            Gamma, gamma = _decay_matrices(alpha)                                # (N,C,C), (N,C)
-            W = eta[:, :, None] * V                                              # eta_i v_i
-            scores = Gamma * (Q @ K.transpose(1, 2))                             # decayed k_i . q_t
-            ys.append(gamma[:, :, None] * (Q @ M.transpose(1, 2)) + scores @ W)
-            M = gamma[:, -1, None, None] * M + (Gamma[:, -1, :, None] * W).transpose(1, 2) @ K
-        position = st["position"] + T
-        new = {"M": M, "position": position}
+        N, T, _ = q.shape
+        Q, K, V, eta, alpha = _as_chunks(C, q, k, v, g["eta"], g["alpha"], pad_values=(0, 0, 0, 0, 1))
+        Gamma, gamma = _decay_matrices(alpha)                                   # (N,n,C,C), (N,n,C)
+        W = eta[..., None] * V                                                  # eta_i v_i
+        increments = (Gamma[..., -1, :, None] * W).transpose(-1, -2) @ K        # (N,n,dv,dk)
+        starts, M = _chunk_start_states(st["M"], gamma[..., -1], increments)
+        Y = gamma[..., None] * (Q @ starts.transpose(-1, -2)) + (Gamma * (Q @ K.transpose(-1, -2))) @ W
+        new = {"M": M, "position": st["position"] + T}
         if active_recorder() is not None:
             self._record(new, T, (g["eta"] * v.norm(dim=-1) * k.norm(dim=-1)).mean(0), period=1)
-        return torch.cat(ys, dim=1), new
+        return Y.reshape(N, -1, self.d_value)[:, :T], new
 
 
 class DeltaRuleMemory(AssociativeMemory):
@@ -391,32 +420,38 @@ class DeltaRuleMemory(AssociativeMemory):
         return {"M": M, "position": state["position"] + 1}, (u.norm(dim=-1) * k.norm(dim=-1)).mean()
 
     def _chunked(self, q, k, v, g, st, C):
-        """Exact chunkwise delta rule (WY form). Within a chunk the state is
+        """Exact chunkwise delta rule (WY form). Within chunk c (start state M_c) the state is
 
-            M_i = gamma_i M0 + sum_{j<=i} Gamma[i, j] u_j k_j^T,
-        and the writes u solve the unit lower-triangular system
-            u_i + eta_i sum_{j<i} Gamma[i, j] (k_i . k_j) u_j = eta_i (v_i - gamma_i M0 k_i),
-        so one triangular solve per chunk replaces the token loop. Then
-            Y   = diag(gamma) Q M0^T + (Gamma o Q K^T) U,      M_C = gamma_C M0 + (Gamma_C o U)^T K.
+            M_i = gamma_i M_c + sum_{j<=i} Gamma[i, j] u_j k_j^T,
+        and the writes u solve the unit lower-triangular system (A strictly lower)
+            (I + A) U = diag(eta) (V - diag(gamma) K M_c^T),   A[i, j] = eta_i Gamma[i, j] (k_i . k_j).
+        The solve is linear in M_c: with S = (I + A)^{-1} diag(eta), U = S V - S diag(gamma) K M_c^T,
+        so S, S V and S diag(gamma) K are one batched solve and two products for all chunks.
+        Only a short loop over chunks remains:
+            U_c = S V - (S diag(gamma) K) M_c^T,     M_{c+1} = gamma_C M_c + U_c^T diag(Gamma_C) K,
+        and the outputs follow in one batch: Y = diag(gamma) Q M_c^T + (Gamma o Q K^T) U.
         """
-        M, ys, writes = st["M"], [], []
-        T = q.shape[1]
-        for s in range(0, T, C):
-            Q, K, V = q[:, s:s + C], k[:, s:s + C], v[:, s:s + C]
-            eta, alpha = g["eta"][:, s:s + C], g["alpha"][:, s:s + C]
-            Gamma, gamma = _decay_matrices(alpha)
-            A = (eta[:, :, None] * Gamma * (K @ K.transpose(1, 2))).tril(-1)    # strictly lower
-            eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
-            rhs = eta[:, :, None] * (V - gamma[:, :, None] * (K @ M.transpose(1, 2)))
-            U = torch.linalg.solve_triangular(eye + A, rhs, upper=False, unitriangular=True)
-            ys.append(gamma[:, :, None] * (Q @ M.transpose(1, 2)) + (Gamma * (Q @ K.transpose(1, 2))) @ U)
-            M = gamma[:, -1, None, None] * M + (Gamma[:, -1, :, None] * U).transpose(1, 2) @ K
+        N, T, _ = q.shape
+        Q, K, V, eta, alpha = _as_chunks(C, q, k, v, g["eta"], g["alpha"], pad_values=(0, 0, 0, 0, 1))
+        Gamma, gamma = _decay_matrices(alpha)                                   # (N,n,C,C), (N,n,C)
+        A = (eta[..., None] * Gamma * (K @ K.transpose(-1, -2))).tril(-1)
+        eye = torch.eye(C, dtype=A.dtype, device=A.device)
+        S = torch.linalg.solve_triangular(eye + A, torch.diag_embed(eta), upper=False, unitriangular=True)
+        U_v, W_k = S @ V, S @ (gamma[..., None] * K)                            # (N,n,C,dv), (N,n,C,dk)
+        K_end = Gamma[..., -1, :, None] * K                                     # keys decayed to the chunk end
+        M, starts, writes = st["M"], [], []
+        for Uv, Wk, Ke, g_end in zip(U_v.unbind(1), W_k.unbind(1), K_end.unbind(1), gamma[..., -1].unbind(1)):
+            starts.append(M)
+            U = Uv - Wk @ M.transpose(1, 2)                                     # the writes u_i of chunk c
             writes.append(U)
+            M = g_end[:, None, None] * M + U.transpose(1, 2) @ Ke
+        starts, U = torch.stack(starts, dim=1), torch.stack(writes, dim=1)
+        Y = gamma[..., None] * (Q @ starts.transpose(-1, -2)) + (Gamma * (Q @ K.transpose(-1, -2))) @ U
         new = {"M": M, "position": st["position"] + T}
         if active_recorder() is not None:
-            U = torch.cat(writes, dim=1)
-            self._record(new, T, (U.norm(dim=-1) * k.norm(dim=-1)).mean(0), period=1)
-        return torch.cat(ys, dim=1), new
+            u = U.reshape(N, -1, self.d_value)[:, :T]
+            self._record(new, T, (u.norm(dim=-1) * k.norm(dim=-1)).mean(0), period=1)
+        return Y.reshape(N, -1, self.d_value)[:, :T], new
 
 
 # ---------------------------------------------------------------------------------------------
