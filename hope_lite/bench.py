@@ -139,6 +139,64 @@ def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_s
                   batch * tokens / elapsed, peak, iters)
 
 
+def equivalence_report() -> None:
+    """Print how far apart the paths are (max abs differences), the figures the tests bound."""
+    def inputs(T, dtype, lead=(2, 3), d=16, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        q, k, v = (torch.randn(*lead, T, d, dtype=dtype, generator=g) for _ in range(3))
+        return q, F.normalize(k, dim=-1), v, g
+
+    def gates(rule, shape, g, dtype):
+        r = lambda: torch.rand(shape, dtype=dtype, generator=g)  # noqa: E731
+        return {"theta": 0.3 * r(), "eta": r(), "alpha": 0.2 * r()} if rule == "titans" else \
+            {"eta": r(), "alpha": 0.5 + 0.5 * r()}
+
+    def memory(rule, dtype):
+        torch.manual_seed(0)
+        return make_memory(rule, 16).to(dtype)
+
+    f64, f32, rules = torch.float64, torch.float32, ("hebbian", "delta", "titans")
+    print("reference vs chunked with chunk_size=1 (float64, T=200, batch (2, 3), d=16), random gates:")
+    for rule in rules:
+        q, k, v, g = inputs(200, f64)
+        gt, m = gates(rule, (2, 3, 200), g, f64), memory(rule, f64)
+        diff = (m(q, k, v, path="reference", **gt)[0] - m(q, k, v, chunk_size=1, **gt)[0]).abs().max()
+        print(f"  {rule:8s} max |diff| = {diff.item():.2e}")
+    print("chunkwise delta rule, chunk_size=64 vs per-token (float64, T=1000):")
+    q, k, v, g = inputs(1000, f64)
+    m = memory("delta", f64)
+    for label, gt in (("random eta, alpha", gates("delta", (2, 3, 1000), g, f64)),
+                      ("eta = alpha = 1", {"eta": 1.0, "alpha": 1.0})):
+        diff = (m(q, k, v, path="reference", **gt)[0] - m(q, k, v, chunk_size=64, **gt)[0]).abs().max()
+        print(f"  {label:18s} max |diff| = {diff.item():.2e}")
+    print("streaming: 300 + 700 tokens with carried state vs one call of 1000 (float32, chunk_size=64):")
+    for rule in rules:
+        q, k, v, g = inputs(1000, f32)
+        gt, m = gates(rule, (2, 3, 1000), g, f32), memory(rule, f32)
+        y = m(q, k, v, chunk_size=64, **gt)[0]
+        cut = lambda x, sl: x[..., sl, :] if x.dim() == 4 else x[..., sl]  # noqa: E731
+        a, b = slice(0, 300), slice(300, 1000)
+        y1, s = m(cut(q, a), cut(k, a), cut(v, a), chunk_size=64, **{n: cut(x, a) for n, x in gt.items()})
+        y2, _ = m(cut(q, b), cut(k, b), cut(v, b), state=s, chunk_size=64, **{n: cut(x, b) for n, x in gt.items()})
+        print(f"  {rule:8s} max |diff| = {(torch.cat([y1, y2], -2) - y).abs().max().item():.2e}")
+    print("causality: perturb token t+1 (q, k, v), largest change of an output at positions <= t")
+    print("  (float64, T=130, t = 0, 7, ..., 126, chunk sizes 1, 4, 16, 64):")
+    for rule in rules:
+        worst = 0.0
+        for C in (1, 4, 16, 64):
+            q, k, v, g = inputs(130, f64)
+            gt, m = gates(rule, (2, 3, 130), g, f64), memory(rule, f64)
+            y = m(q, k, v, chunk_size=C, **gt)[0]
+            for t in range(0, 129, 7):
+                q2, k2, v2 = q.clone(), k.clone(), v.clone()
+                q2[..., t + 1, :] += 1
+                v2[..., t + 1, :] -= 1
+                k2[..., t + 1, :] = F.normalize(k2[..., t + 1, :] + 1, dim=-1)
+                y2 = m(q2, k2, v2, chunk_size=C, **gt)[0]
+                worst = max(worst, (y2[..., : t + 1, :] - y[..., : t + 1, :]).abs().max().item())
+        print(f"  {rule:8s} max |change| = {worst:.1e}")
+
+
 def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, "-m", "hope_lite.bench", "--one-case", case, "--batch", str(args.batch),
            "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
@@ -161,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per case")
     p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {CASES}")
+    p.add_argument("--equivalence", action="store_true",
+                   help="print how closely the reference and chunked paths agree (no timing)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for name in ("batch", "tokens", "width", "heads", "chunk_size"):
@@ -168,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.width % args.heads:
         p.error(f"--width ({args.width}) must be divisible by --heads ({args.heads})")
+    if args.equivalence:
+        equivalence_report()
+        return 0
     if args.quick:
         args.tokens, args.min_time = min(args.tokens, 256), 0.3
     if args.one_case:

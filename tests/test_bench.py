@@ -39,3 +39,11 @@ def test_memory_block_paths_agree(rule):
     y_chunked = block(x)
     block.path = "reference"
     assert (block(x) - y_chunked).abs().max().item() < 1e-10
+
+
+def test_equivalence_report_prints_small_differences(capsys):
+    assert main(["--equivalence"]) == 0
+    out = capsys.readouterr().out
+    diffs = [float(line.rsplit("=", 1)[1]) for line in out.splitlines() if "max |" in line]
+    assert len(diffs) == 11
+    assert max(diffs[:5]) <= 1e-10 and max(diffs[5:8]) <= 1e-6 and max(diffs[8:]) == 0.0
