@@ -321,7 +321,29 @@ class AssociativeMemory(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
-class HebbianMemory(AssociativeMemory):
+class _MatrixMemory(AssociativeMemory):
+    """What the two matrix memories share: state M (d_value x d_key), read y = M q, gates eta, alpha."""
+
+    _STATE_TENSORS = ("M",)
+
+    def _gates(self, gates, lead, T, like):
+        unknown = set(gates) - {"eta", "alpha"}
+        if unknown:
+            raise ValueError(f"{type(self).__name__} takes gates eta and alpha, got unknown {sorted(unknown)}.")
+        return {"eta": _gate("eta", gates.get("eta", 1.0), lead, T, like, 0.0, math.inf),
+                "alpha": _gate("alpha", gates.get("alpha", 1.0), lead, T, like, 0.0, 1.0)}
+
+    def init_state(self, batch: int, dtype: torch.dtype = torch.float32, device: Any = None) -> dict:
+        return {"M": torch.zeros(batch, self.d_value, self.d_key, dtype=dtype, device=device), "position": 0}
+
+    def read(self, state, q):
+        return torch.einsum("nvk,nk->nv", state["M"], q)
+
+    def _recall(self, state, queries):
+        return queries @ state["M"].transpose(1, 2)
+
+
+class HebbianMemory(_MatrixMemory):
     """Hebbian memory = (gated) linear attention (paper_spec §1.2; notebook 01).
 
     Objective -<M k_t, v_t>; its gradient is -v_t k_t^T, so one step of size eta_t from the
@@ -335,29 +357,12 @@ class HebbianMemory(AssociativeMemory):
     rule = "hebbian"
     objective = "-<M k, v>  (dot-product similarity)"
     update_rule = "M_t = alpha_t M_{t-1} + eta_t v_t k_t^T"
-    _STATE_TENSORS = ("M",)
-
-    def _gates(self, gates, lead, T, like):
-        unknown = set(gates) - {"eta", "alpha"}
-        if unknown:
-            raise ValueError(f"HebbianMemory takes gates eta and alpha, got unknown {sorted(unknown)}.")
-        return {"eta": _gate("eta", gates.get("eta", 1.0), lead, T, like, 0.0, math.inf),
-                "alpha": _gate("alpha", gates.get("alpha", 1.0), lead, T, like, 0.0, 1.0)}
-
-    def init_state(self, batch: int, dtype: torch.dtype = torch.float32, device: Any = None) -> dict:
-        return {"M": torch.zeros(batch, self.d_value, self.d_key, dtype=dtype, device=device), "position": 0}
 
     def write(self, state, k, v, *, eta, alpha):
         write = eta[:, None, None] * v[:, :, None] * k[:, None, :]          # eta v k^T   (N, dv, dk)
         M = alpha[:, None, None] * state["M"] + write
         mag = (eta * v.norm(dim=-1) * k.norm(dim=-1)).mean()                 # |eta v k^T|_F
         return {"M": M, "position": state["position"] + 1}, mag
-
-    def read(self, state, q):
-        return torch.einsum("nvk,nk->nv", state["M"], q)
-
-    def _recall(self, state, queries):
-        return queries @ state["M"].transpose(1, 2)
 
     def _chunked(self, q, k, v, g, st, C):
         """All chunks at once, then a loop over chunks for the state alone.
@@ -381,7 +386,7 @@ class HebbianMemory(AssociativeMemory):
         return Y.reshape(N, -1, self.d_value)[:, :T], new
 
 
-class DeltaRuleMemory(AssociativeMemory):
+class DeltaRuleMemory(_MatrixMemory):
     """Delta-rule memory = gated DeltaNet (paper_spec §1.3; notebook 01).
 
     Objective 1/2 |M k_t - v_t|^2. One gradient step of size eta_t taken from the retained
@@ -399,18 +404,6 @@ class DeltaRuleMemory(AssociativeMemory):
     rule = "delta"
     objective = "1/2 |M k - v|^2  (L2 regression)"
     update_rule = "M_t = alpha_t M_{t-1} (I - eta_t k_t k_t^T) + eta_t v_t k_t^T"
-    _STATE_TENSORS = ("M",)
-
-    def _gates(self, gates, lead, T, like):
-        unknown = set(gates) - {"eta", "alpha"}
-        if unknown:
-            raise ValueError(f"DeltaRuleMemory takes gates eta and alpha, got unknown {sorted(unknown)}.")
-        return {"eta": _gate("eta", gates.get("eta", 1.0), lead, T, like, 0.0, math.inf),
-                "alpha": _gate("alpha", gates.get("alpha", 1.0), lead, T, like, 0.0, 1.0)}
-
-    init_state = HebbianMemory.init_state
-    read = HebbianMemory.read
-    _recall = HebbianMemory._recall
 
     def write(self, state, k, v, *, eta, alpha):
         M = alpha[:, None, None] * state["M"]                                   # retain

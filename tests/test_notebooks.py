@@ -53,19 +53,6 @@ def _read(path: Path):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def this_interpreter_kernel(tmp_path_factory) -> Path:
-    """A jupyter data dir whose ``kernels/python3`` runs ``sys.executable``."""
-    from ipykernel.kernelspec import write_kernel_spec
-
-    data_dir = tmp_path_factory.mktemp("jupyter-data")
-    write_kernel_spec(path=str(data_dir / "kernels" / "python3"), overrides={
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"Python 3 ({sys.prefix})",
-    })
-    return data_dir
-
-
 @pytest.fixture
 def notebook_env(monkeypatch, this_interpreter_kernel):
     """Environment of a notebook run: FAST mode, Agg backend, kernel = this interpreter."""

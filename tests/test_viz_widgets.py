@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from hope_lite import viz
 from hope_lite.data import make_kv_pairs, orthogonal_capacity
 from hope_lite.levels import Level, levels_of
-from hope_lite.memory import DeltaRuleMemory, TitansMemory
+from hope_lite.memory import TitansMemory
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -175,19 +175,6 @@ class VoilaServer:
             proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def jupyter_data_dir(tmp_path_factory) -> Path:
-    """A jupyter data dir whose ``kernels/python3`` runs ``sys.executable``."""
-    from ipykernel.kernelspec import write_kernel_spec
-
-    data_dir = tmp_path_factory.mktemp("jupyter-data")
-    write_kernel_spec(path=str(data_dir / "kernels" / "python3"), overrides={
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"Python 3 ({sys.prefix})",
-    })
-    return data_dir
-
-
 # --------------------------------------------------------------------------------------------
 # A page showing the served notebook
 # --------------------------------------------------------------------------------------------
@@ -346,7 +333,7 @@ class WidgetPage:
 
 
 @pytest.fixture
-def widget_notebook(browser, jupyter_data_dir, tmp_path):
+def widget_notebook(browser, this_interpreter_kernel, tmp_path):
     """Factory: ``widget_notebook(code, name)`` -> :class:`WidgetPage` of that notebook in Voila.
 
     ``code`` is one code cell's source, or a list of them. ``env`` overrides the kernel's
@@ -373,7 +360,7 @@ def widget_notebook(browser, jupyter_data_dir, tmp_path):
         nbformat.write(nb, path)
         log = ARTIFACTS / f"{name}.voila.log"
         log.unlink(missing_ok=True)
-        server = VoilaServer(path, log, jupyter_data_dir, env=env)
+        server = VoilaServer(path, log, this_interpreter_kernel, env=env)
         servers.append(server)
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         contexts.append(context)

@@ -1,0 +1,25 @@
+"""Fixtures shared by the notebook tests and the browser tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def this_interpreter_kernel(tmp_path_factory) -> Path:
+    """A jupyter data dir whose ``kernels/python3`` runs ``sys.executable`` (this venv's Python).
+
+    Put first on ``JUPYTER_PATH``, it makes papermill, nbval and Voila start kernels in this
+    environment even when a user-level ``python3`` kernelspec points elsewhere.
+    """
+    from ipykernel.kernelspec import write_kernel_spec
+
+    data_dir = tmp_path_factory.mktemp("jupyter-data")
+    write_kernel_spec(path=str(data_dir / "kernels" / "python3"), overrides={
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python 3 ({sys.prefix})",
+    })
+    return data_dir
