@@ -85,7 +85,7 @@ def _optimizer_levels(optimizer: torch.optim.Optimizer) -> list[Level]:
     """Levels of an optimizer: its own declaration, or a reading of the standard torch ones."""
     declared = _declared(optimizer)
     if declared:
-        return declared
+        return [replace(lv, owner=type(optimizer).__name__) for lv in declared]
     name = type(optimizer).__name__
     group = optimizer.param_groups[0] if optimizer.param_groups else {}
     if name == "SGD" and group.get("momentum", 0):
@@ -208,12 +208,16 @@ class UpdateRecorder:
 
     def _on_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self._steps += 1
-        for lv in _optimizer_levels(optimizer):
-            self._log_named(lv.qualified_name, "steps", [self._steps], None)
+        if not _declared(optimizer):  # hope_lite optimizers log their own (possibly slower) levels
+            for lv in _optimizer_levels(optimizer):
+                self._log_named(lv.qualified_name, "steps", [self._steps], None)
         self._log_named(f"{self._weights_owner}.weights", "steps", [self._steps], None)
 
     # -- logging --------------------------------------------------------------------------
     def name_of(self, source: Any, level: str) -> str:
+        """The name :func:`levels_of` gives: module path in the model, or the optimizer's class."""
+        if isinstance(source, torch.optim.Optimizer):
+            return f"{type(source).__name__}.{level}"
         path = self._paths.get(id(source), "")
         return f"{path}.{level}" if path else level
 

@@ -1,0 +1,260 @@
+"""hope_lite.optim: equal to the references where the maths says so, resumable, and strict about input."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from torch import nn
+
+from hope_lite.levels import UpdateRecorder, levels_of
+from hope_lite.optim import (M3, DeepMomentum, DeltaGradientDescent, DeltaMomentum, MomentumSGD, Muon,
+                             NewtonSchulzMomentum, PreconditionedMomentum, dgd_step, newton_schulz)
+
+OPTIMIZERS = {
+    "momentum": lambda m: MomentumSGD(m.parameters(), lr=0.05, momentum=0.9),
+    "preconditioned": lambda m: PreconditionedMomentum(m.parameters(), lr=3e-3),
+    "delta": lambda m: DeltaMomentum(m.parameters(), lr=0.05),
+    "dmgd": lambda m: DeepMomentum(m.parameters(), lr=0.05, period=2),
+    "muon": lambda m: Muon(m.parameters(), lr=0.02),
+    "ns-delta": lambda m: NewtonSchulzMomentum(m.parameters(), lr=0.02, memory="delta", nesterov=True),
+    "m3": lambda m: M3(m.parameters(), lr=3e-3, slow_period=3),
+    "m3-sum": lambda m: M3(m.parameters(), lr=3e-3, slow_period=3, accumulate="sum"),
+    "dgd": lambda m: DeltaGradientDescent(m, lr=0.05),
+}
+
+
+def make_model(dtype=torch.float64, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 3)).to(dtype)
+
+
+def data(dtype=torch.float64):
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(32, 6, generator=g, dtype=dtype), torch.randn(32, 3, generator=g, dtype=dtype)
+
+
+def train(model, opt, steps, X, Y):
+    losses = []
+    for _ in range(steps):
+        def closure():
+            opt.zero_grad()
+            loss = (model(X) - Y).square().mean()
+            loss.backward()
+            return loss
+        losses.append(opt.step(closure).item())
+    return losses
+
+
+def test_momentum_memory_equals_torch_sgd_over_100_steps():
+    X, Y = data()
+    for wd in (0.0, 1e-2):
+        a, b = make_model(), make_model()
+        train(a, MomentumSGD(a.parameters(), lr=0.05, momentum=0.9, weight_decay=wd), 100, X, Y)
+        train(b, torch.optim.SGD(b.parameters(), lr=0.05, momentum=0.9, weight_decay=wd), 100, X, Y)
+        assert max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters())) <= 1e-12
+
+
+def test_special_cases_reduce_to_momentum():
+    X, Y = data()
+    ref = make_model()
+    train(ref, MomentumSGD(ref.parameters(), lr=0.05), 30, X, Y)
+    for build in (lambda m: DeltaMomentum(m.parameters(), lr=0.05, erase=0.0),
+                  lambda m: PreconditionedMomentum(m.parameters(), lr=0.05, preconditioner="identity")):
+        m = make_model()
+        train(m, build(m), 30, X, Y)
+        assert max((p - q).abs().max().item() for p, q in zip(m.parameters(), ref.parameters())) <= 1e-12
+
+
+def test_muon_equals_a_plain_newton_schulz_momentum_loop():
+    X, Y = data()
+    a, b = make_model(), make_model()
+    train(a, Muon(a.parameters(), lr=0.02, momentum=0.95), 20, X, Y)
+    bufs = [torch.zeros_like(p) for p in b.parameters()]
+    for _ in range(20):
+        b.zero_grad()
+        (b(X) - Y).square().mean().backward()
+        with torch.no_grad():
+            for p, buf in zip(b.parameters(), bufs):
+                buf.mul_(0.95).add_(p.grad)
+                if p.dim() == 2:
+                    G = buf / (buf.norm() + 1e-7)
+                    tall = G.shape[0] > G.shape[1]
+                    X_ = G.T if tall else G
+                    for _ in range(5):
+                        A = X_ @ X_.T
+                        X_ = 3.4445 * X_ + (-4.7750 * A + 2.0315 * A @ A) @ X_
+                    O = X_.T if tall else X_
+                    p.sub_(0.02 * max(1.0, p.shape[0] / p.shape[1]) ** 0.5 * O)
+                else:
+                    p.sub_(0.02 * buf)
+    assert max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters())) <= 1e-12
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16, 4), (4, 32), (3, 64, 64)])
+def test_newton_schulz_orthogonalises(shape):
+    G = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    cubic = newton_schulz(G, steps=30, coefficients="cubic")
+    gram = cubic @ cubic.transpose(-2, -1) if shape[-2] <= shape[-1] else cubic.transpose(-2, -1) @ cubic
+    assert (gram - torch.eye(gram.shape[-1], dtype=G.dtype)).abs().max() < 1e-6
+    # Muon's coefficients after 5 steps: the bulk of the singular values near 1, none far above;
+    # tiny singular values of a square random matrix are lifted more slowly.
+    quintic = torch.linalg.svdvals(newton_schulz(G, steps=5))
+    assert quintic.max() < 1.3
+    assert ((quintic > 0.6) & (quintic < 1.25)).double().mean() >= 0.9
+
+
+def test_m3_without_slow_weight_equals_its_fast_part():
+    X, Y = data()
+    a, b = make_model(), make_model()
+    train(a, M3(a.parameters(), lr=3e-3, alpha=0.0, slow_period=4), 12, X, Y)
+    M1 = [torch.zeros_like(p) for p in b.parameters()]
+    V = [torch.zeros_like(p) for p in b.parameters()]
+    for t in range(1, 13):
+        b.zero_grad()
+        (b(X) - Y).square().mean().backward()
+        with torch.no_grad():
+            for p, m, v in zip(b.parameters(), M1, V):
+                m.mul_(0.9).add_(p.grad, alpha=0.1)
+                v.mul_(0.999).addcmul_(p.grad, p.grad, value=0.001)
+                fast = m / (1 - 0.9 ** t)
+                O = newton_schulz(fast) if p.dim() == 2 else fast
+                p.sub_(3e-3 * O / ((v / (1 - 0.999 ** t)).sqrt() + 1e-8))
+    assert max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters())) <= 1e-12
+
+
+def test_m3_slow_level_updates_every_f_steps_and_changes_the_trajectory():
+    X, Y = data()
+    a, b = make_model(), make_model()
+    opt = M3(a.parameters(), lr=3e-3, slow_period=4)
+    with UpdateRecorder(a, optimizers=[opt]) as rec:
+        train(a, opt, 12, X, Y)
+    assert rec.times("M3.slow momentum").tolist() == [4, 8, 12]
+    assert rec.times("M3.fast momentum").tolist() == list(range(1, 13))
+    train(b, M3(b.parameters(), lr=3e-3, slow_period=4, alpha=0.0), 12, X, Y)
+    assert any((p - q).abs().max() > 1e-6 for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_dgd_step_is_the_proximal_l2_argmin():
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(4, 5, generator=g, dtype=torch.float64)
+    x, grad_y = torch.randn(5, generator=g, dtype=torch.float64), torch.randn(4, generator=g, dtype=torch.float64)
+    lr = 0.3
+    # argmin_W 1/2 |W x + grad_y|^2 + |W - W_t|^2 / 2lr  <=>  W (I/lr + x x^T) = W_t/lr - grad_y x^T
+    lhs = torch.eye(5, dtype=W.dtype) / lr + torch.outer(x, x)
+    exact = torch.linalg.solve(lhs, (W / lr - torch.outer(grad_y, x)).T).T
+    assert (dgd_step(W, x, grad_y, lr) - exact).abs().max() < 1e-12
+
+
+def test_dgd_optimizer_on_one_sample_equals_dgd_step():
+    torch.manual_seed(0)
+    layer = nn.Linear(5, 4, bias=False).double()
+    x, target = torch.randn(1, 5, dtype=torch.float64), torch.randn(1, 4, dtype=torch.float64)
+    W0 = layer.weight.detach().clone()
+    opt = DeltaGradientDescent(layer, lr=0.3)
+    y = layer(x)
+    loss = 0.5 * (y - target).square().sum()
+    loss.backward()
+    opt.step()
+    expected = dgd_step(W0, x[0], (y - target)[0].detach(), 0.3)
+    assert (layer.weight - expected).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_state_dict_round_trip_resumes_bit_exactly(name):
+    X, Y = data()
+    a = make_model()
+    opt_a = OPTIMIZERS[name](a)
+    train(a, opt_a, 5, X, Y)
+    buf = io.BytesIO()
+    torch.save({"model": a.state_dict(), "opt": opt_a.state_dict()}, buf)
+    train(a, opt_a, 10, X, Y)
+    buf.seek(0)
+    saved = torch.load(buf)
+    b = make_model(seed=99)
+    b.load_state_dict(saved["model"])
+    opt_b = OPTIMIZERS[name](b)
+    opt_b.load_state_dict(saved["opt"])
+    train(b, opt_b, 10, X, Y)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_lowers_the_loss(name):
+    X, Y = data()
+    m = make_model()
+    losses = train(m, OPTIMIZERS[name](m), 60, X, Y)
+    assert losses[-1] < losses[0]
+
+
+def test_levels_of_model_and_optimizers():
+    m = make_model()
+    names = [lv.qualified_name for lv in levels_of(m, M3(m.parameters(), slow_period=5))]
+    assert names == ["M3.second moment", "M3.fast momentum", "Sequential.weights", "M3.slow momentum"]
+    names = [lv.qualified_name for lv in levels_of(m, MomentumSGD(m.parameters()))]
+    assert names == ["MomentumSGD.momentum", "Sequential.weights"]
+    dm = DeepMomentum(m.parameters(), period=4)
+    assert [(lv.name, lv.period) for lv in levels_of(dm)] == [("momentum memory", 4)]
+
+
+def test_recorder_sees_deep_momentum_writes_at_its_own_frequency():
+    X, Y = data()
+    m = make_model()
+    opt = DeepMomentum(m.parameters(), lr=0.05, period=3)
+    with UpdateRecorder(m, optimizers=[opt]) as rec:
+        train(m, opt, 9, X, Y)
+    assert rec.times("DeepMomentum.momentum memory").tolist() == [1, 4, 7]
+    assert rec.times("Sequential.weights").tolist() == list(range(1, 10))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_cuda_matches_cpu(name):
+    X, Y = data(torch.float32)
+    a, b = make_model(torch.float32), make_model(torch.float32).cuda()
+    train(a, OPTIMIZERS[name](a), 5, X, Y)
+    train(b, OPTIMIZERS[name](b), 5, X.cuda(), Y.cuda())
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p - q.cpu()).abs().max() < 1e-3
+
+
+BAD = [
+    (lambda p: MomentumSGD(p, lr=-0.1), "lr"),
+    (lambda p: MomentumSGD(p, momentum=1.0), "momentum"),
+    (lambda p: MomentumSGD(p, momentum=-0.1), "momentum"),
+    (lambda p: MomentumSGD(p, weight_decay=-1), "weight_decay"),
+    (lambda p: PreconditionedMomentum(p, beta2=1.0), "beta2"),
+    (lambda p: PreconditionedMomentum(p, eps=0.0), "eps"),
+    (lambda p: PreconditionedMomentum(p, preconditioner="adam"), "preconditioner"),
+    (lambda p: DeltaMomentum(p, erase=1.5), "erase"),
+    (lambda p: Muon(p, ns_steps=0), "ns_steps"),
+    (lambda p: NewtonSchulzMomentum(p, memory="adam"), "memory"),
+    (lambda p: NewtonSchulzMomentum(p, coefficients="septic"), "coefficients"),
+    (lambda p: DeepMomentum(p, period=0), "period"),
+    (lambda p: DeepMomentum(p, hidden=0), "hidden"),
+    (lambda p: DeepMomentum(p, retention=1.5), "retention"),
+    (lambda p: M3(p, slow_period=0), "slow_period"),
+    (lambda p: M3(p, beta1=1.0), "beta1"),
+    (lambda p: M3(p, beta3=-0.5), "beta3"),
+    (lambda p: M3(p, alpha=float("nan")), "alpha"),
+    (lambda p: M3(p, accumulate="mean"), "accumulate"),
+    (lambda p: M3(p, ns_steps=2.5), "ns_steps"),
+    (lambda p: DeltaGradientDescent(list(p)), "nn.Module"),
+]
+
+
+@pytest.mark.parametrize("build,name", BAD, ids=[n for _, n in BAD])
+def test_bad_hyper_parameters_raise_value_error_naming_them(build, name):
+    with pytest.raises(ValueError, match=name):
+        build(make_model().parameters())
+
+
+def test_bad_tensors_for_the_functional_forms():
+    with pytest.raises(ValueError, match="needs a matrix"):
+        newton_schulz(torch.randn(5))
+    with pytest.raises(ValueError, match="dgd_step needs"):
+        dgd_step(torch.randn(3, 4), torch.randn(3), torch.randn(3), 0.1)
+    with pytest.raises(ValueError, match="lr"):
+        dgd_step(torch.randn(3, 4), torch.randn(4), torch.randn(3), -0.1)
