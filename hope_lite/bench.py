@@ -25,42 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .memory import DataDependentGates, make_memory
-
-# gate maxima of each memory's data-dependent gates (sigmoid * max)
-GATES = {
-    "hebbian": {"alpha": 1.0},
-    "delta": {"eta": 1.0, "alpha": 1.0},
-    "titans": {"theta": 0.5, "eta": 1.0, "alpha": 0.1},
-}
-
-
-def unit_norm(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """l2-normalise the last dim (cheaper than F.normalize's zero-norm handling, same result)."""
-    return x * torch.rsqrt(x.square().sum(-1, keepdim=True) + eps)
-
-
-class MemoryBlock(nn.Module):
-    """x -> (q, k, v, gates) -> memory -> output projection; heads are batch dims of the memory."""
-
-    def __init__(self, rule: str, width: int, heads: int, chunk_size: int) -> None:
-        super().__init__()
-        if width % heads:
-            raise ValueError(f"width {width} must be divisible by heads {heads}.")
-        self.heads, self.dh = heads, width // heads
-        self.qkv = nn.Linear(width, 3 * width, bias=False)
-        self.gates = DataDependentGates(width, heads, **GATES[rule])
-        self.memory = make_memory(rule, self.dh, chunk_size=chunk_size)
-        self.out = nn.Linear(width, width, bias=False)
-        self.path = "chunked"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, D = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.dh).permute(2, 0, 3, 1, 4)  # (B, H, T, dh) each
-        q, k = unit_norm(q), unit_norm(k)
-        y, _ = self.memory(q, k, v, path=self.path, **self.gates(x))
-        return self.out(y.transpose(1, 2).reshape(B, T, D))
-
+from .memory import MemoryBlock, make_memory
 
 class AttentionBlock(nn.Module):
     """x -> (q, k, v) -> causal softmax attention (SDPA) -> output projection."""

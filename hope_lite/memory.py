@@ -53,6 +53,8 @@ __all__ = [
     "DeltaRuleMemory",
     "TitansMemory",
     "DataDependentGates",
+    "MemoryBlock",
+    "unit_norm",
     "MEMORY_RULES",
     "make_memory",
 ]
@@ -664,6 +666,47 @@ class DataDependentGates(nn.Module):
         B, T, _ = x.shape
         g = torch.sigmoid(self.proj(x)).view(B, T, len(self.names), self.heads) * self.maxima[:, None]
         return {n: g[:, :, i].transpose(1, 2) for i, n in enumerate(self.names)}
+
+
+# gate maxima of each memory's data-dependent gates (sigmoid * max)
+MEMORY_BLOCK_GATES = {
+    "hebbian": {"alpha": 1.0},
+    "delta": {"eta": 1.0, "alpha": 1.0},
+    "titans": {"theta": 0.5, "eta": 1.0, "alpha": 0.1},
+}
+
+
+def unit_norm(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """l2-normalise the last dim (cheaper than F.normalize's zero-norm handling, same result)."""
+    return x * torch.rsqrt(x.square().sum(-1, keepdim=True) + eps)
+
+
+class MemoryBlock(nn.Module):
+    """A sequence layer around a memory: x -> (q, k, v, gates) -> memory -> output projection.
+
+    q and k are l2-normalised (unit keys keep the delta rule a contraction); the gates are
+    data-dependent (:class:`DataDependentGates`); heads are batch dims of the memory. Used by the
+    benchmark, the level diagram of notebook 00 and the small sequence models of notebook 03.
+    ``forward`` returns the output only; the memory state starts fresh on every call.
+    """
+
+    def __init__(self, rule: str, width: int, heads: int, chunk_size: int) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"width {width} must be divisible by heads {heads}.")
+        self.heads, self.dh = heads, width // heads
+        self.qkv = nn.Linear(width, 3 * width, bias=False)
+        self.gates = DataDependentGates(width, heads, **MEMORY_BLOCK_GATES[rule])
+        self.memory = make_memory(rule, self.dh, chunk_size=chunk_size)
+        self.out = nn.Linear(width, width, bias=False)
+        self.path = "chunked"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.dh).permute(2, 0, 3, 1, 4)  # (B, H, T, dh) each
+        q, k = unit_norm(q), unit_norm(k)
+        y, _ = self.memory(q, k, v, path=self.path, **self.gates(x))
+        return self.out(y.transpose(1, 2).reshape(B, T, D))
 
 
 MEMORY_RULES = {"hebbian": HebbianMemory, "delta": DeltaRuleMemory, "titans": TitansMemory}

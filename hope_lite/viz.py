@@ -475,7 +475,7 @@ def render_levels(levels: Sequence[Level], *, title: str | None = None):
 
 def _index_levels():
     """The example of notebook 00: a Titans memory block trained by SGD with momentum."""
-    from .bench import MemoryBlock
+    from .memory import MemoryBlock
     from .levels import levels_of
 
     block = _seeded(0, lambda: MemoryBlock("titans", width=32, heads=2, chunk_size=16))

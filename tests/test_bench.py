@@ -9,7 +9,8 @@ import sys
 import pytest
 import torch
 
-from hope_lite.bench import MemoryBlock, main
+from hope_lite.bench import main
+from hope_lite.memory import MemoryBlock
 
 
 def test_bench_json_prints_one_row_per_case_with_ratios():
