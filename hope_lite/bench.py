@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import optim
 from .memory import MemoryBlock, make_memory
 
 class AttentionBlock(nn.Module):
@@ -161,6 +162,65 @@ def equivalence_report() -> None:
         print(f"  {rule:8s} max |change| = {worst:.1e}")
 
 
+OPTIMIZER_CASES = {
+    "AdamW (torch)": lambda ps: torch.optim.AdamW(ps, lr=1e-3),
+    "SGD momentum (torch)": lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9),
+    "MomentumSGD": lambda ps: optim.MomentumSGD(ps, lr=1e-2),
+    "PreconditionedMomentum": lambda ps: optim.PreconditionedMomentum(ps, lr=1e-3),
+    "DeltaMomentum": lambda ps: optim.DeltaMomentum(ps, lr=1e-2),
+    "DeepMomentum": lambda ps: optim.DeepMomentum(ps, lr=1e-2),
+    "Muon": lambda ps: optim.Muon(ps, lr=0.02),
+    "NewtonSchulzMomentum(delta)": lambda ps: optim.NewtonSchulzMomentum(ps, lr=0.02, memory="delta"),
+    "M3": lambda ps: optim.M3(ps, lr=1e-3),
+}
+
+
+def optimizer_report(device: str, min_time: float) -> None:
+    """Time ``optimizer.step()`` alone on a ~1M-parameter MLP, every optimizer in this run."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(512, 1024), nn.GELU(), nn.Linear(1024, 512)).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    model(torch.randn(64, 512, device=device)).square().mean().backward()   # fixed gradients
+    grads = [p.grad.clone() for p in model.parameters()]
+    rows = {}
+    for name, build in OPTIMIZER_CASES.items():
+        opt = build(model.parameters())
+        for p, g in zip(model.parameters(), grads):
+            p.grad = g.clone()
+        opt.step()  # warm-up: creates the state
+        times = []
+        start = time.perf_counter()
+        while len(times) < 5 or (time.perf_counter() - start < min_time and len(times) < 1000):
+            t0 = time.perf_counter()
+            opt.step()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+        rows[name] = sorted(times)[len(times) // 2]
+    adamw = rows["AdamW (torch)"]
+    print(f"optimizer.step() on an MLP with {n_params:,} parameters (512-1024-512), device={device}, "
+          f"torch={torch.__version__}, threads={torch.get_num_threads()}; median of repeated steps")
+    print(f"{'optimizer':<30}{'ms/step':>10}{'x AdamW':>10}")
+    for name, t in rows.items():
+        print(f"{name:<30}{1e3 * t:10.2f}{t / adamw:10.2f}")
+
+
+def newton_schulz_report() -> None:
+    """Orthogonality error of Newton-Schulz on random Gaussian matrices of several shapes (float64)."""
+    print("Newton-Schulz orthogonality on random Gaussian matrices (float64): max |O O^T - I| on the short side, "
+          "and the range of O's singular values")
+    print(f"{'shape':<12}{'coefficients':<14}{'steps':>6}{'max |OO^T - I|':>17}{'sv min':>9}{'sv max':>9}")
+    gen = torch.Generator().manual_seed(0)
+    for shape in ((64, 64), (128, 512), (512, 128), (1024, 512)):
+        G = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        for coefficients, steps in (("quintic", 5), ("cubic", 5), ("cubic", 10), ("cubic", 30)):
+            O = optim.newton_schulz(G, steps, coefficients)
+            gram = O @ O.T if shape[0] <= shape[1] else O.T @ O
+            err = (gram - torch.eye(gram.shape[0], dtype=gram.dtype)).abs().max().item()
+            sv = torch.linalg.svdvals(O)
+            print(f"{str(shape):<12}{coefficients:<14}{steps:>6}{err:17.2e}{sv.min().item():9.3f}{sv.max().item():9.3f}")
+
+
 def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, "-m", "hope_lite.bench", "--one-case", case, "--batch", str(args.batch),
            "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
@@ -185,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {CASES}")
     p.add_argument("--equivalence", action="store_true",
                    help="print how closely the reference and chunked paths agree (no timing)")
+    p.add_argument("--optimizers", action="store_true",
+                   help="time optimizer.step() of every hope_lite optimizer next to torch's AdamW")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for name in ("batch", "tokens", "width", "heads", "chunk_size"):
@@ -194,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--width ({args.width}) must be divisible by --heads ({args.heads})")
     if args.equivalence:
         equivalence_report()
+        return 0
+    if args.optimizers:
+        optimizer_report(args.device, 0.3 if args.quick else args.min_time)
+        print()
+        newton_schulz_report()
         return 0
     if args.quick:
         args.tokens, args.min_time = min(args.tokens, 256), 0.3

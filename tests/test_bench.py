@@ -48,3 +48,12 @@ def test_equivalence_report_prints_small_differences(capsys):
     diffs = [float(line.rsplit("=", 1)[1]) for line in out.splitlines() if "max |" in line]
     assert len(diffs) == 11
     assert max(diffs[:5]) <= 1e-10 and max(diffs[5:8]) <= 1e-6 and max(diffs[8:]) == 0.0
+
+
+def test_optimizer_report_lists_every_optimizer_next_to_adamw(capsys):
+    assert main(["--optimizers", "--quick"]) == 0
+    out = capsys.readouterr().out
+    for name in ("AdamW (torch)", "MomentumSGD", "DeepMomentum", "Muon", "M3", "Newton-Schulz orthogonality"):
+        assert name in out
+    adamw_row = [line for line in out.splitlines() if line.startswith("AdamW (torch)")][0]
+    assert adamw_row.split()[-1] == "1.00"
