@@ -243,18 +243,13 @@ class AssociativeMemory(nn.Module):
             st, mag = self.write(st, k[:, t], v[:, t], **{n: x[:, t] for n, x in g.items()})
             ys.append(self.read(st, q[:, t]))
             mags.append(mag)
-        self._record(st, q.shape[1], torch.stack(mags) if mags[0] is not None else None, period=1)
+        self._record(st, q.shape[1], torch.stack(mags) if mags[0] is not None else None)
         return torch.stack(ys, dim=1), st
 
-    def _record(self, st: dict, T: int, magnitudes: Tensor | None, period: int) -> None:
-        """Log this call's update events (one per write, or per chunk for chunk-anchored rules)."""
-        if active_recorder() is None:
-            return
-        end = st["position"]
-        times = torch.arange(end - T, end)
-        keep = ((times + 1) % period == 0) if period > 1 else slice(None)
-        record_update(self, "memory", "tokens", times[keep],
-                      magnitudes[keep] if magnitudes is not None else None)
+    def _record(self, st: dict, T: int, magnitudes: Tensor | None) -> None:
+        """Log one update event per token of this call, at its position in the stream."""
+        if active_recorder() is not None:
+            record_update(self, "memory", "tokens", torch.arange(st["position"] - T, st["position"]), magnitudes)
 
     def recall(self, state: dict, queries: Tensor) -> Tensor:
         """Read the memory at many queries without writing: ``(..., n, d_key) -> (..., n, d_value)``.
@@ -384,7 +379,7 @@ class HebbianMemory(_MatrixMemory):
         Y = gamma[..., None] * (Q @ starts.transpose(-1, -2)) + (Gamma * (Q @ K.transpose(-1, -2))) @ W
         new = {"M": M, "position": st["position"] + T}
         if active_recorder() is not None:
-            self._record(new, T, (g["eta"] * v.norm(dim=-1) * k.norm(dim=-1)).mean(0), period=1)
+            self._record(new, T, (g["eta"] * v.norm(dim=-1) * k.norm(dim=-1)).mean(0))
         return Y.reshape(N, -1, self.d_value)[:, :T], new
 
 
@@ -445,7 +440,7 @@ class DeltaRuleMemory(_MatrixMemory):
         new = {"M": M, "position": st["position"] + T}
         if active_recorder() is not None:
             u = U.reshape(N, -1, self.d_value)[:, :T]
-            self._record(new, T, (u.norm(dim=-1) * k.norm(dim=-1)).mean(0), period=1)
+            self._record(new, T, (u.norm(dim=-1) * k.norm(dim=-1)).mean(0))
         return Y.reshape(N, -1, self.d_value)[:, :T], new
 
 
