@@ -5,6 +5,8 @@ Modules (one concept each, one notebook each):
     levels    levels, levels_of, UpdateRecorder (notebooks 00-01)
     teaching  seeding, FAST mode, exercise checks
     data      seeded key-value streams for recall experiments (notebook 01)
+    optim     deep optimizers as torch.optim.Optimizers (notebooks 02-03)
+    experiments  toy landscape, small training runs (``python -m hope_lite.experiments``; notebook 03)
     viz       pure figure functions; ``python -m hope_lite.viz --out figures``
     widgets   ipywidgets explorers built on viz (imported on demand: matplotlib stays optional)
     bench     ``python -m hope_lite.bench``

@@ -87,7 +87,7 @@ def newton_schulz(G: Tensor, steps: int = 5, coefficients: str = "quintic", eps:
     a, b, c = NS_COEFFICIENTS[_check_choice("coefficients", coefficients, NS_COEFFICIENTS)]
     if G.dim() < 2:
         raise ValueError(f"newton_schulz needs a matrix (..., r, c), got shape {tuple(G.shape)}.")
-    X = G / (G.norm(dim=(-2, -1), keepdim=True) + eps)
+    X = G / G.norm(dim=(-2, -1), keepdim=True).clamp_min(eps)
     tall = G.shape[-2] > G.shape[-1]
     if tall:
         X = X.transpose(-2, -1)
@@ -216,15 +216,17 @@ class DeltaMomentum(MomentumSGD):
 
         m_t = beta m_{t-1} - gamma <m_{t-1}, k_t> k_t + g_t,     W -= lr m_t
 
-    ``erase`` = gamma. With gamma = beta the old momentum's component along the new gradient is
-    replaced by the gradient itself; components orthogonal to it decay by beta as in momentum.
-    gamma = 0 is plain momentum. Keys are per parameter tensor (flattened).
+    ``erase`` = gamma. gamma = 0 is plain momentum; gamma = beta replaces the old momentum's
+    component along the new gradient by the gradient itself. The default gamma = 0.1 is what a
+    fair sweep on notebook 03's toy landscape preferred (124 steps to 1e-5 vs 141 for momentum);
+    gamma = beta never converged there, because where consecutive gradients align a full erase
+    removes exactly the momentum that helps and leaves gradient descent. Keys are per parameter
+    tensor (flattened). ``normalize=False`` (the literal key g) diverges once gamma |g|^2 > 1 + beta.
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, momentum: float = 0.9, erase: float | None = None,
+    def __init__(self, params: Any, lr: float = 1e-2, momentum: float = 0.9, erase: float = 0.1,
                  normalize: bool = True, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, momentum, weight_decay)
-        erase = momentum if erase is None else erase
         for group in self.param_groups:
             group.setdefault("erase", _check_range("erase", erase, 0, 1))
             group.setdefault("normalize", bool(normalize))
@@ -257,14 +259,14 @@ class NewtonSchulzMomentum(MemoryOptimizer):
 
     def __init__(self, params: Any, lr: float = 0.02, momentum: float = 0.95, ns_steps: int = 5,
                  memory: str = "momentum", coefficients: str = "quintic", nesterov: bool = False,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, erase: float = 0.1) -> None:
         defaults = dict(lr=_check_range("lr", lr, 0, INF),
                         momentum=_check_range("momentum", momentum, 0, 1, high_open=True),
                         ns_steps=_check_int("ns_steps", ns_steps),
                         memory=_check_choice("memory", memory, ("momentum", "delta")),
                         coefficients=_check_choice("coefficients", coefficients, NS_COEFFICIENTS),
                         nesterov=bool(nesterov), weight_decay=_check_range("weight_decay", weight_decay, 0, INF),
-                        erase=momentum, normalize=True)
+                        erase=_check_range("erase", erase, 0, 1), normalize=True)
         super().__init__(params, defaults)
 
     def declared_levels(self) -> list[Level]:
@@ -309,6 +311,10 @@ class DeepMomentum(MemoryOptimizer):
     The read happens after the write, so on a write step the output has just learned the new
     gradient; in between, it returns what the memory compresses of past gradients for the
     current directions. A linear memory (no MLP) with a fixed key would be plain momentum.
+
+    Stability: the inner step is not normalised, so it needs about inner_lr |a|^2 < 2 with
+    |a|^2 ~ 0.36 hidden, and the stored values scale with |g|; with large gradients (the toy
+    landscape of notebook 03, |g| ~ 100) lower ``inner_lr`` or rescale the loss.
     """
 
     def __init__(self, params: Any, lr: float = 1e-2, hidden: int = 16, inner_lr: float = 0.5,
@@ -369,6 +375,11 @@ class M3(MemoryOptimizer):
     M1 and V); ``"sum"`` is Algorithm 1 as printed, scaled running sums (M1 += beta1 g, ...),
     whose V grows without bound (paper_spec §9.9). O2 is 0 until the first slow update and is
     used from the step after it. 0-/1-D parameters skip Newton-Schulz (O = M).
+
+    Caution (measured in notebook 03): dividing orthogonalised entries (about 1/sqrt(n) each,
+    whatever the gradient's size) by sqrt(V) makes steps grow where gradients are tiny, e.g.
+    embedding rows absent from a batch; M3 then needs a small lr (1e-4 on the notebook's MLP)
+    or a larger ``eps``.
     """
 
     def __init__(self, params: Any, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
@@ -460,7 +471,12 @@ class DeltaGradientDescent(MemoryOptimizer):
         W <- W - lr' (W X^T X / n + grad_W L),          lr' = lr / (1 + lr mean_i |x_i|^2)
 
     For one sample it is exactly :func:`dgd_step`. Biases and parameters outside ``nn.Linear``
-    layers take plain gradient descent (they have no input to regress on).
+    layers take plain gradient descent (they have no input to regress on). Call
+    :meth:`remove_hooks` when done with it.
+
+    Note: the regression target -dL/dy pulls W x towards the negative error, so the fixed points
+    satisfy W X^T X / n = -grad_W L, not grad_W L = 0: on a per-sample 1/2 |W x - y|^2 DGD settles
+    at W x = y / 2. It is an in-context update rule (HOPE), not a minimiser of a training loss.
     """
 
     def __init__(self, model: nn.Module, lr: float = 1e-2, weight_decay: float = 0.0) -> None:

@@ -115,3 +115,232 @@ def explore_associative_memory(**initial: Any) -> AssociativeMemoryExplorer:
     arguments set the start values (``n_pairs``, ``correlation``, ``step``, ``rule``, ``alpha``).
     """
     return AssociativeMemoryExplorer(**initial)
+
+
+# ---- notebook 02: nested optimization ----
+
+__all__ += ["NestedLevelsExplorer", "explore_nested_levels"]
+
+
+def _show_text_and_figures(output: widgets.Output, text: str, figs: list) -> None:
+    """Like :func:`show`, with several figures below the text line.
+
+    Each item of ``figs`` is a Figure (encoded, then closed) or an already encoded base64 PNG.
+    """
+    import matplotlib.pyplot as plt
+
+    images = []
+    try:
+        for fig in figs:
+            images.append(fig if isinstance(fig, str) else _png_base64(fig))
+    finally:
+        for fig in figs:
+            if not isinstance(fig, str):
+                plt.close(fig)
+    output.outputs = ({"output_type": "stream", "name": "stdout", "text": text + "\n"},) + tuple(
+        {"output_type": "display_data", "metadata": {},
+         "data": {"image/png": image, "text/plain": f"<figure {i + 1}: {text}>"}}
+        for i, image in enumerate(images))
+
+
+class NestedLevelsExplorer(widgets.VBox):
+    """Train a tiny model under an UpdateRecorder and draw its levels from the records (notebook 02, §5).
+
+    Children, in order: Dropdown ``optimizer`` (:data:`hope_lite.viz.NESTED_OPTIMIZERS`), Dropdown
+    ``memory`` (hebbian, delta, titans), IntSlider ``slow period`` (M3's slow momentum, DeepMomentum's
+    memory; disabled for the others), IntSlider ``chunk`` (the memory's chunk size), IntSlider
+    ``steps``, Output. Each change runs :func:`hope_lite.viz.nested_training_run` (a real, short
+    training) and shows one line of recorded counts, the update timeline
+    (:func:`hope_lite.viz.render_update_timeline`) and the level diagram
+    (:func:`hope_lite.viz.render_levels` of ``levels_of(model, optimizer)``). The last run is kept
+    in ``.run``.
+    """
+
+    def __init__(self, *, seed: int = 0, **initial: Any) -> None:
+        start = dict(viz.NESTED_EXPLORER_DEFAULTS)
+        unknown = set(initial) - set(start)
+        if unknown:
+            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
+        start.update(initial)
+        self.seed = seed
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="420px")
+        self.optimizer = widgets.Dropdown(options=list(viz.NESTED_OPTIMIZERS), value=start["optimizer"],
+                                          description="optimizer", style=style,
+                                          layout=widgets.Layout(width="300px"))
+        self.memory = widgets.Dropdown(options=list(viz.NESTED_MEMORIES), value=start["memory"],
+                                       description="memory", style=style, layout=widgets.Layout(width="300px"))
+        self.period = widgets.IntSlider(value=start["period"], min=1, max=8, description="slow period",
+                                        continuous_update=False, style=style, layout=layout)
+        self.chunk = widgets.IntSlider(value=start["chunk"], min=2, max=16, description="chunk",
+                                       continuous_update=False, style=style, layout=layout)
+        self.steps = widgets.IntSlider(value=start["steps"], min=2, max=16, description="steps",
+                                       continuous_update=False, style=style, layout=layout)
+        self.output = widgets.Output()
+        self.text = ""  # the last line shown, e.g. for tests
+        self.run: dict | None = None
+        self._diagram: tuple = (None, "")  # (levels, PNG): the diagram is re-drawn only when the levels change
+        controls = [self.optimizer, self.memory, self.period, self.chunk, self.steps]
+        super().__init__(children=controls + [self.output])
+        for control in controls:
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, change: dict) -> None:
+        self.update()
+
+    def update(self) -> str:
+        """Run the short training for the current controls, re-draw; returns the text line shown."""
+        name, memory, period, chunk, steps = (self.optimizer.value, self.memory.value, self.period.value,
+                                              self.chunk.value, self.steps.value)
+        has_period = name in ("M3", "DeepMomentum")
+        self.period.disabled = not has_period
+        run = viz.nested_training_run(name, memory=memory, period=period, chunk=chunk, steps=steps,
+                                      seed=self.seed)
+        self.run = run
+        counts = run["counts"]
+        listed = " · ".join(f"{lv.name} {counts.get(lv.qualified_name, 0)}" for lv in run["levels"])
+        setting = f"{name}" + (f" (slow period {period})" if has_period else "")
+        losses = run["losses"]
+        loss = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}" if len(losses) else "loss -"
+        if run["diverged"]:
+            loss += f" (diverged after {len(losses)} steps)"
+        self.text = (f"{setting}, {memory} memory (chunk {chunk}), {steps} steps of {run['tokens']} tokens "
+                     f"-> recorded updates: {listed} | {loss}")
+        timeline = viz.render_update_timeline(
+            run["recorder"], run["levels"], title=f"{setting} training a {memory} memory block (chunk {chunk}): "
+                                                  "recorded updates")
+        levels = tuple(run["levels"])
+        if self._diagram[0] != levels:
+            import matplotlib.pyplot as plt
+
+            diagram = viz.render_levels(levels, title=f"levels_of(model, {name}(...)), fastest first")
+            try:
+                self._diagram = (levels, _png_base64(diagram))
+            finally:
+                plt.close(diagram)
+        _show_text_and_figures(self.output, self.text, [timeline, self._diagram[1]])
+        return self.text
+
+
+def explore_nested_levels(**initial: Any) -> NestedLevelsExplorer:
+    """Explore the levels of a model + deep optimizer, drawn from a real recorded run (notebook 02, §5).
+
+    Pick an optimizer and a memory, move ``slow period`` (M3, DeepMomentum), ``chunk`` (a Titans
+    memory updates once per chunk; a linear memory still writes every token) and ``steps``.
+    Keyword arguments set the start values (``optimizer``, ``memory``, ``period``, ``chunk``, ``steps``).
+    """
+    return NestedLevelsExplorer(**initial)
+
+
+# ---- end of notebook 02 ----
+
+
+# ---- notebook 03: deep optimizers ----
+
+__all__ += ["LandscapeExplorer", "explore_landscape"]
+
+
+class LandscapeExplorer(widgets.VBox):
+    """An optimizer and its hyper-parameters -> its trajectory on the toy landscape (notebook 03, §10).
+
+    Children, in order: Dropdown ``optimizer`` (``LANDSCAPE_OPTIMIZERS``), FloatLogSlider ``lr``,
+    FloatSlider ``beta`` (momentum; beta1 for m3/adamw; the memory's retention for dmgd),
+    FloatSlider ``erase`` (delta only), IntSlider ``period`` (DMGD's period, M3's slow period),
+    IntSlider ``steps``, Output. Choosing an optimizer loads its tuned settings
+    (:data:`hope_lite.experiments.LANDSCAPE_SETTINGS`); controls that the optimizer does not use
+    are disabled. The Output shows one line (final loss, steps to tolerance) and
+    :func:`hope_lite.viz.render_landscape`; the last trajectory is kept in ``.trajectory``.
+    """
+
+    def __init__(self, **initial: Any) -> None:
+        from .experiments import LANDSCAPE_LRS, LANDSCAPE_OPTIMIZERS
+
+        start = dict(viz.LANDSCAPE_EXPLORER_DEFAULTS)
+        allowed = set(start) | {"lr", "beta", "erase", "period"}
+        unknown = set(initial) - allowed
+        if unknown:
+            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(allowed)}.")
+        start.update(initial)
+        if start["optimizer"] not in LANDSCAPE_OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {LANDSCAPE_OPTIMIZERS}, got {start['optimizer']!r}.")
+        controls = {**viz.landscape_controls(start["optimizer"]),
+                    **{k: start[k] for k in ("lr", "beta", "erase", "period") if k in start}}
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="420px")
+        self.optimizer = widgets.Dropdown(options=list(LANDSCAPE_OPTIMIZERS), value=start["optimizer"],
+                                          description="optimizer", style=style, layout=widgets.Layout(width="300px"))
+        self.lr = widgets.FloatLogSlider(value=controls["lr"], base=10, min=math.log10(LANDSCAPE_LRS[0]),
+                                         max=math.log10(LANDSCAPE_LRS[-1]), step=0.05, description="lr",
+                                         readout_format=".3g", continuous_update=False, style=style, layout=layout)
+        self.beta = widgets.FloatSlider(value=controls["beta"], min=0.0, max=0.99, step=0.01,
+                                        description="momentum β", readout_format=".2f", continuous_update=False,
+                                        style=style, layout=layout)
+        self.erase = widgets.FloatSlider(value=controls["erase"], min=0.0, max=1.0, step=0.01, description="erase γ",
+                                         readout_format=".2f", continuous_update=False, style=style, layout=layout)
+        self.period = widgets.IntSlider(value=controls["period"], min=1, max=30, description="period",
+                                        continuous_update=False, style=style, layout=layout)
+        self.steps = widgets.IntSlider(value=start["steps"], min=10, max=800, step=10, description="steps",
+                                       continuous_update=False, style=style, layout=layout)
+        self.output = widgets.Output()
+        self.text = ""  # the last line shown, e.g. for tests
+        self.trajectory = None
+        self._loading = False
+        sliders = [self.lr, self.beta, self.erase, self.period, self.steps]
+        super().__init__(children=[self.optimizer] + sliders + [self.output])
+        self.optimizer.observe(self._on_optimizer, names="value")
+        for control in sliders:
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_optimizer(self, change: dict) -> None:
+        """Load the tuned settings of the new optimizer into the sliders, then draw once."""
+        self._loading = True
+        try:
+            for key, value in viz.landscape_controls(change["new"]).items():
+                getattr(self, key).value = value
+        finally:
+            self._loading = False
+        self.update()
+
+    def _on_change(self, change: dict) -> None:
+        if not self._loading:
+            self.update()
+
+    def hparams(self) -> dict[str, Any]:
+        """The optimizer's hyper-parameters for the current slider values."""
+        return viz.landscape_hparams(self.optimizer.value, self.lr.value, self.beta.value, self.erase.value,
+                                     self.period.value)
+
+    def update(self) -> str:
+        """Run the optimizer for the current controls and re-draw; returns the text line shown."""
+        from .experiments import LANDSCAPE_TOL, run_landscape, steps_to_tolerance
+
+        name = self.optimizer.value
+        self.beta.disabled = name == "sgd"
+        self.beta.description = {"dmgd": "retention α", "m3": "β1", "adamw": "β1"}.get(name, "momentum β")
+        self.erase.disabled = name != "delta"
+        self.period.disabled = name not in ("dmgd", "m3")
+        hp = self.hparams()
+        traj = run_landscape(name, self.steps.value, tuned=False, **hp)
+        self.trajectory = traj
+        reached = steps_to_tolerance(traj, LANDSCAPE_TOL)
+        where = (f"reached psi <= {LANDSCAPE_TOL:g} after {reached} steps" if reached is not None
+                 else f"psi <= {LANDSCAPE_TOL:g} not reached")
+        final = "diverged (lower lr)" if traj.diverged else f"final psi = {traj.final_loss:.3e}"
+        self.text = f"{name}: {viz._describe_hparams(hp)}, {self.steps.value} steps -> {final}, {where}"
+        fig = viz.render_landscape(name, self.steps.value, trajectory=traj)
+        show(self.output, self.text, fig)
+        return self.text
+
+
+def explore_landscape(**initial: Any) -> LandscapeExplorer:
+    """Explore the optimizers on the toy landscape of the paper (notebook 03, §10).
+
+    Pick an optimizer (its tuned settings are loaded), then move ``lr``, ``beta``, ``erase``
+    (delta momentum), ``period`` (DMGD, M3) and ``steps``. Keyword arguments set the start
+    values (``optimizer``, ``steps``, ``lr``, ``beta``, ``erase``, ``period``).
+    """
+    return LandscapeExplorer(**initial)
+
+# ---- end of notebook 03 ----

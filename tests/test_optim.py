@@ -61,6 +61,7 @@ def test_special_cases_reduce_to_momentum():
     ref = make_model()
     train(ref, MomentumSGD(ref.parameters(), lr=0.05), 30, X, Y)
     for build in (lambda m: DeltaMomentum(m.parameters(), lr=0.05, erase=0.0),
+                  lambda m: DeltaMomentum(m.parameters(), lr=0.05, erase=0.0, normalize=False),
                   lambda m: PreconditionedMomentum(m.parameters(), lr=0.05, preconditioner="identity")):
         m = make_model()
         train(m, build(m), 30, X, Y)
@@ -79,7 +80,7 @@ def test_muon_equals_a_plain_newton_schulz_momentum_loop():
             for p, buf in zip(b.parameters(), bufs):
                 buf.mul_(0.95).add_(p.grad)
                 if p.dim() == 2:
-                    G = buf / (buf.norm() + 1e-7)
+                    G = buf / buf.norm().clamp_min(1e-7)
                     tall = G.shape[0] > G.shape[1]
                     X_ = G.T if tall else G
                     for _ in range(5):
@@ -230,6 +231,7 @@ BAD = [
     (lambda p: PreconditionedMomentum(p, preconditioner="adam"), "preconditioner"),
     (lambda p: DeltaMomentum(p, erase=1.5), "erase"),
     (lambda p: Muon(p, ns_steps=0), "ns_steps"),
+    (lambda p: NewtonSchulzMomentum(p, memory="delta", erase=2.0), "erase"),
     (lambda p: NewtonSchulzMomentum(p, memory="adam"), "memory"),
     (lambda p: NewtonSchulzMomentum(p, coefficients="septic"), "coefficients"),
     (lambda p: DeepMomentum(p, period=0), "period"),
