@@ -5,7 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import matplotlib
 import pytest
+import torch
+
+matplotlib.use("Agg")  # figures are rendered off-screen in every test
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +27,20 @@ def this_interpreter_kernel(tmp_path_factory) -> Path:
         "display_name": f"Python 3 ({sys.prefix})",
     })
     return data_dir
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one torch thread is faster and steadier on small CI machines."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def no_open_figures():
+    """A check that every figure a render function made was closed again (no pyplot build-up)."""
+    import matplotlib.pyplot as plt
+
+    return lambda: plt.get_fignums() == []

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 import torch
@@ -18,13 +14,7 @@ from hope_lite import experiments as ex
 from hope_lite import viz
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster and steadier on small CI machines."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,13 +241,7 @@ def test_bad_input_raises_value_error_naming_the_argument(call, match):
 # --------------------------------------------------------------------------------------------
 
 
-def _no_open_figures() -> bool:
-    import matplotlib.pyplot as plt
-
-    return plt.get_fignums() == []
-
-
-def test_render_functions_return_figures():
+def test_render_functions_return_figures(no_open_figures):
     figs = [
         viz.render_landscape("momentum", 20),
         viz.render_landscape("momentum", 400, lr=1.0),                    # diverged: still a figure
@@ -267,7 +251,7 @@ def test_render_functions_return_figures():
         viz.render_training_runs({"adamw": ex.train_with("adamw", "recall", 2)}),
     ]
     assert all(isinstance(f, Figure) for f in figs)
-    assert _no_open_figures()
+    assert no_open_figures()
     with pytest.raises(ValueError):
         viz.render_landscape_runs({})
 
@@ -280,7 +264,7 @@ def test_explorer_controls_round_trip_to_the_tuned_settings(name):
     assert np.array_equal(a.points, b.points)
 
 
-def test_landscape_explorer_driven_from_python():
+def test_landscape_explorer_driven_from_python(no_open_figures):
     from hope_lite.widgets import LandscapeExplorer, explore_landscape
 
     w = explore_landscape(steps=40)
@@ -307,7 +291,7 @@ def test_landscape_explorer_driven_from_python():
         explore_landscape(colour="red")
     with pytest.raises(ValueError, match="optimizer"):
         explore_landscape(optimizer="dgd")
-    assert _no_open_figures()
+    assert no_open_figures()
 
 
 def test_figures_registered_and_the_explorer_preview_is_small(tmp_path):

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 import torch
@@ -20,19 +16,7 @@ from hope_lite.levels import Level, levels_of
 from hope_lite.memory import TitansMemory
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster and steadier on small CI machines."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _no_open_figures() -> bool:
-    import matplotlib.pyplot as plt
-
-    return plt.get_fignums() == []
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,12 +166,12 @@ def test_deep_vs_matrix_small():
 # --------------------------------------------------------------------------------------------
 
 
-def test_render_retrieval_returns_closed_figure_with_mean_in_title():
+def test_render_retrieval_returns_closed_figure_with_mean_in_title(no_open_figures):
     errors = viz.retrieval_errors(10, 0.2, 1.0, "hebbian")
     fig = viz.render_retrieval(10, 0.2, 1.0, "hebbian")
     assert isinstance(fig, Figure)
     assert f"{errors.mean():.4f}" in fig.axes[0].get_title()
-    assert _no_open_figures()
+    assert no_open_figures()
     with pytest.raises(ValueError, match="shape"):
         viz.render_retrieval(10, 0.2, 1.0, "hebbian", errors=np.zeros(3))
 
@@ -210,13 +194,13 @@ def _small_sweeps():
     ]
 
 
-def test_static_figures_render():
+def test_static_figures_render(no_open_figures):
     for fig in _small_sweeps():
         assert isinstance(fig, Figure) and fig.axes
-    assert _no_open_figures()
+    assert no_open_figures()
 
 
-def test_render_levels_from_a_real_model():
+def test_render_levels_from_a_real_model(no_open_figures):
     block = TitansMemory(8, 8, chunk_size=4)
     opt = torch.optim.SGD(block.parameters(), lr=0.1, momentum=0.9)
     levels = levels_of(block, opt)
@@ -231,7 +215,7 @@ def test_render_levels_from_a_real_model():
         viz.render_levels([])
     with pytest.raises(ValueError):
         viz.render_levels(["memory"])
-    assert _no_open_figures()
+    assert no_open_figures()
 
 
 def test_render_levels_single_level():
@@ -274,7 +258,7 @@ def _shown_text(w) -> str:
     return "".join(o.get("text", "") for o in w.output.outputs if o["output_type"] == "stream")
 
 
-def test_explorer_structure_and_first_render():
+def test_explorer_structure_and_first_render(no_open_figures):
     import ipywidgets as widgets
 
     from hope_lite.widgets import explore_associative_memory
@@ -291,7 +275,7 @@ def test_explorer_structure_and_first_render():
     assert "retrieval error" in text
     images = [o for o in w.output.outputs if o["output_type"] == "display_data"]
     assert len(images) == 1 and images[0]["data"]["image/png"]
-    assert _no_open_figures()
+    assert no_open_figures()
 
 
 def test_explorer_text_changes_with_every_control():

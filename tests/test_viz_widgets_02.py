@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 import torch
@@ -20,19 +16,7 @@ from hope_lite.memory import HebbianMemory
 from hope_lite.optim import MomentumSGD
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster and steadier on small CI machines."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _no_open_figures() -> bool:
-    import matplotlib.pyplot as plt
-
-    return plt.get_fignums() == []
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _drawn_ticks(fig: Figure) -> dict[str, np.ndarray]:
@@ -82,11 +66,11 @@ def test_impulse_weights_of_the_real_optimizer_are_powers_of_beta():
         viz.momentum_impulse_weights(0.9, 0)
 
 
-def test_render_momentum_memory():
+def test_render_momentum_memory(no_open_figures):
     fig = viz.render_momentum_memory(0.9, n=30)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert "last 7" in fig.axes[0].get_title() and "last 44" in fig.axes[0].get_title()
-    assert _no_open_figures()
+    assert no_open_figures()
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +115,7 @@ def test_make_nested_optimizer_bad_arguments():
 # --------------------------------------------------------------------------------------------
 
 
-def test_timeline_draws_one_tick_per_recorded_update():
+def test_timeline_draws_one_tick_per_recorded_update(no_open_figures):
     run = viz.nested_training_run("M3", memory="titans", chunk=4, period=2, steps=5, tokens=8, width=8, batch=2)
     rec, levels = run["recorder"], run["levels"]
     fig = viz.render_update_timeline(rec, levels)
@@ -149,7 +133,7 @@ def test_timeline_draws_one_tick_per_recorded_update():
     assert labels == [lv.name for lv in levels]
     notes = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert notes.count("✓") == len(levels) and "✗" not in notes
-    assert _no_open_figures()
+    assert no_open_figures()
 
 
 def test_timeline_from_a_hand_written_loop_and_from_its_dict():
@@ -220,7 +204,7 @@ def _shown_text(w) -> str:
     return "".join(o.get("text", "") for o in w.output.outputs if o["output_type"] == "stream")
 
 
-def test_explorer_structure_and_every_control():
+def test_explorer_structure_and_every_control(no_open_figures):
     import ipywidgets as widgets
 
     from hope_lite.widgets import explore_nested_levels
@@ -243,6 +227,6 @@ def test_explorer_structure_and_every_control():
     assert counts == {"block.memory.memory": 5 * 16, "MomentumSGD.momentum": 5, "NestedToyModel.weights": 5}
     assert w.period.disabled                                    # MomentumSGD has no slow level
     assert len(w.output.outputs) == 3                           # replaced each time, not appended
-    assert _no_open_figures()
+    assert no_open_figures()
     with pytest.raises(ValueError, match="unknown"):
         explore_nested_levels(lr=3)

@@ -14,31 +14,27 @@ pytestmark = pytest.mark.browser
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
+def slide_and_compare(widget_notebook, explorer: str, name: str, pattern: str) -> tuple[str, str]:
+    """Serve ``hope_lite.widgets.<explorer>()``, move sliders until the text changes; (before, after)."""
+    wp = widget_notebook(f"from hope_lite.widgets import {explorer}\n{explorer}()", name=name)
+    before = wp.wait_for_output(pattern, timeout_s=120)
+    wp.screenshot(f"{name}-before.png")
+    after = wp.change_sliders_until_output_changes(before, timeout_s=60)
+    assert wp.screenshot(f"{name}.png").is_file()
+    assert re.search(pattern, after, re.I), f"the changed output lost its {pattern!r} line:\n{after}"
+    assert not [m for m in wp.console if m.startswith("pageerror")], wp.console
+    return before, after
+
+
 def test_associative_memory_widget_reacts_to_slider(widget_notebook):
     """Chapter 01: the printed "retrieval error" changes when a slider moves."""
-    retrieval_error = rf"retrieval error[^0-9+\-.\n]*({NUMBER})"
-    wp = widget_notebook("from hope_lite.widgets import explore_associative_memory\nexplore_associative_memory()",
-                         name="01-widget")
-    before = wp.wait_for_output(retrieval_error, timeout_s=120)
-    wp.screenshot("01-widget-before.png")
-    after = wp.change_sliders_until_output_changes(before, timeout_s=60)
-    shot = wp.screenshot("01-widget.png")
-    assert after != before
-    assert re.search(retrieval_error, after, re.I), f"no 'retrieval error <number>' in:\n{after}"
-    assert shot.is_file()
-    assert not [m for m in wp.console if m.startswith("pageerror")], wp.console
+    pattern = rf"retrieval error[^0-9+\-.\n]*({NUMBER})"
+    before, after = slide_and_compare(widget_notebook, "explore_associative_memory", "01-widget", pattern)
+    assert before != after
 
 
 def test_nested_levels_widget_reacts_to_slider(widget_notebook):
     """Chapter 02, the per-level update-frequency explorer: the recorded update counts change."""
-    recorded = r"recorded updates: (.*?)\|"
-    wp = widget_notebook("from hope_lite.widgets import explore_nested_levels\nexplore_nested_levels()",
-                         name="02-widget")
-    before = wp.wait_for_output(recorded, timeout_s=120)
-    wp.screenshot("02-widget-before.png")
-    after = wp.change_sliders_until_output_changes(before, timeout_s=60)
-    shot = wp.screenshot("02-widget.png")
-    assert re.search(recorded, after), f"no 'recorded updates: ...' in:\n{after}"
-    assert re.search(recorded, before).group(1) != re.search(recorded, after).group(1)
-    assert shot.is_file()
-    assert not [m for m in wp.console if m.startswith("pageerror")], wp.console
+    pattern = r"recorded updates: (.*?)\|"
+    before, after = slide_and_compare(widget_notebook, "explore_nested_levels", "02-widget", pattern)
+    assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
