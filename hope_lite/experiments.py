@@ -561,16 +561,16 @@ TRAIN_LRS: tuple[float, ...] = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 
 
 #: default learning rates: for every optimizer the best of TRAIN_LRS by final training loss
 #: (mean of the last 30 of 300 steps, seed 0; ``python -m hope_lite.experiments tune``). Every
-#: other hyper-parameter at the optimizer's default (momentum 0.9; Muon 0.95; DMGD hidden 16,
+#: other hyper-parameter at the optimizer's default (momentum 0.9; delta erase 0.1; Muon 0.95; DMGD hidden 16,
 #: inner_lr 0.5, retention 0.9, period 1; M3 betas 0.9/0.999/0.9, alpha 1, f = 10; AdamW
 #: weight_decay 0). Final training losses at these rates, seed 0 --
-#: mlp (start 1.0): sgd .037, momentum .0017, preconditioned .0019, delta .023, dmgd .12, muon .0007,
+#: mlp (start 1.0): sgd .037, momentum .0017, preconditioned .0019, delta .0036, dmgd .12, muon .0007,
 #: m3 .0007, adamw .0010, dgd .23;  recall (chance ln 16 = 2.77): sgd 2.77, momentum 2.77,
 #: preconditioned .050, delta 2.77, dmgd 2.84, muon .096, m3 2.28, adamw .047, dgd 2.78.
 DEFAULT_LR: dict[str, dict[str, float]] = {
-    "mlp": {"sgd": 0.3, "momentum": 0.3, "preconditioned": 1e-3, "delta": 0.1, "dmgd": 0.3, "muon": 0.01,
+    "mlp": {"sgd": 0.3, "momentum": 0.3, "preconditioned": 1e-3, "delta": 0.3, "dmgd": 0.3, "muon": 0.01,
             "m3": 1e-4, "adamw": 0.01, "dgd": 0.03},
-    "recall": {"sgd": 1.0, "momentum": 0.1, "preconditioned": 3e-3, "delta": 0.3, "dmgd": 3.0, "muon": 0.1,
+    "recall": {"sgd": 1.0, "momentum": 0.1, "preconditioned": 3e-3, "delta": 0.1, "dmgd": 3.0, "muon": 0.1,
                "m3": 3e-5, "adamw": 0.01, "dgd": 3.0},
 }
 
