@@ -585,15 +585,17 @@ class TitansMemory(AssociativeMemory):
         done = pos - anchor_pos                  # tokens of the current chunk already written
         if done >= C:                            # chunk size changed between calls: start a new chunk
             done, anchor, anchor_pos = 0, weights, pos
-        s, events, mags = 0, [], []
-        while s < T:
-            n = min(C - done, T - s)
-            sl = slice(s, s + n)
-            y, weights_new, momentum = self._chunk(
-                q[:, sl], k[:, sl], v[:, sl], g["theta"][:, sl], g["eta"][:, sl], g["alpha"][:, sl],
-                weights, momentum, anchor)
+        # chunk lengths: finish the open chunk, then full chunks, then what is left
+        first = min(C - done, T)
+        sizes = [first] + [C] * ((T - first) // C) + ([(T - first) % C] if (T - first) % C else [])
+        # split (not slicing in the loop) keeps the backward pass free of full-size zero tensors
+        pieces = zip(*(x.split(sizes, dim=1) for x in (q, k, v, g["theta"], g["eta"], g["alpha"])))
+        events, mags = [], []
+        for Qc, Kc, Vc, theta, eta, alpha in pieces:
+            n = Qc.shape[1]
+            y, weights_new, momentum = self._chunk(Qc, Kc, Vc, theta, eta, alpha, weights, momentum, anchor)
             ys.append(y)
-            s, done, pos = s + n, done + n, pos + n
+            done, pos = done + n, pos + n
             if done == C:                        # chunk complete: its end state is the next anchor
                 if active_recorder() is not None:
                     diff = sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(weights_new, anchor))

@@ -26,7 +26,23 @@ from . import viz
 __all__ = ["AssociativeMemoryExplorer", "explore_associative_memory", "show"]
 
 
-class AssociativeMemoryExplorer(widgets.VBox):
+class _Explorer(widgets.VBox):
+    """Shared wiring of the explorers: controls above an Output, and any change re-draws via update()."""
+
+    def _start(self, controls: list, output: widgets.Output, watched: list | None = None) -> None:
+        super().__init__(children=[*controls, output])
+        for control in controls if watched is None else watched:
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, change: dict) -> None:
+        self.update()
+
+    def update(self) -> str:  # pragma: no cover - every explorer defines it
+        raise NotImplementedError
+
+
+class AssociativeMemoryExplorer(_Explorer):
     """Sliders for :func:`hope_lite.viz.render_retrieval` and an Output showing the result (notebook 01).
 
     Children, in order: IntSlider ``pairs``, FloatSlider ``correlation``, FloatSlider ``step``,
@@ -58,14 +74,7 @@ class AssociativeMemoryExplorer(widgets.VBox):
                                      style=style, layout=widgets.Layout(width="260px"))
         self.output = widgets.Output()
         self.text = ""  # the last line shown, e.g. for tests
-        super().__init__(children=[self.pairs, self.correlation, self.step, self.retention, self.rule,
-                                   self.output])
-        for control in (self.pairs, self.correlation, self.step, self.retention, self.rule):
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, change: dict) -> None:
-        self.update()
+        self._start([self.pairs, self.correlation, self.step, self.retention, self.rule], self.output)
 
     def update(self) -> str:
         """Recompute and re-draw from the current control values; returns the text line shown."""
@@ -143,7 +152,7 @@ def _show_text_and_figures(output: widgets.Output, text: str, figs: list) -> Non
         for i, image in enumerate(images))
 
 
-class NestedLevelsExplorer(widgets.VBox):
+class NestedLevelsExplorer(_Explorer):
     """Train a tiny model under an UpdateRecorder and draw its levels from the records (notebook 02, §5).
 
     Children, in order: Dropdown ``optimizer`` (:data:`hope_lite.viz.NESTED_OPTIMIZERS`), Dropdown
@@ -181,13 +190,7 @@ class NestedLevelsExplorer(widgets.VBox):
         self.run: dict | None = None
         self._diagram: tuple = (None, "")  # (levels, PNG): the diagram is re-drawn only when the levels change
         controls = [self.optimizer, self.memory, self.period, self.chunk, self.steps]
-        super().__init__(children=controls + [self.output])
-        for control in controls:
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, change: dict) -> None:
-        self.update()
+        self._start(controls, self.output)
 
     def update(self) -> str:
         """Run the short training for the current controls, re-draw; returns the text line shown."""
@@ -241,7 +244,7 @@ def explore_nested_levels(**initial: Any) -> NestedLevelsExplorer:
 __all__ += ["LandscapeExplorer", "explore_landscape"]
 
 
-class LandscapeExplorer(widgets.VBox):
+class LandscapeExplorer(_Explorer):
     """An optimizer and its hyper-parameters -> its trajectory on the toy landscape (notebook 03, §10).
 
     Children, in order: Dropdown ``optimizer`` (``LANDSCAPE_OPTIMIZERS``), FloatLogSlider ``lr``,
@@ -287,11 +290,8 @@ class LandscapeExplorer(widgets.VBox):
         self.trajectory = None
         self._loading = False
         sliders = [self.lr, self.beta, self.erase, self.period, self.steps]
-        super().__init__(children=[self.optimizer] + sliders + [self.output])
         self.optimizer.observe(self._on_optimizer, names="value")
-        for control in sliders:
-            control.observe(self._on_change, names="value")
-        self.update()
+        self._start([self.optimizer] + sliders, self.output, watched=sliders)
 
     def _on_optimizer(self, change: dict) -> None:
         """Load the tuned settings of the new optimizer into the sliders, then draw once."""
