@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "fast_mode", "pick", "check", "ExerciseNotDone"]
+__all__ = ["seed_everything", "fast_mode", "pick", "check"]
 
 _TRUE_STRINGS = {"1", "true", "yes", "on"}
 
@@ -46,10 +46,6 @@ def fast_mode(fast: bool | None = None) -> bool:
 def pick(fast: Any, full: Any, *, fast_flag: bool | None = None) -> Any:
     """Return ``fast`` in FAST mode and ``full`` otherwise (see :func:`fast_mode`)."""
     return fast if fast_mode(fast_flag) else full
-
-
-class ExerciseNotDone(NotImplementedError):
-    """Raised by exercise stubs that the learner has not filled in yet."""
 
 
 def check(
