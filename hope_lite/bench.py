@@ -175,34 +175,69 @@ OPTIMIZER_CASES = {
 }
 
 
-def optimizer_report(device: str, min_time: float) -> None:
-    """Time ``optimizer.step()`` alone on a ~1M-parameter MLP, every optimizer in this run."""
+def _median_seconds(fn, device: str, min_time: float) -> float:
+    """Median wall time of ``fn()`` over at least 5 runs and about ``min_time`` seconds."""
+    times, start = [], time.perf_counter()
+    while len(times) < 5 or (time.perf_counter() - start < min_time and len(times) < 1000):
+        t0 = time.perf_counter()
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def newton_schulz_flops(shape: tuple[int, int], steps: int = 5) -> int:
+    """Multiply-adds x 2 of ``steps`` quintic iterations on an (r, c) matrix, short side s = min(r, c).
+
+    Per iteration: A = X X^T (2 s^2 l), A @ A (2 s^3), (bA + cA^2) @ X (2 s^2 l), with l the long side.
+    """
+    s, l = min(shape), max(shape)
+    return steps * (4 * s * s * l + 2 * s ** 3)
+
+
+def optimizer_report(device: str, min_time: float, train_batch: int) -> None:
+    """Time every optimizer on a ~1M-parameter MLP, all in this run, two ways.
+
+    ``step`` times ``optimizer.step()`` alone on fixed gradients; ``train`` times a whole training
+    step (forward, backward, step) on a batch of ``train_batch`` rows, which is what a user waits
+    for. For the Newton-Schulz optimizers it also prints the arithmetic floor: their matrix
+    products, at this machine's measured matmul rate, cannot take less time than that.
+    """
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(512, 1024), nn.GELU(), nn.Linear(1024, 512)).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     model(torch.randn(64, 512, device=device)).square().mean().backward()   # fixed gradients
     grads = [p.grad.clone() for p in model.parameters()]
-    rows = {}
+    x = torch.randn(train_batch, 512, device=device)
+    step_time, train_time = {}, {}
     for name, build in OPTIMIZER_CASES.items():
         opt = build(model.parameters())
         for p, g in zip(model.parameters(), grads):
             p.grad = g.clone()
         opt.step()  # warm-up: creates the state
-        times = []
-        start = time.perf_counter()
-        while len(times) < 5 or (time.perf_counter() - start < min_time and len(times) < 1000):
-            t0 = time.perf_counter()
+        step_time[name] = _median_seconds(opt.step, device, min_time)
+
+        def train_step() -> None:
+            opt.zero_grad()
+            model(x).square().mean().backward()
             opt.step()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-        rows[name] = sorted(times)[len(times) // 2]
-    adamw = rows["AdamW (torch)"]
-    print(f"optimizer.step() on an MLP with {n_params:,} parameters (512-1024-512), device={device}, "
-          f"torch={torch.__version__}, threads={torch.get_num_threads()}; median of repeated steps")
-    print(f"{'optimizer':<30}{'ms/step':>10}{'x AdamW':>10}")
-    for name, t in rows.items():
-        print(f"{name:<30}{1e3 * t:10.2f}{t / adamw:10.2f}")
+        train_step()
+        train_time[name] = _median_seconds(train_step, device, min_time)
+    a = torch.randn(1024, 1024, device=device)
+    matmul_rate = 2 * 1024 ** 3 / _median_seconds(lambda: a @ a, device, min_time)
+    ns_flops = sum(newton_schulz_flops(tuple(p.shape)) for p in model.parameters() if p.dim() == 2)
+    print(f"optimizers on an MLP with {n_params:,} parameters (512-1024-512), device={device}, "
+          f"torch={torch.__version__}, threads={torch.get_num_threads()}; median of repeated runs")
+    print(f"step = optimizer.step() alone; train = forward + backward + step on a batch of {train_batch} rows")
+    print(f"{'optimizer':<30}{'step ms':>9}{'x AdamW':>9}{'train ms':>10}{'x AdamW':>9}")
+    for name in OPTIMIZER_CASES:
+        print(f"{name:<30}{1e3 * step_time[name]:9.2f}{step_time[name] / step_time['AdamW (torch)']:9.2f}"
+              f"{1e3 * train_time[name]:10.1f}{train_time[name] / train_time['AdamW (torch)']:9.2f}")
+    floor = ns_flops / matmul_rate
+    print(f"arithmetic floor of a Newton-Schulz step: 5 quintic iterations on both weight matrices = "
+          f"{ns_flops / 1e9:.1f} GFLOP; at this machine's matmul rate ({matmul_rate / 1e9:.0f} GFLOP/s, "
+          f"1024x1024 float32) >= {1e3 * floor:.0f} ms = {floor / step_time['AdamW (torch)']:.0f}x an AdamW step")
 
 
 def newton_schulz_report() -> None:
@@ -246,10 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--equivalence", action="store_true",
                    help="print how closely the reference and chunked paths agree (no timing)")
     p.add_argument("--optimizers", action="store_true",
-                   help="time optimizer.step() of every hope_lite optimizer next to torch's AdamW")
+                   help="time every hope_lite optimizer next to torch's AdamW: the step alone and a whole training step")
+    p.add_argument("--train-batch", type=int, default=4096,
+                   help="rows per training step in the --optimizers report (default 4096)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    for name in ("batch", "tokens", "width", "heads", "chunk_size"):
+    for name in ("batch", "tokens", "width", "heads", "chunk_size", "train_batch"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.width % args.heads:
@@ -258,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         equivalence_report()
         return 0
     if args.optimizers:
-        optimizer_report(args.device, 0.3 if args.quick else args.min_time)
+        optimizer_report(args.device, 0.3 if args.quick else args.min_time,
+                         256 if args.quick else args.train_batch)
         print()
         newton_schulz_report()
         return 0

@@ -53,7 +53,15 @@ def test_equivalence_report_prints_small_differences(capsys):
 def test_optimizer_report_lists_every_optimizer_next_to_adamw(capsys):
     assert main(["--optimizers", "--quick"]) == 0
     out = capsys.readouterr().out
-    for name in ("AdamW (torch)", "MomentumSGD", "DeepMomentum", "Muon", "M3", "Newton-Schulz orthogonality"):
+    for name in ("AdamW (torch)", "MomentumSGD", "DeepMomentum", "Muon", "M3", "Newton-Schulz orthogonality",
+                 "arithmetic floor", "train ms"):
         assert name in out
     adamw_row = [line for line in out.splitlines() if line.startswith("AdamW (torch)")][0]
     assert adamw_row.split()[-1] == "1.00"
+
+
+def test_newton_schulz_flop_count_matches_the_matrix_products():
+    from hope_lite.bench import newton_schulz_flops
+    # (2, 3): short side 2, long side 3 -> per step X X^T 2*2*2*3, A@A 2*2^3, B@X 2*2*2*3 = 64
+    assert newton_schulz_flops((2, 3), steps=1) == 64
+    assert newton_schulz_flops((3, 2), steps=5) == 5 * 64
