@@ -53,6 +53,11 @@ __all__ = [
     "DeltaRuleMemory",
     "TitansMemory",
     "DataDependentGates",
+    "mlp_forward",
+    "mlp_surprise_factors",
+    "surprise_scale",
+    "clip_gradients",
+    "deep_memory_chunk",
     "MemoryBlock",
     "unit_norm",
     "MEMORY_RULES",
@@ -453,6 +458,94 @@ def _silu_grad(h: Tensor) -> Tensor:
     return s * (1 + h * (1 - s))
 
 
+def mlp_forward(weights: list[Tensor], z: Tensor, residual: bool) -> Tensor:
+    """M(z) = [z +] W_L s(... s(W_1 z)) for batched weights (N, d_out, d_in), inputs (N, ..., d_in); s = SiLU."""
+    x = z
+    for i, W in enumerate(weights):
+        h = x @ W.transpose(-1, -2) if x.dim() == 3 else torch.einsum("noi,ni->no", W, x)
+        x = torch.nn.functional.silu(h) if i < len(weights) - 1 else h
+    return x + z if residual else x
+
+
+def surprise_scale(norms: Tensor, max_norm: float | None) -> Tensor | None:
+    """Factor min(1, max_norm / |g|) that clips a per-token surprise to norm ``max_norm`` (None: no clip).
+
+    Written as max_norm / max(|g|, max_norm), which is smooth enough for the outer gradient and
+    never divides by zero. Clipping bounds every write, so a burst of huge inputs can grow the
+    memory at most linearly, never exponentially (the stability test of notebook 04).
+    """
+    if max_norm is None:
+        return None
+    return max_norm / norms.clamp_min(max_norm)
+
+
+def clip_gradients(grads: list[Tensor], max_norm: float | None) -> list[Tensor]:
+    """Clip each batch row's gradient (a list over layers of (N, d_out, d_in)) to norm ``max_norm``."""
+    if max_norm is None:
+        return grads
+    norms = sum(g.flatten(1).pow(2).sum(1) for g in grads).sqrt()
+    scale = surprise_scale(norms, max_norm)
+    return [g * scale[:, None, None] for g in grads]
+
+
+def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: bool,
+                         max_norm: float | None = None) -> tuple[list[Tensor], list[Tensor]]:
+    """Per-token gradient of 1/2|M(k_i) - v_i|^2 at ``weights`` as rank-1 factors.
+
+    grad W_l (token i) = delta_l[i] z_{l-1}[i]^T, returned as lists (inputs z, signals delta),
+    each (N, C, width): backpropagation written out for the whole chunk at once. V is the
+    target: no gradient is taken through it. With ``max_norm`` each token's whole gradient is
+    clipped to that norm (|grad|^2 = sum_l |delta_l|^2 |z_l|^2 for rank-1 factors).
+    """
+    zs, hs, x = [], [], K
+    for i, W in enumerate(weights):
+        zs.append(x)
+        h = x @ W.transpose(1, 2)
+        hs.append(h)
+        x = torch.nn.functional.silu(h) if i < len(weights) - 1 else h
+    delta = (x + K if residual else x) - V                                      # dL/d output
+    deltas = [delta]
+    for i in range(len(weights) - 1, 0, -1):
+        delta = (delta @ weights[i]) * _silu_grad(hs[i - 1])
+        deltas.append(delta)
+    deltas = deltas[::-1]
+    if max_norm is not None:
+        norms = sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+        scale = surprise_scale(norms, max_norm)[..., None]
+        deltas = [d * scale for d in deltas]
+    return zs, deltas
+
+
+def deep_memory_chunk(Q: Tensor, K: Tensor, V: Tensor, theta: Tensor, eta: Tensor, alpha: Tensor,
+                      W0: list[Tensor], S0: list[Tensor], WA: list[Tensor],
+                      residual: bool, max_surprise: float | None = None) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """One chunk of n tokens of a deep (MLP) memory, all gradients at the anchor weights WA.
+
+    Unrolling S and M over the chunk (indices 1..n, start state W0, S0):
+        M_t = D[t,0] W0 + c_t S0 - sum_{i<=t} G[t,i] theta_i u_i
+        S_n = P[n,0] S0 - sum_i P[n,i] theta_i u_i
+    with D[t,s] = prod_{s<j<=t} (1 - alpha_j), P[s,i] = prod_{i<j<=s} eta_j, G = D @ P and
+    c = D @ P[:,0]. Since u_i = delta_i z_i^T per layer, reading layer l at token t is
+        h_t = D[t,0] W0 z + c_t S0 z - sum_i G[t,i] theta_i (z_i . z) delta_i.
+    """
+    D, d0 = _decay_matrices(1 - alpha)                   # (N,n,n), (N,n)
+    P, p0 = _decay_matrices(eta)
+    G = D @ P                                            # (N,n,n) lower-triangular
+    c = (D @ p0[:, :, None]).squeeze(-1)                 # (N,n)
+    Wt = G * theta[:, None, :]                           # weight of u_i in M_t
+    zs, deltas = mlp_surprise_factors(WA, K, V, residual, max_surprise)
+    x, new_W, new_S = Q, [], []
+    for i, (W, S, Zw, Dl) in enumerate(zip(W0, S0, zs, deltas)):
+        h = (d0[:, :, None] * (x @ W.transpose(1, 2)) + c[:, :, None] * (x @ S.transpose(1, 2))
+             - (Wt * (x @ Zw.transpose(1, 2))) @ Dl)
+        new_W.append(d0[:, -1, None, None] * W + c[:, -1, None, None] * S
+                     - (Wt[:, -1, :, None] * Dl).transpose(1, 2) @ Zw)
+        new_S.append(p0[:, -1, None, None] * S - ((P[:, -1] * theta)[:, :, None] * Dl).transpose(1, 2) @ Zw)
+        x = torch.nn.functional.silu(h) if i < len(W0) - 1 else h
+    y = x + Q if residual else x
+    return y, new_W, new_S
+
+
 class TitansMemory(AssociativeMemory):
     """Titans' deep long-term memory (paper_spec §1.5-1.6; Titans §3; notebook 01, 04).
 
@@ -486,8 +579,13 @@ class TitansMemory(AssociativeMemory):
     _STATE_TENSORS = ("weights", "momentum", "anchor")
 
     def __init__(self, d_key: int, d_value: int, chunk_size: int = 16, *, depth: int = 2,
-                 hidden: int | None = None, residual: bool | None = None) -> None:
+                 hidden: int | None = None, residual: bool | None = None,
+                 max_surprise: float | None = None) -> None:
         super().__init__(d_key, d_value, chunk_size)
+        if max_surprise is not None and (isinstance(max_surprise, bool) or not isinstance(max_surprise, (int, float))
+                                         or not 0 < max_surprise < math.inf):
+            raise ValueError(f"max_surprise must be None (no clipping) or a positive finite number, got {max_surprise!r}.")
+        self.max_surprise = None if max_surprise is None else float(max_surprise)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be an int >= 1 (1 = linear memory), got {depth!r}.")
         hidden = 2 * d_key if hidden is None else hidden
@@ -527,30 +625,19 @@ class TitansMemory(AssociativeMemory):
     # -- the MLP and its per-token gradient ------------------------------------------------
     def mlp(self, weights: list[Tensor], z: Tensor) -> Tensor:
         """M(z) for batched weights (N, d_out, d_in) and inputs (N, ..., d_in)."""
-        x = z
-        for i, W in enumerate(weights):
-            h = x @ W.transpose(-1, -2) if x.dim() == 3 else torch.einsum("noi,ni->no", W, x)
-            x = torch.nn.functional.silu(h) if i < len(weights) - 1 else h
-        return x + z if self.residual else x
+        return mlp_forward(weights, z, self.residual)
 
     def _surprise_factors(self, weights: list[Tensor], K: Tensor, V: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        """Per-token gradient of 1/2|M(k_i) - v_i|^2 at ``weights`` as rank-1 factors.
+        return mlp_surprise_factors(weights, K, V, self.residual)
 
-        grad W_l (token i) = delta_l[i] z_{l-1}[i]^T, returned as lists (inputs z, signals delta),
-        each (N, C, width): backpropagation written out for the whole chunk at once.
+    def surprise(self, weights: list[Tensor], k: Tensor, v: Tensor) -> Tensor:
+        """Titans' momentary surprise |grad L(M; k_i, v_i)| of every token at ``weights``, (N, n).
+
+        The per-token gradient is rank one per layer, delta_i z_i^T, so its Frobenius norm is
+        sqrt(sum_l |delta_l,i|^2 |z_l,i|^2): no per-token weight tensor is built.
         """
-        zs, hs, x = [], [], K
-        for i, W in enumerate(weights):
-            zs.append(x)
-            h = x @ W.transpose(1, 2)
-            hs.append(h)
-            x = torch.nn.functional.silu(h) if i < len(weights) - 1 else h
-        delta = (x + K if self.residual else x) - V                              # dL/d output
-        deltas = [delta]
-        for i in range(len(weights) - 1, 0, -1):
-            delta = (delta @ weights[i]) * _silu_grad(hs[i - 1])
-            deltas.append(delta)
-        return zs, deltas[::-1]
+        zs, deltas = mlp_surprise_factors(weights, k, v, self.residual)
+        return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
 
     # -- reference: one token at a time, gradients by autograd ----------------------------
     def write(self, state, k, v, *, theta, eta, alpha):
@@ -564,6 +651,7 @@ class TitansMemory(AssociativeMemory):
             grads = torch.autograd.grad(loss, w_req, create_graph=outer_grad)
         if not outer_grad:
             grads = [gr.detach() for gr in grads]
+        grads = clip_gradients(list(grads), self.max_surprise)
         momentum = [eta[:, None, None] * S - theta[:, None, None] * gr for S, gr in zip(state["momentum"], grads)]
         new_weights = [(1 - alpha[:, None, None]) * W + S for W, S in zip(weights, momentum)]
         mag = torch.stack([(a - b).flatten(1).pow(2).sum(1) for a, b in zip(new_weights, weights)]).sum(0).sqrt().mean()
@@ -610,31 +698,7 @@ class TitansMemory(AssociativeMemory):
         return torch.cat(ys, dim=1), new
 
     def _chunk(self, Q, K, V, theta, eta, alpha, W0, S0, WA):
-        """One chunk of n tokens, all gradients at the anchor weights WA.
-
-        Unrolling S and M over the chunk (indices 1..n, start state W0, S0):
-            M_t = D[t,0] W0 + c_t S0 - sum_{i<=t} G[t,i] theta_i u_i
-            S_n = P[n,0] S0 - sum_i P[n,i] theta_i u_i
-        with D[t,s] = prod_{s<j<=t} (1 - alpha_j), P[s,i] = prod_{i<j<=s} eta_j, G = D @ P and
-        c = D @ P[:,0]. Since u_i = delta_i z_i^T per layer, reading layer l at token t is
-            h_t = D[t,0] W0 z + c_t S0 z - sum_i G[t,i] theta_i (z_i . z) delta_i.
-        """
-        D, d0 = _decay_matrices(1 - alpha)                   # (N,n,n), (N,n)
-        P, p0 = _decay_matrices(eta)
-        G = D @ P                                            # (N,n,n) lower-triangular
-        c = (D @ p0[:, :, None]).squeeze(-1)                 # (N,n)
-        Wt = G * theta[:, None, :]                           # weight of u_i in M_t
-        zs, deltas = self._surprise_factors(WA, K, V)
-        x, new_W, new_S = Q, [], []
-        for i, (W, S, Zw, Dl) in enumerate(zip(W0, S0, zs, deltas)):
-            h = (d0[:, :, None] * (x @ W.transpose(1, 2)) + c[:, :, None] * (x @ S.transpose(1, 2))
-                 - (Wt * (x @ Zw.transpose(1, 2))) @ Dl)
-            new_W.append(d0[:, -1, None, None] * W + c[:, -1, None, None] * S
-                         - (Wt[:, -1, :, None] * Dl).transpose(1, 2) @ Zw)
-            new_S.append(p0[:, -1, None, None] * S - ((P[:, -1] * theta)[:, :, None] * Dl).transpose(1, 2) @ Zw)
-            x = torch.nn.functional.silu(h) if i < len(W0) - 1 else h
-        y = x + Q if self.residual else x
-        return y, new_W, new_S
+        return deep_memory_chunk(Q, K, V, theta, eta, alpha, W0, S0, WA, self.residual, self.max_surprise)
 
 
 # ---------------------------------------------------------------------------------------------
