@@ -2,9 +2,11 @@
 
 Every case is a *block* of the same width: input projections -> token mixer -> output
 projection, timed forward + backward (the memory writes included) on the same inputs. The
-mixers are the memories of :mod:`hope_lite.memory` (per-token reference and chunked paths) and,
-as the yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block
-are printed from numbers measured in the same run.
+mixers are the memories of :mod:`hope_lite.memory` (per-token reference and chunked paths), the
+whole layers of :mod:`hope_lite.titans` (Titans LMM and self-modifying Titans) and, as the
+yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block are
+printed from numbers measured in the same run. ``--sweep`` runs the Titans layers over chunk
+sizes; ``--stability`` streams 16k tokens of inputs scaled x100 through both layers.
 
 Each case runs in a fresh subprocess so that its peak memory can be read honestly: on CUDA from
 ``torch.cuda.max_memory_allocated``, on CPU as the growth of the process's peak resident set
@@ -27,6 +29,7 @@ from torch import nn
 
 from . import optim
 from .memory import MemoryBlock, make_memory
+from .titans import SelfModifyingTitans, TitansLayer
 
 class AttentionBlock(nn.Module):
     """x -> (q, k, v) -> causal softmax attention (SDPA) -> output projection."""
@@ -45,7 +48,25 @@ class AttentionBlock(nn.Module):
 
 
 CASES = ["sdpa", "hebbian/chunked", "hebbian/reference", "delta/chunked", "delta/reference",
-         "titans/chunked", "titans/reference"]
+         "titans/chunked", "titans/reference", "titans-layer/chunked", "titans-layer/reference",
+         "self-mod/chunked", "self-mod/reference"]
+# the layers' per-token references take minutes at T=1024: run them on request, e.g.
+# --cases titans-layer/reference,self-mod/reference --tokens 256
+DEFAULT_CASES = [c for c in CASES if c not in ("titans-layer/reference", "self-mod/reference")]
+# chunk sizes of the --sweep: Titans layer C; self-modifying Titans (output memory C, projections C_p)
+SWEEP_TITANS = (8, 16, 32, 64, 128)
+SWEEP_SELF_MOD = ((64, 8), (64, 16), (64, 32), (64, 64), (32, 32), (128, 32), (128, 64))
+
+
+class _FirstOutput(nn.Module):
+    """Wraps a layer returning ``(y, state)`` so the benchmark sees ``y`` (the state starts fresh per call)."""
+
+    def __init__(self, layer: nn.Module, path: str) -> None:
+        super().__init__()
+        self.layer, self.path = layer, path
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x, path=self.path)[0]
 
 
 @dataclass
@@ -56,6 +77,7 @@ class Result:
     width: int
     heads: int
     chunk_size: int
+    projection_chunk_size: int
     device: str
     seconds_per_iter: float
     tokens_per_s: float
@@ -63,20 +85,24 @@ class Result:
     iters: int
 
 
-def build(case: str, width: int, heads: int, chunk_size: int) -> nn.Module:
+def build(case: str, width: int, heads: int, chunk_size: int, projection_chunk_size: int = 32) -> nn.Module:
     if case == "sdpa":
         return AttentionBlock(width, heads)
     rule, path = case.split("/")
+    if rule == "titans-layer":   # the per-token reference is chunk size 1 by definition
+        return _FirstOutput(TitansLayer(width, heads, chunk_size), path)
+    if rule == "self-mod":
+        return _FirstOutput(SelfModifyingTitans(width, heads, chunk_size, projection_chunk_size), path)
     block = MemoryBlock(rule, width, heads, chunk_size)
     block.path = path
     return block
 
 
 def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_size: int,
-             device: str, min_time: float, max_iters: int) -> Result:
+             device: str, min_time: float, max_iters: int, projection_chunk_size: int = 32) -> Result:
     """Time forward+backward of one case in this process."""
     torch.manual_seed(0)
-    block = build(case, width, heads, chunk_size).to(device)
+    block = build(case, width, heads, chunk_size, projection_chunk_size).to(device)
     x = torch.randn(batch, tokens, width, device=device, requires_grad=True)
 
     def step() -> None:
@@ -100,7 +126,7 @@ def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_s
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:  # ru_maxrss is in KiB on Linux
         peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, 0) / 1024
-    return Result(case, batch, tokens, width, heads, chunk_size, device, elapsed,
+    return Result(case, batch, tokens, width, heads, chunk_size, projection_chunk_size, device, elapsed,
                   batch * tokens / elapsed, peak, iters)
 
 
@@ -256,10 +282,53 @@ def newton_schulz_report() -> None:
             print(f"{str(shape):<12}{coefficients:<14}{steps:>6}{err:17.2e}{sv.min().item():9.3f}{sv.max().item():9.3f}")
 
 
+def stability_report(tokens: int = 16384, scale: float = 100.0, width: int = 256, heads: int = 4) -> None:
+    """Stream ``tokens`` inputs scaled by ``scale`` through both Titans layers (default settings).
+
+    Prints whether every output and memory weight stayed finite and the largest Frobenius norm of
+    any memory's weight matrix (per head) at the end of the stream.
+    """
+    print(f"stability: {tokens} tokens of N(0, 1) inputs x {scale:g}, width={width}, heads={heads}, "
+          "default layer settings, one call (chunked path)")
+    for cls in (TitansLayer, SelfModifyingTitans):
+        torch.manual_seed(0)
+        layer = cls(width, heads)
+        x = scale * torch.randn(1, tokens, width)
+        start = time.perf_counter()
+        with torch.no_grad():
+            y, state = layer(x)
+        seconds = time.perf_counter() - start
+        weights = (state["memory"]["weights"] if cls is TitansLayer
+                   else state["memory"] + [w.flatten(0, 1) for w in state["projections"]])
+        finite = bool(torch.isfinite(y).all()) and all(bool(torch.isfinite(w).all()) for w in weights)
+        largest = max(w.flatten(-2).norm(dim=-1).max().item() for w in weights)
+        print(f"  {cls.__name__:<20} finite={finite}  largest memory norm={largest:.2f}  "
+              f"max |y|={y.abs().max().item():.3f}  ({seconds:.1f} s)")
+
+
+def sweep_report(args: argparse.Namespace) -> int:
+    """Tokens/s of both Titans layers over chunk sizes, next to the SDPA block of the same run."""
+    def run(case: str, **override: int) -> Result:
+        return run_in_subprocess(case, argparse.Namespace(**{**vars(args), **override}))
+    sdpa = run("sdpa").tokens_per_s
+    print(f"chunk-size sweep, forward+backward, B={args.batch} T={args.tokens} width={args.width} "
+          f"heads={args.heads} device={args.device} torch={torch.__version__} threads={torch.get_num_threads()}")
+    print(f"sdpa block: {sdpa:.0f} tokens/s")
+    print(f"{'layer':<22}{'C':>5}{'C_proj':>8}{'tokens/s':>11}{'ms/iter':>10}{'peak MB':>10}{'x SDPA':>9}")
+    rows = [("titans-layer/chunked", C, None) for C in SWEEP_TITANS]
+    rows += [("self-mod/chunked", C, Cp) for C, Cp in SWEEP_SELF_MOD]
+    for case, C, Cp in rows:
+        r = run(case, chunk_size=C, **({"projection_chunk_size": Cp} if Cp else {}))
+        print(f"{case.split('/')[0]:<22}{C:>5}{Cp if Cp else '':>8}{r.tokens_per_s:11.0f}"
+              f"{1e3 * r.seconds_per_iter:10.1f}{r.peak_mem_mb:10.1f}{r.tokens_per_s / sdpa:9.2f}")
+    return 0
+
+
 def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, "-m", "hope_lite.bench", "--one-case", case, "--batch", str(args.batch),
            "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
-           "--chunk-size", str(args.chunk_size), "--device", args.device, "--min-time", str(args.min_time)]
+           "--chunk-size", str(args.chunk_size), "--projection-chunk-size", str(args.projection_chunk_size),
+           "--device", args.device, "--min-time", str(args.min_time)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark case {case} failed:\n{out.stderr}")
@@ -275,9 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=256)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--chunk-size", type=int, default=64)
+    p.add_argument("--projection-chunk-size", type=int, default=32,
+                   help="self-modifying Titans: chunk size of the k, v, eta, alpha memories (default 32)")
+    p.add_argument("--stability", action="store_true",
+                   help="stream 16k tokens of inputs x100 through both Titans layers; report the largest memory norm")
+    p.add_argument("--sweep", action="store_true",
+                   help="chunk-size sweep of the Titans layer and self-modifying Titans (with the SDPA block)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per case")
-    p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {CASES}")
+    p.add_argument("--cases", default=",".join(DEFAULT_CASES),
+                   help=f"comma-separated subset of {CASES} (default: all but the two layer references)")
     p.add_argument("--equivalence", action="store_true",
                    help="print how closely the reference and chunked paths agree (no timing)")
     p.add_argument("--optimizers", action="store_true",
@@ -286,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="rows per training step in the --optimizers report (default 4096)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    for name in ("batch", "tokens", "width", "heads", "chunk_size", "train_batch"):
+    for name in ("batch", "tokens", "width", "heads", "chunk_size", "projection_chunk_size", "train_batch"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.width % args.heads:
@@ -304,9 +380,14 @@ def main(argv: list[str] | None = None) -> int:
         args.tokens, args.min_time = min(args.tokens, 256), 0.3
     if args.one_case:
         res = run_case(args.one_case, args.batch, args.tokens, args.width, args.heads, args.chunk_size,
-                       args.device, args.min_time, max_iters=1000)
+                       args.device, args.min_time, max_iters=1000, projection_chunk_size=args.projection_chunk_size)
         print(json.dumps(asdict(res)))
         return 0
+    if args.stability:
+        stability_report()
+        return 0
+    if args.sweep:
+        return sweep_report(args)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     bad = [c for c in cases if c not in CASES]
     if bad:

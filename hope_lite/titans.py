@@ -183,6 +183,9 @@ class TitansLayer(nn.Module):
         B = x.shape[0]
         if state is not None and (not isinstance(state, dict) or "conv" not in state):
             raise ValueError("state must be the dict returned by a previous call of this layer (or None).")
+        if state is not None and state["conv"].shape[0] != B:
+            raise ValueError(f"state was built for batch {state['conv'].shape[0]}, x has batch {B}; "
+                             "carry the state of the same batch of sequences.")
         n_p = 0
         if state is None and self.persistent is not None:
             n_p = self.persistent.shape[0]

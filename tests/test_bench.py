@@ -26,7 +26,27 @@ def test_bench_json_prints_one_row_per_case_with_ratios():
     assert rows[1]["speedup_over_reference"] > 0
 
 
-@pytest.mark.parametrize("argv", [["--cases", "nope"], ["--tokens", "0"], ["--width", "10", "--heads", "4"]])
+def test_bench_times_both_titans_layers_and_their_references():
+    out = subprocess.run(
+        [sys.executable, "-m", "hope_lite.bench", "--json", "--tokens", "8", "--width", "16", "--heads", "2",
+         "--chunk-size", "4", "--projection-chunk-size", "2", "--min-time", "0",
+         "--cases", "titans-layer/chunked,titans-layer/reference,self-mod/chunked,self-mod/reference"],
+        capture_output=True, text=True, check=True, timeout=300)
+    rows = {r["case"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert rows["self-mod/chunked"]["projection_chunk_size"] == 2
+    assert rows["self-mod/chunked"]["speedup_over_reference"] > 0
+    assert rows["titans-layer/chunked"]["speedup_over_reference"] > 0
+
+
+def test_stability_report_stays_finite(capsys):
+    from hope_lite.bench import stability_report
+    stability_report(tokens=512, width=32, heads=2)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "finite=" in line]
+    assert len(lines) == 2 and all("finite=True" in line for line in lines)
+
+
+@pytest.mark.parametrize("argv", [["--cases", "nope"], ["--tokens", "0"], ["--width", "10", "--heads", "4"],
+                                  ["--projection-chunk-size", "0"]])
 def test_bench_rejects_bad_arguments(argv):
     with pytest.raises(SystemExit):
         main(argv)

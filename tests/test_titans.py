@@ -1,0 +1,307 @@
+"""hope_lite.titans: the Titans (LMM) layer and self-modifying Titans.
+
+Equivalence (chunk size 1 = per-token reference, outputs and gradients), causality, streaming,
+outer gradients reaching every meta-learned state, levels and recorded updates, stability under
+huge inputs, save/load, devices and bad input.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+
+from hope_lite.levels import UpdateRecorder, levels_of
+from hope_lite.titans import CausalConv, SelfModifyingTitans, TitansLayer
+
+F64 = torch.float64
+
+
+def titans(**kw):
+    kw = {"heads": 2, **kw}
+    return TitansLayer(16, **kw).to(F64)
+
+
+def selfmod(**kw):
+    kw = {"heads": 2, **kw}
+    return SelfModifyingTitans(16, **kw).to(F64)
+
+
+LAYERS = {
+    "titans": lambda **kw: titans(**{"chunk_size": 1, **kw}),
+    "titans-persistent": lambda **kw: titans(**{"chunk_size": 1, "persistent_tokens": 3, **kw}),
+    "selfmod": lambda **kw: selfmod(**{"chunk_size": 1, "projection_chunk_size": 1, **kw}),
+    "selfmod-adaptive-q": lambda **kw: selfmod(**{"chunk_size": 1, "projection_chunk_size": 1, "adaptive_q": True,
+                                                  **kw}),
+    "selfmod-static": lambda **kw: selfmod(**{"chunk_size": 1, "projection_chunk_size": 1,
+                                              "self_modifying": False, **kw}),
+}
+
+
+def inputs(T=24, B=2, scale=1.0, seed=0):
+    return scale * torch.randn(B, T, 16, dtype=F64, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+# -- equivalence --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_chunk_size_one_equals_the_per_token_reference(name):
+    layer, x = LAYERS[name](), inputs()
+    y_chunked, _ = layer(x)
+    y_reference, _ = layer(x, path="reference")
+    assert (y_chunked - y_reference).abs().max().item() <= 1e-10
+
+
+@pytest.mark.parametrize("name", ["titans", "selfmod", "selfmod-adaptive-q"])
+def test_gradients_of_both_paths_agree(name):
+    layer, x = LAYERS[name](), inputs(T=12)
+    params = [p for p in layer.parameters()]
+    g_chunked = torch.autograd.grad(layer(x)[0].square().sum(), params)
+    g_reference = torch.autograd.grad(layer(x, path="reference")[0].square().sum(), params)
+    for (pname, _), a, b in zip(layer.named_parameters(), g_chunked, g_reference):
+        assert (a - b).abs().max().item() <= 1e-9, pname
+
+
+def test_surprise_clipping_is_the_same_in_both_paths():
+    # a tiny clip makes every write a clipped one: both paths must clip identically
+    for layer in (LAYERS["titans"](max_surprise=1e-3), LAYERS["selfmod"](max_surprise=1e-3)):
+        x = inputs(scale=10.0)
+        assert (layer(x)[0] - layer(x, path="reference")[0]).abs().max().item() <= 1e-10
+
+
+def test_larger_chunks_change_the_output_but_stay_close():
+    # chunking takes gradients at the chunk start: a deliberate approximation, not an identity
+    x = inputs(T=64)
+    for make in (lambda C: titans(chunk_size=C), lambda C: selfmod(chunk_size=C, projection_chunk_size=C)):
+        torch.manual_seed(0)
+        exact = make(1)
+        torch.manual_seed(0)
+        chunked = make(16)
+        y1, y16 = exact(x)[0], chunked(x)[0]
+        diff = (y1 - y16).abs().max().item()
+        assert 1e-8 < diff < y1.abs().max().item()
+
+
+# -- causality and streaming ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda: titans(chunk_size=4), lambda: titans(chunk_size=8, persistent_tokens=2),
+                                  lambda: selfmod(chunk_size=8, projection_chunk_size=4),
+                                  lambda: selfmod(chunk_size=4, projection_chunk_size=8, adaptive_q=True)])
+def test_perturbing_a_later_token_changes_nothing_before_it(make):
+    layer, x = make(), inputs(T=30)
+    y = layer(x)[0]
+    for t in (0, 3, 7, 8, 15, 28):
+        x2 = x.clone()
+        x2[:, t + 1] += 1.0
+        y2 = layer(x2)[0]
+        assert (y2[:, : t + 1] - y[:, : t + 1]).abs().max().item() == 0.0
+        assert (y2[:, t + 1] - y[:, t + 1]).abs().max().item() > 0
+
+
+@pytest.mark.parametrize("make", [lambda: titans(chunk_size=8, persistent_tokens=2),
+                                  lambda: selfmod(chunk_size=8, projection_chunk_size=4),
+                                  lambda: selfmod(chunk_size=5, projection_chunk_size=3, adaptive_q=True)])
+@pytest.mark.parametrize("cuts", [(13,), (3, 7, 30), (1, 2, 3)])
+def test_streaming_calls_equal_one_call(make, cuts):
+    layer, x = make(), inputs(T=40)
+    y_once, _ = layer(x)
+    ys, state, start = [], None, 0
+    for end in (*cuts, 40):
+        y, state = layer(x[:, start:end], state=state)
+        ys.append(y)
+        start = end
+    assert (torch.cat(ys, dim=1) - y_once).abs().max().item() <= 1e-12
+
+
+def test_reference_path_streams_too():
+    layer, x = LAYERS["selfmod"](), inputs(T=20)
+    y_once, _ = layer(x, path="reference")
+    y1, s = layer(x[:, :7], path="reference")
+    y2, _ = layer(x[:, 7:], path="reference", state=s)
+    assert (torch.cat([y1, y2], 1) - y_once).abs().max().item() <= 1e-12
+
+
+def test_a_sequence_shorter_than_a_chunk_is_a_partial_chunk_completed_by_the_next_call():
+    layer, x = selfmod(chunk_size=16, projection_chunk_size=16), inputs(T=40)
+    y_short, state = layer(x[:, :5])                       # 5 < 16: written, anchor not yet moved
+    assert state["memory_done"] == 5 and state["projections_done"] == 5
+    y_rest, _ = layer(x[:, 5:], state=state)
+    assert (torch.cat([y_short, y_rest], 1) - layer(x)[0]).abs().max().item() <= 1e-12
+
+
+def test_streaming_state_has_constant_size():
+    layer = titans(chunk_size=4)
+    x = inputs(T=64)
+    _, s_short = layer(x[:, :8])
+    _, s_long = layer(x)
+
+    def numel(st):
+        leaves = [st["conv"], *st["memory"]["weights"], *st["memory"]["momentum"], *st["memory"]["anchor"]]
+        return sum(t.numel() for t in leaves)
+    assert numel(s_short) == numel(s_long)
+
+
+def test_causal_conv_streams_and_is_causal():
+    conv = CausalConv(6, window=4).to(F64)
+    x = torch.randn(2, 20, 6, dtype=F64)
+    y, _ = conv(x)
+    y1, c = conv(x[:, :9])
+    y2, _ = conv(x[:, 9:], c)
+    assert (torch.cat([y1, y2], 1) - y).abs().max().item() <= 1e-14
+    x2 = x.clone()
+    x2[:, 10] += 1
+    assert (conv(x2)[0][:, :10] - y[:, :10]).abs().max().item() == 0.0
+
+
+# -- outer gradients, levels, recorder ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [lambda: titans(chunk_size=4, persistent_tokens=2),
+                                  lambda: selfmod(chunk_size=8, projection_chunk_size=4),
+                                  lambda: selfmod(chunk_size=8, projection_chunk_size=4, adaptive_q=True)])
+def test_gradients_reach_every_meta_learned_state_and_projection(make):
+    layer, x = make(), inputs(T=32)
+    layer(x)[0].square().mean().backward()
+    for name, p in layer.named_parameters():
+        assert p.grad is not None and p.grad.abs().max().item() > 0, name
+    if isinstance(layer, SelfModifyingTitans):
+        names = {n.split(".")[1] for n, _ in layer.named_parameters() if n.startswith("initial_states")}
+        assert names == set(layer.projections) | {"memory"}
+
+
+def test_levels_and_recorded_updates_follow_the_chunk_sizes():
+    layer = selfmod(chunk_size=8, projection_chunk_size=4)
+    periods = {lv.name: lv.period for lv in levels_of(layer) if lv.clock == "tokens"}
+    assert periods == {"memory": 8, "k": 4, "v": 4, "eta": 4, "alpha": 4}
+    with UpdateRecorder(layer) as rec:
+        layer(inputs(T=30))
+    counts = rec.counts()
+    assert counts["memory"] == 30 // 8 and counts["k"] == counts["alpha"] == 30 // 4
+    assert rec.events["memory"].all_times().tolist() == [7, 15, 23]
+    static = selfmod(chunk_size=8, self_modifying=False)
+    assert {lv.name for lv in levels_of(static) if lv.clock == "tokens"} == {"memory"}
+
+
+def test_static_projections_do_not_change_in_context():
+    layer = selfmod(chunk_size=8, projection_chunk_size=4, self_modifying=False)
+    state0 = layer.init_state(2, F64)
+    _, state = layer(inputs(T=20))
+    for a, b in zip(state["projections"], state0["projections"]):
+        assert torch.equal(a, b)
+    assert not torch.equal(state["memory"][0], state0["memory"][0])
+
+
+def test_titans_layer_levels_and_memory_trace():
+    layer = titans(chunk_size=8)
+    assert [lv.period for lv in levels_of(layer) if lv.clock == "tokens"] == [8]
+    trace = layer.memory_trace(inputs(T=20))
+    assert trace["surprise"].shape == (2, 2, 20) and trace["weight_norm"].shape == (2, 2, 3)
+    assert (trace["surprise"] >= 0).all()
+
+
+# -- stability, save/load, devices -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [TitansLayer, SelfModifyingTitans])
+def test_huge_inputs_stay_finite(cls):
+    layer = cls(32, heads=4)
+    x = 100 * torch.randn(1, 2048, 32)
+    with torch.no_grad():
+        y, state = layer(x)
+    assert torch.isfinite(y).all()
+    weights = state["memory"]["weights"] if cls is TitansLayer else state["memory"] + state["projections"]
+    assert all(torch.isfinite(w).all() for w in weights)
+
+
+@pytest.mark.parametrize("cls", [TitansLayer, SelfModifyingTitans])
+def test_state_dict_round_trip_gives_identical_outputs(cls):
+    layer = cls(16, heads=2, chunk_size=4)
+    buf = io.BytesIO()
+    torch.save(layer.state_dict(), buf)
+    torch.manual_seed(123)                        # a different random init, then overwritten
+    other = cls(16, heads=2, chunk_size=4)
+    other.load_state_dict(torch.load(io.BytesIO(buf.getvalue())))
+    x = torch.randn(2, 10, 16)
+    assert torch.equal(layer(x)[0], other(x)[0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("cls", [TitansLayer, SelfModifyingTitans])
+def test_cuda_matches_cpu(cls):
+    layer = cls(16, heads=2, chunk_size=4).double()
+    x = torch.randn(2, 20, 16, dtype=F64)
+    y_cpu = layer(x)[0]
+    y_gpu = layer.cuda()(x.cuda())[0].cpu()
+    assert (y_cpu - y_gpu).abs().max().item() <= 1e-10
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [TitansLayer, SelfModifyingTitans])
+@pytest.mark.parametrize("kwargs, word", [
+    ({"width": 0}, "width"), ({"width": 16, "heads": 0}, "heads"), ({"width": 16, "heads": 3}, "divisible"),
+    ({"width": 16.0}, "width"), ({"width": 16, "chunk_size": 0}, "chunk_size"),
+    ({"width": 16, "chunk_size": 2.5}, "chunk_size"), ({"width": 16, "conv_window": 0}, "conv_window"),
+    ({"width": 16, "max_step": -1.0}, "max_step"), ({"width": 16, "max_step": float("inf")}, "max_step"),
+    ({"width": 16, "max_surprise": 0.0}, "max_surprise"),
+])
+def test_bad_construction_arguments_name_the_argument(cls, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"persistent_tokens": -1}, "persistent_tokens"), ({"max_momentum": 1.5}, "max_momentum"),
+    ({"max_forget": 2.0}, "max_forget"), ({"memory_depth": 0}, "depth"), ({"memory_hidden": 0}, "hidden"),
+])
+def test_bad_titans_layer_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        TitansLayer(16, heads=2, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"projection_chunk_size": 0}, "projection_chunk_size"), ({"hidden": 0}, "hidden"),
+])
+def test_bad_self_modifying_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        SelfModifyingTitans(16, heads=2, **kwargs)
+
+
+@pytest.mark.parametrize("make", [lambda: TitansLayer(16, heads=2), lambda: SelfModifyingTitans(16, heads=2)])
+@pytest.mark.parametrize("x, word", [
+    (torch.randn(2, 5, 8), "width"), (torch.randn(5, 16), "shape"), (torch.randn(2, 0, 16), "empty"),
+    (torch.full((1, 3, 16), float("nan")), "NaN"), (torch.ones(1, 3, 16, dtype=torch.long), "floating"),
+    ("not a tensor", "shape"),
+])
+def test_bad_inputs_name_what_to_change(make, x, word):
+    with pytest.raises(ValueError, match=word):
+        make()(x)
+
+
+@pytest.mark.parametrize("make", [lambda: TitansLayer(16, heads=2), lambda: SelfModifyingTitans(16, heads=2)])
+def test_bad_state_and_path(make):
+    layer = make()
+    x = torch.randn(2, 4, 16)
+    with pytest.raises(ValueError, match="path"):
+        layer(x, path="fast")
+    with pytest.raises(ValueError, match="state"):
+        layer(x, state={"something": 1})
+    _, state = layer(x)
+    with pytest.raises(ValueError, match="batch"):
+        layer(torch.randn(3, 4, 16), state=state)
+
+
+def test_reference_path_refuses_a_state_left_mid_chunk():
+    layer = SelfModifyingTitans(16, heads=2, chunk_size=8)
+    _, state = layer(torch.randn(1, 5, 16))
+    with pytest.raises(ValueError, match="reference"):
+        layer(torch.randn(1, 3, 16), state=state, path="reference")
