@@ -186,6 +186,46 @@ def equivalence_report() -> None:
                 y2 = m(q2, k2, v2, chunk_size=C, **gt)[0]
                 worst = max(worst, (y2[..., : t + 1, :] - y[..., : t + 1, :]).abs().max().item())
         print(f"  {rule:8s} max |change| = {worst:.1e}")
+    layer_equivalence_report()
+
+
+def layer_equivalence_report() -> None:
+    """The same four checks for the two Titans layers (hope_lite.titans), width 32, 4 heads."""
+    def layers(C, Cp, dtype):
+        torch.manual_seed(0)
+        return {"titans-layer": TitansLayer(32, 4, C).to(dtype),
+                "self-mod": SelfModifyingTitans(32, 4, C, Cp).to(dtype),
+                "self-mod (adaptive q)": SelfModifyingTitans(32, 4, C, Cp, adaptive_q=True).to(dtype)}
+
+    def x(T, dtype, seed=0):
+        return torch.randn(2, T, 32, dtype=dtype, generator=torch.Generator().manual_seed(seed))
+
+    f64 = torch.float64
+    print("Titans layers, reference vs chunked with chunk sizes 1 (float64, B=2, T=64, width 32, 4 heads):")
+    for name, layer in layers(1, 1, f64).items():
+        y = layer(x(64, f64))[0]
+        print(f"  {name:22s} max |diff| = {(layer(x(64, f64), path='reference')[0] - y).abs().max().item():.2e}")
+    print("Titans layers, streaming: 100 + 413 tokens vs one call of 513 (float64, C=64, C_proj=32):")
+    for name, layer in layers(64, 32, f64).items():
+        xs = x(513, f64)
+        y = layer(xs)[0]
+        y1, s = layer(xs[:, :100])
+        y2, _ = layer(xs[:, 100:], state=s)
+        print(f"  {name:22s} max |diff| = {(torch.cat([y1, y2], 1) - y).abs().max().item():.2e}")
+    print("Titans layers, causality: perturb token t+1, largest change at positions <= t")
+    print("  (float64, T=96, t = 0, 15, ..., 90, chunk sizes (C, C_proj) = (1, 1), (8, 4), (32, 16)):")
+    worst = {}
+    for C, Cp in ((1, 1), (8, 4), (32, 16)):
+        for name, layer in layers(C, Cp, f64).items():
+            xs = x(96, f64)
+            y = layer(xs)[0]
+            for t in range(0, 91, 15):
+                x2 = xs.clone()
+                x2[:, t + 1] += 1
+                change = (layer(x2)[0][:, : t + 1] - y[:, : t + 1]).abs().max().item()
+                worst[name] = max(worst.get(name, 0.0), change)
+    for name, w in worst.items():
+        print(f"  {name:22s} max |change| = {w:.1e}")
 
 
 OPTIMIZER_CASES = {

@@ -66,8 +66,9 @@ def test_equivalence_report_prints_small_differences(capsys):
     assert main(["--equivalence"]) == 0
     out = capsys.readouterr().out
     diffs = [float(line.rsplit("=", 1)[1]) for line in out.splitlines() if "max |" in line]
-    assert len(diffs) == 11
-    assert max(diffs[:5]) <= 1e-10 and max(diffs[5:8]) <= 1e-6 and max(diffs[8:]) == 0.0
+    assert len(diffs) == 20
+    assert max(diffs[:5]) <= 1e-10 and max(diffs[5:8]) <= 1e-6 and max(diffs[8:11]) == 0.0
+    assert max(diffs[11:14]) <= 1e-10 and max(diffs[14:17]) <= 1e-10 and max(diffs[17:]) == 0.0
 
 
 def test_optimizer_report_lists_every_optimizer_next_to_adamw(capsys):
