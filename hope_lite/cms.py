@@ -1,0 +1,300 @@
+"""Continuum Memory System: a spectrum of MLP memories, each updating at its own period (paper_spec §5).
+
+A CMS is a chain of MLP blocks ``MLP^(1), ..., MLP^(K)`` ordered **fastest first**, with update
+periods (chunk sizes) ``C_1 < C_2 < ... < C_K``, each a multiple of the one before. Inside a
+sequence, tokens are the clock: block l keeps its weights frozen for C_l tokens, accumulates the
+gradient of its objective over them, and applies it once at the chunk's last token (eq 71)::
+
+    theta^(l) <- theta^(l) - (eta_l / C_l) * sum_{t in chunk} grad L_l(theta^(l); x_t)   if (t + 1) % C_l == 0
+    theta^(l) unchanged                                                                 otherwise
+
+(eq 71 with eta_t = eta_l / C_l: the mean gradient of the chunk, so a level with a long chunk
+does not take a C-times larger step).
+
+**The objective that drives the in-context updates** (the paper only says "grad L", paper_spec
+§9.8): each block is an associative memory of its own input stream. From its normalised input
+n_t it forms a key and a value with static, outer-learned projections, and learns to map one to
+the other; it is read at the key::
+
+    k_t = n_t W_k,   v_t = n_t W_v,   L_l(theta; x_t) = 1/2 |MLP_theta(k_t) - v_t|^2
+    block output  h_t + MLP_theta(k_t)          (a residual FFN whose weights learn in context)
+
+The projections and the initial weights theta_0 are trained by the outer optimizer through the
+unrolled updates (nothing is detached), so the outer loop decides *what* each level stores.
+
+**State and reset rule**: the fast weights live in a per-sequence state. ``state=None`` starts a
+sequence from the meta-learned theta_0 (reset); passing the returned state carries every level on
+(streaming), and two calls equal one call. A level whose period is at least the sequence length
+never updates inside it: it is a frozen MLP there.
+
+**Variants** (AX eqs 72-74):
+
+* ``"sequential"`` (default, eq 73): blocks chained, each reads the previous one's output.
+* ``"independent"`` (eq 74): every block reads the CMS input; outputs are aggregated by a learned
+  softmax-weighted sum.
+* ``"nested"`` (eq 72): chained like sequential, and whenever a slower level updates, the level
+  just faster than it restarts from the slower level's new weights: the slow level provides the
+  initial state of the fast one's next context.
+
+The computation is one batched step per chunk of the fastest level (a "tick"): inside a tick every
+level's weights are frozen, so outputs and accumulated gradients are plain batched matrix
+products; the Python loop runs over ticks, never over tokens. A per-token reference path
+(``path="reference"``) computes the same numbers one token at a time.
+
+Introduced in notebook 06.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .levels import Level, active_recorder, record_update
+from .memory import mlp_forward, mlp_surprise_factors
+
+__all__ = ["CMSBlock", "ContinuumMemory", "VARIANTS"]
+
+VARIANTS = ("sequential", "independent", "nested")
+PATHS = ("chunked", "reference")
+
+
+def _check_periods(periods: Any) -> tuple[int, ...]:
+    if isinstance(periods, (int, str)) or not isinstance(periods, Sequence) or len(periods) == 0:
+        raise ValueError(f"periods must be a non-empty list of ints, fastest first (e.g. [16, 64, 256]), "
+                         f"got {periods!r}.")
+    for p in periods:
+        if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+            raise ValueError(f"every period must be an int >= 1, got {p!r} in periods={list(periods)}.")
+    for fast, slow in zip(periods[:-1], periods[1:]):
+        if slow <= fast or slow % fast:
+            raise ValueError(
+                f"periods must be listed fastest first, each a multiple of the one before (e.g. [16, 64, 256]); "
+                f"got {list(periods)} ({slow} after {fast}).")
+    return tuple(periods)
+
+
+class CMSBlock(nn.Module):
+    """One CMS level: a 2-layer MLP memory ``W_2 silu(W_1 k)`` whose weights update every ``period`` tokens.
+
+    Outer-learned: the input norm gain, W_k, W_v and the initial weights theta_0 = (W_1, W_2).
+    In context: theta, by the mean gradient of 1/2|MLP_theta(k_t) - v_t|^2 over each chunk.
+    """
+
+    def __init__(self, width: int, hidden: int, period: int, learning_rate: float) -> None:
+        super().__init__()
+        self.width, self.hidden, self.period = width, hidden, period
+        self.learning_rate = learning_rate
+        self.norm = nn.Parameter(torch.ones(width))
+        self.key = nn.Parameter(torch.eye(width) + 0.1 * torch.randn(width, width) / math.sqrt(width))
+        self.value = nn.Parameter(torch.randn(width, width) / math.sqrt(width))
+        self.initial_weights = nn.ParameterList([
+            nn.Parameter(torch.randn(hidden, width) / math.sqrt(width)),          # W_1
+            nn.Parameter(0.5 * torch.randn(width, hidden) / math.sqrt(hidden)),   # W_2
+        ])
+
+    def declared_levels(self) -> list[Level]:
+        return [Level("memory", "tokens", self.period, "its input stream (k_t, v_t) = (n_t W_k, n_t W_v)",
+                      "1/2 |MLP(k) - v|^2",
+                      f"theta <- theta - eta/C * sum_chunk grad, every {self.period} tokens")]
+
+    def keys_values(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """Block input (B, n, width) -> keys and values (B, n, width) from the RMS-normalised input."""
+        n = h * torch.rsqrt(h.square().mean(-1, keepdim=True) + 1e-6) * self.norm
+        return n @ self.key, n @ self.value
+
+    def init_state(self, batch: int, dtype: torch.dtype) -> dict:
+        weights = [w.to(dtype).expand(batch, *w.shape) for w in self.initial_weights]
+        return {"weights": weights, "gradient": [torch.zeros_like(w) for w in weights]}
+
+    def read(self, weights: list[Tensor], k: Tensor) -> Tensor:
+        return mlp_forward(weights, k, residual=False)
+
+    def chunk_gradient(self, weights: list[Tensor], k: Tensor, v: Tensor) -> list[Tensor]:
+        """sum_i grad 1/2|MLP(k_i) - v_i|^2 over the tokens of k, v (B, n, width): one batched step."""
+        zs, deltas = mlp_surprise_factors(weights, k, v, residual=False)
+        return [d.transpose(1, 2) @ z for z, d in zip(zs, deltas)]             # (B, d_out, d_in)
+
+    def apply(self, st: dict) -> dict:
+        """theta <- theta - (eta / C) * accumulated gradient; the accumulator restarts at zero."""
+        step = self.learning_rate / self.period
+        weights = [w - step * g for w, g in zip(st["weights"], st["gradient"])]
+        return {"weights": weights, "gradient": [torch.zeros_like(w) for w in weights]}
+
+
+class ContinuumMemory(nn.Module):
+    """A Continuum Memory System: ``len(periods)`` MLP memories, fastest first (see the module docstring).
+
+    Args:
+        width: model width.
+        periods: update period of each level in tokens, fastest first, each a multiple of the one
+            before, e.g. ``(16, 64, 256)``.
+        hidden: hidden width of every level's MLP (default 4 * width).
+        learning_rates: in-context learning rate of each level (default 0.1 each), one per period.
+        variant: ``"sequential"`` (default), ``"independent"`` or ``"nested"``.
+
+    ``forward(x, *, state=None, path="chunked") -> (y, state)`` with x, y of shape (B, T, width).
+    """
+
+    def __init__(self, width: int, periods: Sequence[int] = (16, 64, 256), *, hidden: int | None = None,
+                 learning_rates: Sequence[float] | None = None, variant: str = "sequential") -> None:
+        super().__init__()
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"width must be a positive int, got {width!r}.")
+        self.periods = _check_periods(periods)
+        hidden = 4 * width if hidden is None else hidden
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"hidden must be a positive int, got {hidden!r}.")
+        if learning_rates is None:
+            learning_rates = [0.1] * len(self.periods)
+        if isinstance(learning_rates, (int, float)) or len(learning_rates) != len(self.periods):
+            raise ValueError(f"learning_rates must give one rate per level ({len(self.periods)}), got {learning_rates!r}.")
+        for lr in learning_rates:
+            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (0 <= lr < math.inf):
+                raise ValueError(f"every learning rate must be a finite number >= 0, got {lr!r}.")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
+        self.width, self.variant = width, variant
+        self.blocks = nn.ModuleList(CMSBlock(width, hidden, p, float(lr)) for p, lr in zip(self.periods, learning_rates))
+        # eq 74's aggregation: softmax weights over the levels, equal at initialisation
+        self.mix = nn.Parameter(torch.zeros(len(self.periods))) if variant == "independent" else None
+
+    def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> dict:
+        return {"levels": [b.init_state(batch, dtype) for b in self.blocks], "position": 0}
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, x: Tensor, *, state: dict | None = None, path: str = "chunked") -> tuple[Tensor, dict]:
+        if not torch.is_tensor(x) or x.dim() != 3 or x.shape[-1] != self.width:
+            raise ValueError(f"x must be a tensor of shape (batch, T, width={self.width}), "
+                             f"got {getattr(x, 'shape', type(x).__name__)}.")
+        if x.shape[1] < 1:
+            raise ValueError("the sequence is empty (T = 0); pass at least one token.")
+        if not x.is_floating_point() or not torch.isfinite(x).all():
+            raise ValueError("x must be a finite floating-point tensor (no NaN or inf).")
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}.")
+        if state is None:
+            state = self.init_state(x.shape[0], x.dtype)
+        elif not isinstance(state, dict) or "levels" not in state or len(state["levels"]) != len(self.blocks):
+            raise ValueError("state must be the dict returned by a previous call of this CMS (or None).")
+        elif state["levels"][0]["weights"][0].shape[0] != x.shape[0]:
+            raise ValueError(f"state was built for batch {state['levels'][0]['weights'][0].shape[0]}, "
+                             f"x has batch {x.shape[0]}; carry the state of the same batch of sequences.")
+        if path == "reference":
+            return self._reference(x, state)
+        return self._run(x, state, self.periods[0])
+
+    def _reference(self, x: Tensor, state: dict) -> tuple[Tensor, dict]:
+        """Eq 71 one token at a time, gradients by autograd: read, accumulate, update at period ends."""
+        levels = [dict(st) for st in state["levels"]]
+        pos, ys = state["position"], []
+        for t in range(x.shape[1]):
+            xt = x[:, t:t + 1]                                                     # (B, 1, width)
+            h, contributions = xt, []
+            for i, block in enumerate(self.blocks):
+                k, v = block.keys_values(xt if self.variant == "independent" else h)
+                weights = levels[i]["weights"]
+                out = block.read(weights, k)
+                grads = _autograd_gradient(block, weights, k, v)
+                levels[i] = {"weights": weights, "gradient": [a + g for a, g in zip(levels[i]["gradient"], grads)]}
+                contributions.append(out)
+                h = h + out
+            if self.variant == "independent":
+                h = xt + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
+            ys.append(h)
+            pos += 1
+            for i, block in enumerate(self.blocks):
+                if pos % block.period == 0:
+                    step = block.learning_rate / block.period
+                    levels[i] = {"weights": [w - step * g for w, g in zip(levels[i]["weights"], levels[i]["gradient"])],
+                                 "gradient": [torch.zeros_like(g) for g in levels[i]["gradient"]]}
+            if self.variant == "nested":
+                for i in range(len(self.blocks) - 1, 0, -1):
+                    if pos % self.blocks[i].period == 0:
+                        levels[i - 1] = {"weights": list(levels[i]["weights"]),
+                                         "gradient": [torch.zeros_like(g) for g in levels[i]["gradient"]]}
+        return torch.cat(ys, dim=1), {"levels": levels, "position": pos}
+
+    def _run(self, x: Tensor, state: dict, tick: int) -> tuple[Tensor, dict]:
+        """Advance every level over ``x`` in ticks of ``tick`` tokens (a divisor of the fastest period).
+
+        Ticks never straddle a period boundary: the first tick finishes the tick left open by a
+        previous call, so every level's update falls on the last token of a tick.
+        """
+        pos = state["position"]
+        levels = list(state["levels"])
+        done = pos % tick
+        first = min(tick - done, x.shape[1])
+        rest = x.shape[1] - first
+        sizes = [first] + [tick] * (rest // tick) + ([rest % tick] if rest % tick else [])
+        events: list[list[int]] = [[] for _ in self.blocks]
+        mags: list[list[Tensor]] = [[] for _ in self.blocks]
+        outputs = []
+        for xc in x.split(sizes, dim=1):
+            pos += xc.shape[1]
+            h, contributions = xc, []
+            for i, block in enumerate(self.blocks):
+                inp = xc if self.variant == "independent" else h
+                k, v = block.keys_values(inp)
+                st = levels[i]
+                out = block.read(st["weights"], k)                              # frozen inside the chunk
+                grads = block.chunk_gradient(st["weights"], k, v)
+                levels[i] = {"weights": st["weights"], "gradient": [a + g for a, g in zip(st["gradient"], grads)]}
+                if self.variant == "independent":
+                    contributions.append(out)
+                else:
+                    h = h + out
+            if self.variant == "independent":
+                weights = torch.softmax(self.mix, 0)
+                h = xc + sum(w * c for w, c in zip(weights, contributions))
+            outputs.append(h)
+            # eq 71: a level whose period ends at this token applies its accumulated gradient
+            updated = [i for i in range(len(self.blocks)) if pos % self.periods[i] == 0]
+            for i in updated:
+                old = levels[i]["weights"]
+                levels[i] = self.blocks[i].apply(levels[i])
+                if active_recorder() is not None:
+                    events[i].append(pos - 1)
+                    mags[i].append(sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(levels[i]["weights"], old))
+                                   .sqrt().mean())
+            if self.variant == "nested":
+                # eq 72: the slower level hands its new weights to the next faster one, whose context
+                # (one chunk of the slower level) has just ended, as that one's next initial state;
+                # slowest first, so a reset cascades down to every faster level whose context ended
+                for i in reversed(updated):
+                    if i > 0:
+                        levels[i - 1] = {"weights": list(levels[i]["weights"]),
+                                         "gradient": [torch.zeros_like(w) for w in levels[i]["weights"]]}
+        for block, ev, mg in zip(self.blocks, events, mags):
+            if ev:
+                record_update(block, "memory", "tokens", ev, torch.stack(mg))
+        return torch.cat(outputs, dim=1), {"levels": levels, "position": pos}
+
+
+def _autograd_gradient(block: CMSBlock, weights: list[Tensor], k: Tensor, v: Tensor) -> list[Tensor]:
+    """grad_theta 1/2|MLP_theta(k) - v|^2 by autograd, kept differentiable for the outer loop."""
+    outer = torch.is_grad_enabled()
+    with torch.enable_grad():
+        leaves = [w.view_as(w) if (outer and w.requires_grad) else w.detach().requires_grad_() for w in weights]
+        loss = 0.5 * (block.read(leaves, k) - v).pow(2).sum()
+        grads = torch.autograd.grad(loss, leaves, create_graph=outer)
+    return list(grads) if outer else [g.detach() for g in grads]
+
+
+def frozen_output(cms: ContinuumMemory, x: Tensor) -> Tensor:
+    """What the CMS computes with every level frozen at its initial weights (no in-context update)."""
+    h, contributions = x, []
+    for block in cms.blocks:
+        inp = x if cms.variant == "independent" else h
+        k, _ = block.keys_values(inp)
+        out = mlp_forward([w.expand(x.shape[0], *w.shape) for w in block.initial_weights], k, residual=False)
+        if cms.variant == "independent":
+            contributions.append(out)
+        else:
+            h = h + out
+    if cms.variant == "independent":
+        return x + sum(w * c for w, c in zip(torch.softmax(cms.mix, 0), contributions))
+    return h
+
