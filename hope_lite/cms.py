@@ -5,22 +5,27 @@ periods (chunk sizes) ``C_1 < C_2 < ... < C_K``, each a multiple of the one befo
 sequence, tokens are the clock: block l keeps its weights frozen for C_l tokens, accumulates the
 gradient of its objective over them, and applies it once at the chunk's last token (eq 71)::
 
-    theta^(l) <- theta^(l) - (eta_l / C_l) * sum_{t in chunk} grad L_l(theta^(l); x_t)   if (t + 1) % C_l == 0
-    theta^(l) unchanged                                                                 otherwise
+    g = (1 / C_l) * sum_{t in chunk} grad L_l(theta^(l); x_t)                     (chunk-start weights)
+    theta^(l) <- theta^(l) - eta_l * clip(g)     if (t + 1) % C_l == 0, else unchanged
 
 (eq 71 with eta_t = eta_l / C_l: the mean gradient of the chunk, so a level with a long chunk
-does not take a C-times larger step).
+does not take a C-times larger step). ``clip`` scales g to norm ``max_update`` at most (default
+1.0; not in the paper): plain gradient steps on an MLP diverge once its weights grow, and a
+bounded step keeps every level finite on any stream.
 
 **The objective that drives the in-context updates** (the paper only says "grad L", paper_spec
-§9.8): each block is an associative memory of its own input stream. From its normalised input
-n_t it forms a key and a value with static, outer-learned projections, and learns to map one to
-the other; it is read at the key::
+§9.8): each block is an associative memory of its own input stream. Its key is its normalised
+input n_t (scaled to unit length), read exactly as an FFN reads it; its value is a static, outer-learned projection of
+the same input, so the MLP learns in context to map each input to what the outer loop decided it
+should be mapped to::
 
-    k_t = n_t W_k,   v_t = n_t W_v,   L_l(theta; x_t) = 1/2 |MLP_theta(k_t) - v_t|^2
+    k_t = n_t / sqrt(d),   v_t = n_t W_v,   L_l(theta; x_t) = 1/2 |MLP_theta(k_t) - v_t|^2
     block output  h_t + MLP_theta(k_t)          (a residual FFN whose weights learn in context)
 
-The projections and the initial weights theta_0 are trained by the outer optimizer through the
-unrolled updates (nothing is detached), so the outer loop decides *what* each level stores.
+W_v and the initial weights theta_0 are trained by the outer optimizer through the unrolled
+updates (nothing is detached), so the outer loop decides *what* each level stores. (One value
+projection per level and no key projection keeps a level at d^2 + 2 d h parameters, so a CMS
+can match an FFN's parameter budget with useful hidden widths.)
 
 **State and reset rule**: the fast weights live in a per-sequence state. ``state=None`` starts a
 sequence from the meta-learned theta_0 (reset); passing the returned state carries every level on
@@ -53,7 +58,7 @@ import torch
 from torch import Tensor, nn
 
 from .levels import Level, active_recorder, record_update
-from .memory import mlp_forward, mlp_surprise_factors
+from .memory import clip_gradients, mlp_forward, mlp_surprise_factors
 
 __all__ = ["CMSBlock", "ContinuumMemory", "VARIANTS"]
 
@@ -79,31 +84,31 @@ def _check_periods(periods: Any) -> tuple[int, ...]:
 class CMSBlock(nn.Module):
     """One CMS level: a 2-layer MLP memory ``W_2 silu(W_1 k)`` whose weights update every ``period`` tokens.
 
-    Outer-learned: the input norm gain, W_k, W_v and the initial weights theta_0 = (W_1, W_2).
+    Outer-learned: the input norm gain, W_v and the initial weights theta_0 = (W_1, W_2).
     In context: theta, by the mean gradient of 1/2|MLP_theta(k_t) - v_t|^2 over each chunk.
     """
 
-    def __init__(self, width: int, hidden: int, period: int, learning_rate: float) -> None:
+    def __init__(self, width: int, hidden: int, period: int, learning_rate: float,
+                 max_update: float | None = 1.0) -> None:
         super().__init__()
         self.width, self.hidden, self.period = width, hidden, period
-        self.learning_rate = learning_rate
+        self.learning_rate, self.max_update = learning_rate, max_update
         self.norm = nn.Parameter(torch.ones(width))
-        self.key = nn.Parameter(torch.eye(width) + 0.1 * torch.randn(width, width) / math.sqrt(width))
         self.value = nn.Parameter(torch.randn(width, width) / math.sqrt(width))
         self.initial_weights = nn.ParameterList([
-            nn.Parameter(torch.randn(hidden, width) / math.sqrt(width)),          # W_1
+            nn.Parameter(torch.randn(hidden, width)),                             # W_1 (unit-length keys)
             nn.Parameter(0.5 * torch.randn(width, hidden) / math.sqrt(hidden)),   # W_2
         ])
 
     def declared_levels(self) -> list[Level]:
-        return [Level("memory", "tokens", self.period, "its input stream (k_t, v_t) = (n_t W_k, n_t W_v)",
+        return [Level("memory", "tokens", self.period, "its input stream (k_t, v_t) = (n_t, n_t W_v)",
                       "1/2 |MLP(k) - v|^2",
                       f"theta <- theta - eta/C * sum_chunk grad, every {self.period} tokens")]
 
     def keys_values(self, h: Tensor) -> tuple[Tensor, Tensor]:
-        """Block input (B, n, width) -> keys and values (B, n, width) from the RMS-normalised input."""
+        """Block input (B, n, width) -> keys (the normalised input, unit length) and values (B, n, width)."""
         n = h * torch.rsqrt(h.square().mean(-1, keepdim=True) + 1e-6) * self.norm
-        return n @ self.key, n @ self.value
+        return n / math.sqrt(self.width), n @ self.value
 
     def init_state(self, batch: int, dtype: torch.dtype) -> dict:
         weights = [w.to(dtype).expand(batch, *w.shape) for w in self.initial_weights]
@@ -118,9 +123,9 @@ class CMSBlock(nn.Module):
         return [d.transpose(1, 2) @ z for z, d in zip(zs, deltas)]             # (B, d_out, d_in)
 
     def apply(self, st: dict) -> dict:
-        """theta <- theta - (eta / C) * accumulated gradient; the accumulator restarts at zero."""
-        step = self.learning_rate / self.period
-        weights = [w - step * g for w, g in zip(st["weights"], st["gradient"])]
+        """theta <- theta - eta * clip(accumulated gradient / C); the accumulator restarts at zero."""
+        mean = clip_gradients([g / self.period for g in st["gradient"]], self.max_update)
+        weights = [w - self.learning_rate * g for w, g in zip(st["weights"], mean)]
         return {"weights": weights, "gradient": [torch.zeros_like(w) for w in weights]}
 
 
@@ -134,12 +139,14 @@ class ContinuumMemory(nn.Module):
         hidden: hidden width of every level's MLP (default 4 * width).
         learning_rates: in-context learning rate of each level (default 0.1 each), one per period.
         variant: ``"sequential"`` (default), ``"independent"`` or ``"nested"``.
+        max_update: every level's mean chunk gradient is clipped to this norm (None: no clip).
 
     ``forward(x, *, state=None, path="chunked") -> (y, state)`` with x, y of shape (B, T, width).
     """
 
     def __init__(self, width: int, periods: Sequence[int] = (16, 64, 256), *, hidden: int | None = None,
-                 learning_rates: Sequence[float] | None = None, variant: str = "sequential") -> None:
+                 learning_rates: Sequence[float] | None = None, variant: str = "sequential",
+                 max_update: float | None = 1.0) -> None:
         super().__init__()
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ValueError(f"width must be a positive int, got {width!r}.")
@@ -154,10 +161,14 @@ class ContinuumMemory(nn.Module):
         for lr in learning_rates:
             if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (0 <= lr < math.inf):
                 raise ValueError(f"every learning rate must be a finite number >= 0, got {lr!r}.")
+        if max_update is not None and (isinstance(max_update, bool) or not isinstance(max_update, (int, float))
+                                       or not 0 < max_update < math.inf):
+            raise ValueError(f"max_update must be None (no clipping) or a positive finite number, got {max_update!r}.")
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
         self.width, self.variant = width, variant
-        self.blocks = nn.ModuleList(CMSBlock(width, hidden, p, float(lr)) for p, lr in zip(self.periods, learning_rates))
+        self.blocks = nn.ModuleList(CMSBlock(width, hidden, p, float(lr), max_update)
+                                    for p, lr in zip(self.periods, learning_rates))
         # eq 74's aggregation: softmax weights over the levels, equal at initialisation
         self.mix = nn.Parameter(torch.zeros(len(self.periods))) if variant == "independent" else None
 
@@ -207,9 +218,7 @@ class ContinuumMemory(nn.Module):
             pos += 1
             for i, block in enumerate(self.blocks):
                 if pos % block.period == 0:
-                    step = block.learning_rate / block.period
-                    levels[i] = {"weights": [w - step * g for w, g in zip(levels[i]["weights"], levels[i]["gradient"])],
-                                 "gradient": [torch.zeros_like(g) for g in levels[i]["gradient"]]}
+                    levels[i] = block.apply(levels[i])
             if self.variant == "nested":
                 for i in range(len(self.blocks) - 1, 0, -1):
                     if pos % self.blocks[i].period == 0:

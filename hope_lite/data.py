@@ -105,3 +105,89 @@ def make_kv_pairs(n_pairs: int, dim: int, *, correlation: float = 0.0, seed: int
 
     values = torch.nn.functional.normalize(torch.randn(n_pairs, dim, generator=gen, dtype=f64), dim=-1)
     return keys.to(dtype), values.to(dtype)
+
+
+# ---- notebook 04: Titans (streams for test-time memorization) ----
+
+__all__ += ["make_needle_stream", "make_shift_stream"]
+
+
+def _unit_rows(n: int, dim: int, gen: torch.Generator) -> Tensor:
+    """n independent Gaussian directions of unit norm, in float64."""
+    return torch.nn.functional.normalize(torch.randn(n, dim, generator=gen, dtype=torch.float64), dim=-1)
+
+
+def make_needle_stream(n_distractors: int, dim: int, seed: int = 0, *, needle_at: int = 0,
+                       dtype: torch.dtype = torch.float32) -> dict:
+    """A single-needle retrieval stream for a memory written at test time (Titans §3; notebook 04).
+
+    The stream has ``n_distractors + 1`` tokens. Token ``needle_at`` is the needle ``(k*, v*)``;
+    every other token is a distractor with its own random key and value. After writing the whole
+    stream, a memory is asked ``M(k*)`` and should answer ``v*``: the distractors interfere
+    (their keys overlap the needle's by about ``1/sqrt(dim)``) and a forget gate erodes it.
+    Keys and values are unit vectors, so ``|M(k*) - v*|`` is already a relative error.
+
+    Args:
+        n_distractors: distractor tokens, >= 0 (0 gives a stream of the needle alone).
+        dim: width of keys and values, >= 1.
+        seed: seed of a private generator (the global RNG is not touched); the needle is the
+            same for every ``n_distractors`` with one seed, so error-vs-N curves compare like with like.
+        needle_at: position of the needle in the stream (default 0: first).
+        dtype: floating dtype of the tensors (drawn in float64, then cast).
+
+    Returns:
+        dict with ``keys``, ``values`` (T, dim), ``needle_key``, ``needle_value`` (dim,) and
+        ``needle_at`` (int).
+
+    >>> s = make_needle_stream(5, 8, seed=1)
+    >>> tuple(s["keys"].shape), bool((s["keys"][0] == s["needle_key"]).all())
+    ((6, 8), True)
+    """
+    if isinstance(n_distractors, bool) or not isinstance(n_distractors, int) or n_distractors < 0:
+        raise ValueError(f"n_distractors must be an int >= 0, got {n_distractors!r}.")
+    _check_int("dim", dim)
+    if isinstance(needle_at, bool) or not isinstance(needle_at, int) or not 0 <= needle_at <= n_distractors:
+        raise ValueError(f"needle_at must be an int in [0, n_distractors={n_distractors}], got {needle_at!r}.")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    gen = torch.Generator().manual_seed(seed)
+    needle_key, needle_value = _unit_rows(2, dim, gen)
+    # distractors come from their own generator, so a longer stream extends a shorter one
+    dgen = torch.Generator().manual_seed(seed + 1_000_003)
+    pairs = _unit_rows(2 * n_distractors, dim, dgen).view(n_distractors, 2, dim)   # (key, value) per token
+    dk, dv = pairs[:, 0], pairs[:, 1]
+    keys = torch.cat([dk[:needle_at], needle_key[None], dk[needle_at:]])
+    values = torch.cat([dv[:needle_at], needle_value[None], dv[needle_at:]])
+    return {"keys": keys.to(dtype), "values": values.to(dtype), "needle_key": needle_key.to(dtype),
+            "needle_value": needle_value.to(dtype), "needle_at": needle_at}
+
+
+def make_shift_stream(n_before: int, n_after: int, dim: int, seed: int = 0, *,
+                      dtype: torch.dtype = torch.float32) -> dict:
+    """A stream whose key -> value rule changes once: a distribution shift (Titans §3.1; notebook 04).
+
+    Keys are random unit vectors. The first ``n_before`` values follow rule A, ``v = A k``; from
+    token ``n_before`` on they follow rule B, ``v = B k``; A and B are independent random
+    orthogonal matrices (so values are unit vectors too). A memory written along the stream
+    learns A, and its surprise (the gradient norm of its loss) jumps when the rule changes.
+
+    Returns:
+        dict with ``keys``, ``values`` (n_before + n_after, dim), ``shift`` (= n_before) and the
+        two rules ``A``, ``B`` (dim, dim), all seeded by ``seed`` (a private generator).
+    """
+    for name, n in (("n_before", n_before), ("n_after", n_after)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {n!r}.")
+    _check_int("dim", dim)
+    if n_before + n_after < 1:
+        raise ValueError("the stream is empty: n_before + n_after must be >= 1.")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {seed!r}.")
+    gen = torch.Generator().manual_seed(seed)
+    A, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
+    B, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
+    keys = _unit_rows(n_before + n_after, dim, gen)
+    rule = torch.cat([A.expand(n_before, dim, dim), B.expand(n_after, dim, dim)])
+    values = torch.einsum("tij,tj->ti", rule, keys)
+    return {"keys": keys.to(dtype), "values": values.to(dtype), "shift": n_before,
+            "A": A.to(dtype), "B": B.to(dtype)}

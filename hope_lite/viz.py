@@ -42,7 +42,7 @@ __all__ = [
     "interference_sweep", "render_interference",
     "forgetting_curves", "render_forgetting",
     "deep_vs_matrix", "render_deep_vs_matrix",
-    "render_levels", "EXPLORER_DEFAULTS", "FIGURES", "main",
+    "render_levels", "EXPLORER_DEFAULTS", "FIGURES", "all_figures", "main",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1258,6 +1258,18 @@ FIGURES: dict[str, Callable[[], Any]] = {
 }
 
 
+def all_figures() -> dict[str, Callable[[], Any]]:
+    """Every chapter's static figures: this module's (00-03) and the chapter modules' (04-05).
+
+    Chapters 04 and 05 keep their figures next to their experiments (``viz_titans``,
+    ``viz_self_modifying``); they are imported here, not at the top, so that importing
+    ``hope_lite.viz`` stays light.
+    """
+    from . import viz_self_modifying, viz_titans
+
+    return {**FIGURES, **viz_titans.FIGURES, **viz_self_modifying.FIGURES}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hope_lite.viz",
                                 description="Regenerate the static preview PNGs of the notebooks.")
@@ -1269,14 +1281,15 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")
     torch.set_num_threads(1)  # tiny tensors: one thread is faster and steadier
-    wanted = [s.strip() for s in args.only.split(",") if s.strip()] or list(FIGURES)
-    unknown = [w for w in wanted if w not in FIGURES]
+    figures = all_figures()
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()] or list(figures)
+    unknown = [w for w in wanted if w not in figures]
     if unknown:
-        p.error(f"unknown figure(s) {unknown}; choose from {list(FIGURES)}")
+        p.error(f"unknown figure(s) {unknown}; choose from {list(figures)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in wanted:
-        fig = FIGURES[name]()
+        fig = figures[name]()
         path = out / name
         # fixed metadata: the same inputs give byte-identical files
         fig.savefig(path, dpi=args.dpi, metadata={"Software": None})

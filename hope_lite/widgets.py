@@ -344,3 +344,173 @@ def explore_landscape(**initial: Any) -> LandscapeExplorer:
     return LandscapeExplorer(**initial)
 
 # ---- end of notebook 03 ----
+
+
+
+# ---- notebook 05: self-modifying Titans ----
+
+__all__ += ["SelfModificationExplorer", "explore_self_modification"]
+
+
+class SelfModificationExplorer(_Explorer):
+    """Each memory's update magnitudes over the tokens of one real forward pass (notebook 05, §6).
+
+    Children, in order: IntSlider ``sequence`` (a held-out remap sequence), IntSlider
+    ``projection chunk`` (period of the k, v, eta, alpha memories), IntSlider ``memory chunk``
+    (period of the output memory), Output. Each change runs the model once under an
+    :class:`~hope_lite.levels.UpdateRecorder` (:func:`hope_lite.viz_self_modifying.update_magnitudes`)
+    and shows one line (updates per memory, mean magnitude, the sequence's answers) and
+    :func:`hope_lite.viz_self_modifying.render_update_magnitudes`. The last records are kept in
+    ``.magnitudes``.
+    """
+
+    def __init__(self, model=None, batch=None, **initial: Any) -> None:
+        from . import experiments_self_modifying as exsm
+        from . import viz_self_modifying as vsm
+
+        start = dict(vsm.UPDATE_EXPLORER_DEFAULTS)
+        unknown = set(initial) - set(start)
+        if unknown:
+            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
+        start.update(initial)
+        self.model = exsm.make_remap_model("self_modifying") if model is None else model
+        if not hasattr(getattr(self.model, "layer", None), "projection_chunk_size"):
+            raise ValueError("explore_self_modification needs a RemapModel with a SelfModifyingTitans layer.")
+        self.batch = exsm.eval_batch(16) if batch is None else batch
+        n_seq = self.batch.tokens.shape[0]
+        if not 0 <= start["sequence"] < n_seq:
+            raise ValueError(f"sequence must lie in 0..{n_seq - 1}, got {start['sequence']!r}.")
+        style = {"description_width": "110px"}
+        layout = widgets.Layout(width="420px")
+        self.sequence = widgets.IntSlider(value=start["sequence"], min=0, max=n_seq - 1, description="sequence",
+                                          continuous_update=False, style=style, layout=layout)
+        self.projection_chunk = widgets.IntSlider(value=start["projection_chunk"], min=1, max=10,
+                                                  description="projection chunk", continuous_update=False,
+                                                  style=style, layout=layout)
+        self.memory_chunk = widgets.IntSlider(value=start["memory_chunk"], min=1, max=10, description="memory chunk",
+                                              continuous_update=False, style=style, layout=layout)
+        self.output = widgets.Output()
+        self.text = ""  # the last line shown, e.g. for tests
+        self.magnitudes: dict | None = None
+        self._start([self.sequence, self.projection_chunk, self.memory_chunk], self.output)
+
+    def update(self) -> str:
+        """Run the forward pass for the current controls, re-draw; returns the text line shown."""
+        import torch
+
+        from . import viz_self_modifying as vsm
+
+        i, pc, mc = self.sequence.value, self.projection_chunk.value, self.memory_chunk.value
+        tokens = self.batch.tokens[i]
+        mags = vsm.update_magnitudes(self.model, tokens, projection_chunk=pc, memory_chunk=mc)
+        self.magnitudes = mags
+        layer = self.model.layer
+        old = (layer.chunk_size, layer.projection_chunk_size)
+        layer.chunk_size, layer.projection_chunk_size = mc, pc
+        try:
+            with torch.no_grad():
+                pred = self.model(tokens[None]).argmax(-1)[0]
+        finally:
+            layer.chunk_size, layer.projection_chunk_size = old
+        answers = []
+        for phase, name in ((0, "before"), (1, "after")):
+            cols = self.batch.phase == phase
+            right = int((pred[cols] == self.batch.targets[i, cols]).sum())
+            answers.append(f"{right}/{int(cols.sum())} {name}")
+        listed = " · ".join(f"{lv} {len(m['times'])}x {m['magnitudes'].mean():.3f}"
+                            for lv, m in ((lv, mags[lv]) for lv in vsm.MEMORY_LEVELS if lv in mags))
+        self.text = (f"sequence {i}, projection chunk {pc}, memory chunk {mc} -> updates (count x mean |dM|): "
+                     f"{listed} | right answers: {', '.join(answers)} the switch")
+        fig = vsm.render_update_magnitudes(mags, tokens=vsm.token_labels(tokens), switch=self.batch.switch,
+                                           title=f"held-out sequence {i}: every memory's writes in one forward pass")
+        show(self.output, self.text, fig)
+        return self.text
+
+
+def explore_self_modification(model=None, batch=None, **initial: Any) -> SelfModificationExplorer:
+    """Inspect each memory's update magnitude over tokens, from a real recorded forward pass (notebook 05, §6).
+
+    ``model``: a :class:`~hope_lite.experiments_self_modifying.RemapModel` with a self-modifying
+    layer (default: a fresh, untrained one); ``batch``: a
+    :class:`~hope_lite.experiments_self_modifying.RemapBatch` (default: 16 held-out sequences).
+    Move ``sequence``, ``projection chunk`` and ``memory chunk``; keyword arguments set their start
+    values (``sequence``, ``projection_chunk``, ``memory_chunk``).
+    """
+    return SelfModificationExplorer(model, batch, **initial)
+
+# ---- end of notebook 05 ----
+
+
+# ---- notebook 04: Titans ----
+
+__all__ += ["TitansMemoryExplorer", "explore_titans_memory"]
+
+
+class TitansMemoryExplorer(_Explorer):
+    """θ, η, α and chunk size -> memory error and surprise trace on a shift stream (notebook 04, §6).
+
+    Children, in order: FloatSlider ``θ step``, FloatSlider ``η momentum``, FloatSlider ``α forget``,
+    SelectionSlider ``chunk`` (1 ... 64), Output. Each change runs
+    :func:`hope_lite.experiments_titans.shift_run` (a fresh memory writes 256 tokens of rule A, then
+    128 of rule B) and shows one line ``... memory error = 0.1234 ...`` (the mean error on rule B
+    for fresh keys after the stream) and :func:`hope_lite.viz_titans.render_shift_run`. The last run
+    is kept in ``.run``.
+    """
+
+    CHUNKS = (1, 2, 4, 8, 16, 32, 64)
+
+    def __init__(self, **initial: Any) -> None:
+        from .experiments_titans import EXPLORER_DEFAULTS
+
+        start = dict(EXPLORER_DEFAULTS)
+        unknown = set(initial) - set(start)
+        if unknown:
+            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
+        start.update(initial)
+        if start["chunk_size"] not in self.CHUNKS:
+            raise ValueError(f"chunk_size must be one of {self.CHUNKS}, got {start['chunk_size']!r}.")
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="420px")
+        self.theta = widgets.FloatSlider(value=start["theta"], min=0.0, max=1.0, step=0.01, description="θ step",
+                                         readout_format=".2f", continuous_update=False, style=style, layout=layout)
+        self.eta = widgets.FloatSlider(value=start["eta"], min=0.0, max=0.99, step=0.01, description="η momentum",
+                                       readout_format=".2f", continuous_update=False, style=style, layout=layout)
+        self.alpha = widgets.FloatSlider(value=start["alpha"], min=0.0, max=0.05, step=0.001, description="α forget",
+                                         readout_format=".3f", continuous_update=False, style=style, layout=layout)
+        self.chunk = widgets.SelectionSlider(options=list(self.CHUNKS), value=start["chunk_size"], description="chunk",
+                                             continuous_update=False, style=style, layout=layout)
+        self.output = widgets.Output()
+        self.text = ""  # the last line shown, e.g. for tests
+        self.run: dict | None = None
+        self._start([self.theta, self.eta, self.alpha, self.chunk], self.output)
+
+    def update(self) -> str:
+        """Run the stream for the current controls and re-draw; returns the text line shown."""
+        from .experiments_titans import shift_run
+        from .viz_titans import render_shift_run
+
+        theta, eta, alpha, chunk = self.theta.value, self.eta.value, self.alpha.value, self.chunk.value
+        run = shift_run(theta, eta, alpha, chunk)
+        self.run = run
+        head = f"θ {theta:.2f}, η {eta:.2f}, α {alpha:.3f}, chunk {chunk}"
+        if run["diverged"]:
+            self.text = (f"{head} -> memory error = inf: the memory DIVERGED "
+                         f"(effective step θ/(1-η) = {theta / max(1 - eta, 1e-9):.2f} per token, times about the chunk)")
+        else:
+            self.text = (f"{head} -> memory error = {run['error_B']:.4f} (rule B, fresh keys, end of stream) | "
+                         f"rule A {run['error_A']:.3f} | surprise ratio at the shift {run['ratio']:.1f}x | "
+                         f"{run['ms_per_token']:.2f} ms/token")
+        show(self.output, self.text, render_shift_run(run))
+        return self.text
+
+
+def explore_titans_memory(**initial: Any) -> TitansMemoryExplorer:
+    """Explore a Titans memory written at test time (notebook 04, §6).
+
+    Move θ (step), η (momentum decay), α (forget gate) and the chunk size; watch the surprise spike
+    at the distribution shift and the memory error on the new rule. Keyword arguments set the
+    start values (``theta``, ``eta``, ``alpha``, ``chunk_size``).
+    """
+    return TitansMemoryExplorer(**initial)
+
+# ---- end of notebook 04 ----

@@ -147,7 +147,8 @@ def test_cuda_matches_cpu():
     ({"periods": [4, 6]}, "multiple"), ({"periods": [4, 4]}, "fastest first"), ({"periods": []}, "periods"),
     ({"periods": 16}, "periods"), ({"periods": [2.0, 4]}, "period"), ({"variant": "parallel"}, "variant"),
     ({"learning_rates": [0.1]}, "learning_rates"), ({"learning_rates": [0.1, -1.0]}, "learning rate"),
-    ({"hidden": 0}, "hidden"), ({"width": 0}, "width"),
+    ({"hidden": 0}, "hidden"), ({"width": 0}, "width"), ({"max_update": 0.0}, "max_update"),
+    ({"max_update": float("nan")}, "max_update"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, word):
     args = {"width": 8, "periods": [2, 4], **kwargs}
@@ -168,3 +169,15 @@ def test_bad_inputs_and_state():
         m(torch.randn(3, 3, 8), state=state)
     with pytest.raises(ValueError, match="state"):
         ContinuumMemory(8, (2, 4, 8))(torch.randn(2, 3, 8), state=state)
+
+
+def test_large_in_context_steps_stay_finite_with_the_update_clip():
+    torch.manual_seed(0)
+    m = ContinuumMemory(16, (2, 8), learning_rates=[5.0, 5.0])
+    x = 10 * torch.randn(2, 512, 16)
+    y, state = m(x)
+    assert torch.isfinite(y).all()
+    # each update moves a level by at most eta * max_update
+    with UpdateRecorder(m) as rec:
+        m(x)
+    assert rec.events["blocks.0.memory"].all_magnitudes().max() <= 5.0 * 1.0 + 1e-4

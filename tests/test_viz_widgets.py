@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pathlib import Path
+
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -244,9 +246,12 @@ def test_cli_writes_small_deterministic_pngs(tmp_path):
         viz.main(["--out", str(tmp_path), "--only", "nope.png"])
 
 
-def test_every_figure_has_a_notebook_prefix():
-    for name in viz.FIGURES:
+def test_every_figure_has_a_notebook_prefix_and_a_file_in_figures():
+    figures = viz.all_figures()
+    for name in figures:
         assert name[:2].isdigit() and name[2] == "-" and name.endswith(".png"), name
+    folder = Path(__file__).resolve().parents[1] / "figures"
+    assert {p.name for p in folder.glob("*.png")} == set(figures)
 
 
 # --------------------------------------------------------------------------------------------

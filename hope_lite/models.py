@@ -1,0 +1,307 @@
+"""Language models: HopeLM, HOPE-attention, Transformer++ and a Titans (LMM) LM (paper_spec §6-7; notebooks 06-07).
+
+Every model is ``embeddings -> depth x block -> RMSNorm -> head`` over bytes (vocabulary 256 by
+default), with pre-norm residual blocks:
+
+============== ================================================== =====================================
+model          block                                              token mixer / channel mixer
+============== ================================================== =====================================
+hope           h = x + SelfModTitans(norm(x));  y = CMS(h)        self-modifying Titans / Continuum Memory
+hope-attention h = x + Attention(norm(x));      y = CMS(h)        causal softmax attention / CMS
+transformer    h = x + Attention(norm(x));      y = h + SwiGLU(norm(h))   Transformer++ (RoPE, SwiGLU, RMSNorm)
+titans         h = x + TitansLayer(norm(x));    y = h + SwiGLU(norm(h))   Titans (LMM) / SwiGLU
+============== ================================================== =====================================
+
+The CMS blocks carry their own input norm and residual (``hope_lite.cms``). Attention is
+``scaled_dot_product_attention`` with rotary position embeddings.
+
+Configurations come as presets (:data:`PRESETS`): ``tiny`` (tests), ``small`` (notebooks) and the
+paper's 760M / 1.3B shapes, for reference (instantiable, not trained here). Within a preset the four
+models are matched in parameter count: Transformer++ sets the budget, and the hidden width of each
+other model's channel mixer (SwiGLU or CMS levels) is solved for so that the totals agree within 5 %.
+
+``forward(tokens, state=None) -> (logits, state)``: the state carries every layer's memory (and the
+attention KV cache), so :meth:`LanguageModel.generate` feeds one token at a time and equals the
+full forward pass. Memory-based models keep a state of fixed size; attention's KV cache grows
+with the tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .cms import ContinuumMemory
+from .titans import SelfModifyingTitans, TitansLayer
+
+__all__ = ["ModelConfig", "PRESETS", "MODELS", "LanguageModel", "build_model", "count_parameters", "preset_config"]
+
+MODELS = ("hope", "hope-attention", "transformer", "titans")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape of a model. ``channel_hidden`` is filled in per model by :func:`preset_config`.
+
+    Attributes:
+        width, depth, heads: model width, number of blocks, attention / memory heads.
+        vocab_size: 256 for bytes (no tokenizer download, ever).
+        ffn_hidden: SwiGLU hidden width of Transformer++ (sets the parameter budget).
+        cms_periods: CMS update periods in tokens, fastest first.
+        chunk_size, projection_chunk_size: self-modifying Titans' output-memory and projection
+            chunk sizes; ``chunk_size`` is also the Titans layer's chunk size.
+        channel_hidden: hidden width of this model's channel mixer (SwiGLU or every CMS level).
+        cms_variant: ``"sequential"``, ``"independent"`` or ``"nested"``.
+    """
+
+    width: int
+    depth: int
+    heads: int
+    vocab_size: int = 256
+    ffn_hidden: int = 0
+    cms_periods: tuple[int, ...] = (16, 64, 256)
+    chunk_size: int = 64
+    projection_chunk_size: int = 32
+    channel_hidden: int = 0
+    cms_variant: str = "sequential"
+    cms_learning_rate: float = 0.1
+    notes: str = field(default="", compare=False)
+
+
+# The paper does not state width/depth/heads for its 760M / 1.3B runs (paper_spec §8.1); the
+# shapes below follow the common Titans/FLA line (d = 1536 / 2048, 24 layers) with a 32K vocabulary.
+PRESETS: dict[str, ModelConfig] = {
+    "tiny": ModelConfig(width=32, depth=2, heads=2, ffn_hidden=96, cms_periods=(4, 16), chunk_size=8,
+                        projection_chunk_size=4, notes="unit tests"),
+    "small": ModelConfig(width=128, depth=4, heads=4, ffn_hidden=352, cms_periods=(16, 64, 256), chunk_size=64,
+                         projection_chunk_size=32, notes="notebooks (CPU)"),
+    "760M": ModelConfig(width=1536, depth=24, heads=16, vocab_size=32000, ffn_hidden=4096,
+                        cms_periods=(16, 256, 2048), chunk_size=64, projection_chunk_size=16,
+                        notes="paper scale, reference only (shape assumed, see docstring)"),
+    "1.3B": ModelConfig(width=2048, depth=24, heads=16, vocab_size=32000, ffn_hidden=5504,
+                        cms_periods=(16, 256, 2048), chunk_size=64, projection_chunk_size=16,
+                        notes="paper scale, reference only (shape assumed, see docstring)"),
+}
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, width: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(width)), eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class SwiGLU(nn.Module):
+    """Transformer++'s channel mixer: ``W_down (silu(x W_gate) * x W_up)``."""
+
+    def __init__(self, width: int, hidden: int) -> None:
+        super().__init__()
+        self.gate_up = nn.Linear(width, 2 * hidden, bias=False)
+        self.down = nn.Linear(hidden, width, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+def rotary(x: Tensor, start: int, base: float = 10000.0) -> Tensor:
+    """Rotary position embedding of x (B, H, T, dh) for positions start .. start + T - 1 (rotate-half form)."""
+    dh, T = x.shape[-1], x.shape[-2]
+    inv_freq = base ** (-torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh)
+    angles = torch.arange(start, start + T, device=x.device, dtype=torch.float32)[:, None] * inv_freq  # (T, dh/2)
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x1, x2 = x[..., : dh // 2], x[..., dh // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class CausalAttention(nn.Module):
+    """Causal softmax attention with RoPE through ``scaled_dot_product_attention``; the state is a KV cache."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"width {width} must be divisible by heads {heads}.")
+        self.heads, self.head_dim = heads, width // heads
+        self.qkv = nn.Linear(width, 3 * width, bias=False)
+        self.out = nn.Linear(width, width, bias=False)
+
+    def forward(self, x: Tensor, *, state: dict | None = None) -> tuple[Tensor, dict]:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (B, H, T, dh)
+        start = 0 if state is None else state["k"].shape[2]
+        q, k = rotary(q, start), rotary(k, start)
+        if state is not None:
+            k, v = torch.cat([state["k"], k], dim=2), torch.cat([state["v"], v], dim=2)
+        if start == 0:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:   # new queries sit after the cached keys: query i sees keys <= start + i
+            mask = torch.ones(T, start + T, dtype=torch.bool, device=x.device).tril(start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(B, T, D)), {"k": k, "v": v}
+
+
+class Block(nn.Module):
+    """One pre-norm residual block: a token mixer, then a channel mixer (SwiGLU or CMS)."""
+
+    def __init__(self, kind: str, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.kind = kind
+        self.norm = RMSNorm(cfg.width)
+        if kind == "hope":
+            self.mixer = SelfModifyingTitans(cfg.width, cfg.heads, cfg.chunk_size, cfg.projection_chunk_size)
+        elif kind == "titans":
+            self.mixer = TitansLayer(cfg.width, cfg.heads, cfg.chunk_size)
+        else:
+            self.mixer = CausalAttention(cfg.width, cfg.heads)
+        if kind in ("hope", "hope-attention"):
+            self.cms = ContinuumMemory(cfg.width, cfg.cms_periods, hidden=cfg.channel_hidden,
+                                       learning_rates=[cfg.cms_learning_rate] * len(cfg.cms_periods),
+                                       variant=cfg.cms_variant)
+            self.ffn_norm, self.ffn = None, None
+        else:
+            self.cms = None
+            self.ffn_norm, self.ffn = RMSNorm(cfg.width), SwiGLU(cfg.width, cfg.channel_hidden)
+
+    def forward(self, x: Tensor, state: dict | None) -> tuple[Tensor, dict]:
+        st = state or {}
+        mixed, mixer_state = self.mixer(self.norm(x), state=st.get("mixer"))
+        h = x + mixed
+        if self.cms is not None:
+            y, cms_state = self.cms(h, state=st.get("cms"))      # CMS blocks hold their own norm + residual
+            return y, {"mixer": mixer_state, "cms": cms_state}
+        return h + self.ffn(self.ffn_norm(h)), {"mixer": mixer_state}
+
+
+class LanguageModel(nn.Module):
+    """``embeddings -> depth x Block -> RMSNorm -> head`` for one of :data:`MODELS` (see the module docstring)."""
+
+    def __init__(self, kind: str, cfg: ModelConfig) -> None:
+        super().__init__()
+        if kind not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {kind!r}.")
+        if cfg.channel_hidden < 1:
+            raise ValueError("cfg.channel_hidden is not set; build configs with preset_config(model, preset).")
+        self.kind, self.config = kind, cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.width)
+        self.blocks = nn.ModuleList(Block(kind, cfg) for _ in range(cfg.depth))
+        self.norm = RMSNorm(cfg.width)
+        self.head = nn.Linear(cfg.width, cfg.vocab_size, bias=False)
+        nn.init.normal_(self.embed.weight, std=0.02)
+        nn.init.normal_(self.head.weight, std=0.02)
+
+    def forward(self, tokens: Tensor, *, state: list | None = None) -> tuple[Tensor, list]:
+        """tokens (B, T) int64 -> logits (B, T, vocab) and the state after the last token."""
+        if not torch.is_tensor(tokens) or tokens.dim() != 2 or tokens.dtype not in (torch.int64, torch.int32):
+            raise ValueError(f"tokens must be an integer tensor of shape (batch, T), "
+                             f"got {getattr(tokens, 'shape', type(tokens).__name__)} "
+                             f"{getattr(tokens, 'dtype', '')}.")
+        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.config.vocab_size):
+            raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got "
+                             f"{tokens.min().item()} .. {tokens.max().item()}.")
+        if state is not None and (not isinstance(state, list) or len(state) != len(self.blocks)):
+            raise ValueError("state must be the list returned by a previous call of this model (or None).")
+        x = self.embed(tokens)
+        new_state = []
+        for i, block in enumerate(self.blocks):
+            x, st = block(x, None if state is None else state[i])
+            new_state.append(st)
+        return self.head(self.norm(x)), new_state
+
+    @torch.no_grad()
+    def generate(self, prompt: Tensor, max_new_tokens: int, *, temperature: float = 1.0,
+                 generator: torch.Generator | None = None) -> Tensor:
+        """Continue ``prompt`` (B, T) by ``max_new_tokens`` tokens, one at a time, carrying the state.
+
+        ``temperature=0`` picks the most likely token (greedy); otherwise samples from
+        softmax(logits / temperature) with ``generator``.
+        """
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}.")
+        if not (isinstance(temperature, (int, float)) and temperature >= 0):
+            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}.")
+        logits, state = self(prompt)
+        out = [prompt]
+        for _ in range(max_new_tokens):
+            last = logits[:, -1]
+            if temperature == 0:
+                nxt = last.argmax(-1, keepdim=True)
+            else:
+                probs = torch.softmax(last.float() / temperature, dim=-1)
+                nxt = torch.multinomial(probs, 1, generator=generator)
+            out.append(nxt)
+            logits, state = self(nxt, state=state)
+        return torch.cat(out, dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configs with matched parameter counts
+
+
+def _block_parameters(kind: str, cfg: ModelConfig) -> int:
+    with torch.device("meta"):
+        return count_parameters(Block(kind, cfg))
+
+
+def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelConfig:
+    """The preset's config for ``model``, with the channel mixer's hidden width solved for parameter parity.
+
+    Transformer++ (SwiGLU hidden = ``ffn_hidden``) sets the per-block budget; every other model's
+    channel mixer hidden width h is chosen so that its block has as many parameters: block
+    parameters are affine in h, so two meta-device constructions give the slope and offset.
+    ``overrides`` replace config fields (e.g. ``depth=2``) before the solve.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}.")
+    unknown = set(overrides) - set(ModelConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown config field(s) {sorted(unknown)}; choose from "
+                         f"{sorted(ModelConfig.__dataclass_fields__)}.")
+    cfg = replace(PRESETS[preset], **overrides)
+    _check_config(cfg)
+    budget = _block_parameters("transformer", replace(cfg, channel_hidden=cfg.ffn_hidden))
+    if model == "transformer":
+        return replace(cfg, channel_hidden=cfg.ffn_hidden)
+    at_1 = _block_parameters(model, replace(cfg, channel_hidden=1))
+    at_2 = _block_parameters(model, replace(cfg, channel_hidden=2))
+    per_unit = at_2 - at_1
+    hidden = max(1, round((budget - at_1) / per_unit) + 1)
+    return replace(cfg, channel_hidden=hidden)
+
+
+def _check_config(cfg: ModelConfig) -> None:
+    for name in ("width", "depth", "heads", "vocab_size", "ffn_hidden", "chunk_size", "projection_chunk_size"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"config field {name} must be a positive int, got {value!r}.")
+    if cfg.width % cfg.heads:
+        raise ValueError(f"width {cfg.width} must be divisible by heads {cfg.heads}.")
+
+
+def build_model(model: str, preset: str = "small", *, device: Any = None, dtype: torch.dtype | None = None,
+                compile: bool = False, **overrides: Any) -> LanguageModel:
+    """Build ``model`` (one of :data:`MODELS`) at ``preset``; ``compile=True`` wraps it in ``torch.compile``.
+
+    bf16 training is a matter of running the forward under ``torch.autocast(device_type, torch.bfloat16)``
+    (the trainer's ``--bf16``); the memories' chunk arithmetic then runs in bf16 on CUDA.
+    """
+    cfg = preset_config(model, preset, **overrides)
+    net = LanguageModel(model, cfg)
+    if device is not None or dtype is not None:
+        net = net.to(device=device, dtype=dtype)
+    return torch.compile(net) if compile else net
