@@ -75,9 +75,9 @@ class ModelConfig:
 # The paper does not state width/depth/heads for its 760M / 1.3B runs (paper_spec §8.1); the
 # shapes below follow the common Titans/FLA line (d = 1536 / 2048, 24 layers) with a 32K vocabulary.
 PRESETS: dict[str, ModelConfig] = {
-    "tiny": ModelConfig(width=32, depth=2, heads=2, ffn_hidden=96, cms_periods=(4, 16), chunk_size=8,
+    "tiny": ModelConfig(width=32, depth=2, heads=2, ffn_hidden=128, cms_periods=(4, 16), chunk_size=8,
                         projection_chunk_size=4, notes="unit tests"),
-    "small": ModelConfig(width=128, depth=4, heads=4, ffn_hidden=352, cms_periods=(16, 64, 256), chunk_size=64,
+    "small": ModelConfig(width=128, depth=4, heads=4, ffn_hidden=512, cms_periods=(16, 64, 256), chunk_size=64,
                          projection_chunk_size=32, notes="notebooks (CPU)"),
     "760M": ModelConfig(width=1536, depth=24, heads=16, vocab_size=32000, ffn_hidden=4096,
                         cms_periods=(16, 256, 2048), chunk_size=64, projection_chunk_size=16,

@@ -113,7 +113,12 @@ class CausalConv(nn.Module):
         if cache is None:
             cache = x.new_zeros(B, self.window - 1, C)
         padded = torch.cat([cache.to(x.dtype), x], dim=1)                       # (B, T + w - 1, C)
-        y = F.conv1d(padded.transpose(1, 2), self.weight.to(x.dtype), groups=C).transpose(1, 2)
+        # y_t = sum_j w_j * x_{t - (w - 1) + j}: a few shifted multiply-adds, cheaper on CPU than a
+        # depthwise conv1d (whose backward is slow there) and the same numbers
+        weight = self.weight[:, 0].to(x.dtype)                                    # (C, w)
+        y = padded[:, :T] * weight[:, 0]
+        for j in range(1, self.window):
+            y = y + padded[:, j:j + T] * weight[:, j]
         return y, padded[:, padded.shape[1] - (self.window - 1):]
 
 
@@ -274,16 +279,21 @@ def retention_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retent
 class SelfModifyingTitans(nn.Module):
     """Self-modifying Titans (paper_spec §4; AX §8.1-8.2, eqs 83-91).
 
-    Every projection is a memory that keeps learning inside the sequence. With u_t = conv(x)_t
-    split into heads, and the state of each memory at its last chunk boundary A::
+    Every projection is a memory that keeps learning inside the sequence. Each memory m reads its
+    own input u_m,t = conv(x W_m)_t (a static linear map and a short causal convolution, split
+    into heads: the "q/k/v linears -> self-modifying Titans" of AX Fig. 5). With the state of
+    each memory at its last chunk boundary A::
 
-        k_t = l2norm(M_k,A(u_t))     v_t = M_v,A(u_t)                       adaptive projections
-        eta_t = max_step * sigmoid(w_eta . l2norm(M_eta,A(u_t)) + b_eta)    inner learning rate
-        a_t   = sigmoid(w_a . l2norm(M_a,A(u_t)) + b_a)                     retention
+        k_t = l2norm(M_k,A(u_k,t))     v_t = M_v,A(u_v,t)                   adaptive projections
+        eta_t = max_step * sigmoid(w_eta . l2norm(M_eta,A(u_eta,t)) + b_eta)   inner learning rate
+        a_t   = sigmoid(w_a . l2norm(M_a,A(u_a,t)) + b_a)                   retention
         v_hat_[m],t = M_[m],A(v_t)                                          self-generated targets
         M_[m],t = a_t M_[m],t-1 - eta_t grad 1/2 |M_[m],A(k_t) - v_hat_[m],t|^2   for m in k, v, eta, a, memory
-        q_t = l2norm(u_t W_q)  (static; ``adaptive_q=True`` makes it a memory too)
+        q_t = l2norm(u_q,t)  (static; ``adaptive_q=True`` makes it a memory too)
         y_t = M_memory,t(q_t);    o_t = W_o (RMSNorm(y_t) * sigmoid(x_t W_g))
+
+    The memories are residual, ``M(z) = z + W_1 s(W_2 z)`` with a small W_1, so each starts close
+    to its static input map and learns in-context corrections to it.
 
     Each memory is ``M(z) = z + W_1 s(W_2 z)`` (eq 89) with its own meta-learned initial state per
     head (``nn.Parameter``s; the outer optimizer trains them through the unrolled updates). The
@@ -310,8 +320,10 @@ class SelfModifyingTitans(nn.Module):
         self.max_surprise = None if max_surprise is None else _check_max("max_surprise", max_surprise)
         self.adaptive_q, self.self_modifying = bool(adaptive_q), bool(self_modifying)
         self.projections = self.PROJECTIONS + (("q",) if self.adaptive_q else ())
-        self.conv = CausalConv(width, conv_window)
-        self.query = None if self.adaptive_q else nn.Linear(width, width, bias=False)
+        # one static input map per memory (and q when it is static), then a short causal convolution
+        self.roles = self.projections + (() if self.adaptive_q else ("q",))
+        self.inputs = nn.Linear(width, len(self.roles) * width, bias=False)
+        self.conv = CausalConv(len(self.roles) * width, conv_window)
         # meta-learned initial states M_[m],0, one per head: W_2 (hidden x dh), W_1 (dh x hidden, small)
         self.initial_states = nn.ParameterDict({
             name: nn.ParameterList([
@@ -356,10 +368,9 @@ class SelfModifyingTitans(nn.Module):
         return self.max_step * torch.sigmoid(readout(eta_out, 0)), torch.sigmoid(readout(alpha_out, 1))
 
     def _generate(self, weights: list[Tensor], u: Tensor, batch: int) -> dict[str, Tensor]:
-        """Every projection memory's output at u (N, n, dh), from the stacked anchor weights."""
-        M = len(self.projections)
-        out = mlp_forward([w.flatten(0, 1) for w in weights], u.repeat(M, 1, 1), residual=True)
-        out = dict(zip(self.projections, out.view(M, *u.shape)))
+        """Every projection memory's output at its input u (M, N, n, dh), from the stacked anchor weights."""
+        out = mlp_forward([w.flatten(0, 1) for w in weights], u.flatten(0, 1), residual=True)
+        out = dict(zip(self.projections, out.view(u.shape)))
         eta, alpha = self._gates(out["eta"], out["alpha"], batch)
         return {"k": unit_norm(out["k"]), "v": out["v"], "eta": eta, "alpha": alpha,
                 "q": unit_norm(out["q"]) if self.adaptive_q else None}
@@ -386,9 +397,12 @@ class SelfModifyingTitans(nn.Module):
         elif state["memory"][0].shape[0] != B * self.heads:
             raise ValueError(f"state was built for batch {state['memory'][0].shape[0] // self.heads}, "
                              f"x has batch {B}; carry the state of the same batch of sequences.")
-        u, conv_cache = self.conv(x, state["conv"])
-        uh = _split_heads(u, self.heads)                                           # (B*H, T, dh)
-        q = None if self.adaptive_q else unit_norm(_split_heads(self.query(u), self.heads))
+        u, conv_cache = self.conv(self.inputs(x), state["conv"])                 # (B, T, roles * width)
+        R = len(self.roles)
+        per_role = u.view(B, T, R, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)   # (R, B, H, T, dh)
+        per_role = per_role.reshape(R, B * self.heads, T, self.head_dim)               # one copy, heads as rows
+        uh = per_role[:len(self.projections)]                                     # (M, B*H, T, dh)
+        q = None if self.adaptive_q else unit_norm(per_role[-1])
         if path == "reference":
             y, gen, new = self._reference(uh, q, state, B)
         else:
@@ -414,8 +428,8 @@ class SelfModifyingTitans(nn.Module):
         weights, anchor, done, pos = st["projections"], st["projections_anchor"], st["projections_done"], st["position"]
         gens, events, mags = [], {n: [] for n in self.projections}, {n: [] for n in self.projections}
         recording = active_recorder() is not None
-        for uc in uh.split(_chunk_sizes(uh.shape[1], C, done), dim=1):
-            n = uc.shape[1]
+        for uc in uh.split(_chunk_sizes(uh.shape[2], C, done), dim=2):
+            n = uc.shape[2]
             g = self._generate(anchor, uc, batch)
             gens.append(g)
             if self.self_modifying:
@@ -474,9 +488,9 @@ class SelfModifyingTitans(nn.Module):
             raise ValueError("path='reference' updates every token; carry on a state from the reference path "
                              "or from chunk sizes of 1.")
         ys, gens = [], {key: [] for key in ("k", "v", "eta", "alpha", "q")}
-        for t in range(uh.shape[1]):
-            u = uh[:, t]                                                            # (N, dh)
-            out = {n: mlp_forward(mem[n], u, residual=True) for n in names}
+        for t in range(uh.shape[2]):
+            u = uh[:, :, t]                                                         # (M, N, dh)
+            out = {n: mlp_forward(mem[n], u[i], residual=True) for i, n in enumerate(names)}
             k, v = unit_norm(out["k"]), out["v"]
             eta, alpha = self._gates(out["eta"][:, None], out["alpha"][:, None], batch)
             eta, alpha = eta[:, 0], alpha[:, 0]
