@@ -6,7 +6,8 @@ mixers are the memories of :mod:`hope_lite.memory` (per-token reference and chun
 whole layers of :mod:`hope_lite.titans` (Titans LMM and self-modifying Titans) and, as the
 yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block are
 printed from numbers measured in the same run. ``--sweep`` runs the Titans layers over chunk
-sizes; ``--stability`` streams 16k tokens of inputs scaled x100 through both layers.
+sizes; ``--stability`` streams 16k tokens of inputs scaled x100 through both layers; ``--models``
+times the four language models of :mod:`hope_lite.models` at one preset over sequence lengths.
 
 Each case runs in a fresh subprocess so that its peak memory can be read honestly: on CUDA from
 ``torch.cuda.max_memory_allocated``, on CPU as the growth of the process's peak resident set
@@ -29,6 +30,7 @@ from torch import nn
 
 from . import optim
 from .memory import MemoryBlock, make_memory
+from .models import MODELS, PRESETS, build_model, count_parameters
 from .titans import SelfModifyingTitans, TitansLayer
 
 class AttentionBlock(nn.Module):
@@ -111,6 +113,17 @@ def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_s
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 
+    elapsed, peak, iters = _timed(step, device, min_time, max_iters)
+    return Result(case, batch, tokens, width, heads, chunk_size, projection_chunk_size, device, elapsed,
+                  batch * tokens / elapsed, peak, iters)
+
+
+def _timed(step, device: str, min_time: float, max_iters: int) -> tuple[float, float, int]:
+    """Warm up once, then time ``step()``: (seconds per iteration, peak MB over the start, iterations).
+
+    Peak memory on CUDA is ``max_memory_allocated``; on CPU the growth of the process's peak
+    resident set (coarse, but honest: each case runs in a fresh subprocess).
+    """
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
@@ -126,8 +139,59 @@ def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_s
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:  # ru_maxrss is in KiB on Linux
         peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, 0) / 1024
-    return Result(case, batch, tokens, width, heads, chunk_size, projection_chunk_size, device, elapsed,
-                  batch * tokens / elapsed, peak, iters)
+    return elapsed, peak, iters
+
+
+MODEL_TOKENS = (256, 1024, 4096)
+
+
+def run_model_case(model: str, preset: str, batch: int, tokens: int, device: str, min_time: float,
+                   bf16: bool = False) -> dict:
+    """Forward + backward of a language model (next-byte cross-entropy), memory writes included."""
+    torch.manual_seed(0)
+    net = build_model(model, preset, device=device)
+    x = torch.randint(0, net.config.vocab_size, (batch, tokens + 1), device=device)
+
+    def step() -> None:
+        net.zero_grad(set_to_none=True)
+        with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                            enabled=bf16):
+            logits = net(x[:, :-1])[0]
+        F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1)).backward()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    elapsed, peak, iters = _timed(step, device, min_time, max_iters=1000)
+    return {"model": model, "preset": preset, "batch": batch, "tokens": tokens, "device": device, "bf16": bf16,
+            "parameters": count_parameters(net), "seconds_per_iter": elapsed,
+            "tokens_per_s": batch * tokens / elapsed, "peak_mem_mb": peak, "iters": iters}
+
+
+def model_report(args: argparse.Namespace) -> int:
+    """Tokens/s and peak memory of the four models at one preset over sequence lengths (same run)."""
+    rows = []
+    for T in args.model_tokens:
+        for model in MODELS:
+            cmd = [sys.executable, "-m", "hope_lite.bench", "--one-model", model, "--preset", args.preset,
+                   "--batch", str(args.batch), "--tokens", str(T), "--device", args.device,
+                   "--min-time", str(args.min_time)] + (["--bf16"] if args.bf16 else [])
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise RuntimeError(f"model case {model} T={T} failed:\n{out.stderr}")
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if args.json:
+        for r in rows:
+            print(json.dumps(r))
+        return 0
+    print(f"language models, forward+backward (next-byte loss), preset={args.preset}, B={args.batch}, "
+          f"device={args.device}{', bf16 autocast' if args.bf16 else ''}, torch={torch.__version__}, "
+          f"threads={torch.get_num_threads()}")
+    print(f"{'model':<16}{'params':>10}{'T':>7}{'tokens/s':>11}{'ms/iter':>10}{'peak MB':>10}{'x Transformer++':>17}")
+    for r in rows:
+        base = next(b for b in rows if b["model"] == "transformer" and b["tokens"] == r["tokens"])
+        print(f"{r['model']:<16}{r['parameters']:>10,}{r['tokens']:>7}{r['tokens_per_s']:11.0f}"
+              f"{1e3 * r['seconds_per_iter']:10.1f}{r['peak_mem_mb']:10.1f}{r['tokens_per_s'] / base['tokens_per_s']:17.2f}")
+    return 0
 
 
 def equivalence_report() -> None:
@@ -400,16 +464,33 @@ def main(argv: list[str] | None = None) -> int:
                    help="time every hope_lite optimizer next to torch's AdamW: the step alone and a whole training step")
     p.add_argument("--train-batch", type=int, default=4096,
                    help="rows per training step in the --optimizers report (default 4096)")
+    p.add_argument("--models", action="store_true",
+                   help="the four language models (hope, hope-attention, transformer, titans) at --preset over --model-tokens")
+    p.add_argument("--preset", default="small", help=f"model preset for --models, one of {tuple(PRESETS)}")
+    p.add_argument("--model-tokens", type=int, nargs="+", default=list(MODEL_TOKENS),
+                   help="sequence lengths for --models (default 256 1024 4096)")
+    p.add_argument("--bf16", action="store_true", help="--models under bf16 autocast")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
+    p.add_argument("--one-model", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for name in ("batch", "tokens", "width", "heads", "chunk_size", "projection_chunk_size", "train_batch"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.width % args.heads:
         p.error(f"--width ({args.width}) must be divisible by --heads ({args.heads})")
+    if args.preset not in PRESETS:
+        p.error(f"--preset must be one of {tuple(PRESETS)}, got {args.preset!r}")
+    if any(T < 1 for T in args.model_tokens):
+        p.error("--model-tokens must all be >= 1")
     if args.equivalence:
         equivalence_report()
         return 0
+    if args.one_model:
+        print(json.dumps(run_model_case(args.one_model, args.preset, args.batch, args.tokens, args.device,
+                                        args.min_time, args.bf16)))
+        return 0
+    if args.models:
+        return model_report(args)
     if args.optimizers:
         optimizer_report(args.device, 0.3 if args.quick else args.min_time,
                          256 if args.quick else args.train_batch)

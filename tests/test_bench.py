@@ -86,3 +86,20 @@ def test_newton_schulz_flop_count_matches_the_matrix_products():
     # (2, 3): short side 2, long side 3 -> per step X X^T 2*2*2*3, A@A 2*2^3, B@X 2*2*2*3 = 64
     assert newton_schulz_flops((2, 3), steps=1) == 64
     assert newton_schulz_flops((3, 2), steps=5) == 5 * 64
+
+
+def test_model_report_times_every_model_with_its_parameter_count():
+    out = subprocess.run(
+        [sys.executable, "-m", "hope_lite.bench", "--models", "--preset", "tiny", "--model-tokens", "16",
+         "--min-time", "0", "--json"],
+        capture_output=True, text=True, check=True, timeout=300)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["model"] for r in rows] == ["hope", "hope-attention", "transformer", "titans"]
+    counts = [r["parameters"] for r in rows]
+    assert max(counts) / min(counts) < 1.05 and all(r["tokens_per_s"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("argv", [["--models", "--preset", "huge"], ["--models", "--model-tokens", "0"]])
+def test_model_report_rejects_bad_arguments(argv):
+    with pytest.raises(SystemExit):
+        main(argv)
