@@ -87,7 +87,7 @@ class Result:
     iters: int
 
 
-def build(case: str, width: int, heads: int, chunk_size: int, projection_chunk_size: int = 32) -> nn.Module:
+def build(case: str, width: int, heads: int, chunk_size: int, projection_chunk_size: int = 64) -> nn.Module:
     if case == "sdpa":
         return AttentionBlock(width, heads)
     rule, path = case.split("/")
@@ -101,7 +101,7 @@ def build(case: str, width: int, heads: int, chunk_size: int, projection_chunk_s
 
 
 def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_size: int,
-             device: str, min_time: float, max_iters: int, projection_chunk_size: int = 32) -> Result:
+             device: str, min_time: float, max_iters: int, projection_chunk_size: int = 64) -> Result:
     """Time forward+backward of one case in this process."""
     torch.manual_seed(0)
     block = build(case, width, heads, chunk_size, projection_chunk_size).to(device)
@@ -448,8 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=256)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--chunk-size", type=int, default=64)
-    p.add_argument("--projection-chunk-size", type=int, default=32,
-                   help="self-modifying Titans: chunk size of the k, v, eta, alpha memories (default 32)")
+    p.add_argument("--projection-chunk-size", type=int, default=64,
+                   help="self-modifying Titans: chunk size of the k, v, eta, alpha memories (default 64)")
     p.add_argument("--stability", action="store_true",
                    help="stream 16k tokens of inputs x100 through both Titans layers; report the largest memory norm")
     p.add_argument("--sweep", action="store_true",

@@ -305,7 +305,7 @@ class SelfModifyingTitans(nn.Module):
 
     PROJECTIONS = ("k", "v", "eta", "alpha")
 
-    def __init__(self, width: int, heads: int = 4, chunk_size: int = 64, projection_chunk_size: int = 32, *,
+    def __init__(self, width: int, heads: int = 4, chunk_size: int = 64, projection_chunk_size: int = 64, *,
                  hidden: int | None = None, conv_window: int = 4, adaptive_q: bool = False,
                  max_step: float = 0.5, max_surprise: float | None = 1.0, self_modifying: bool = True,
                  output_gate: bool = True) -> None:
@@ -314,7 +314,7 @@ class SelfModifyingTitans(nn.Module):
         self.width, self.heads = width, heads
         self.chunk_size = _check_chunk_size(chunk_size)
         self.projection_chunk_size = _check_positive_int("projection_chunk_size", projection_chunk_size,
-                                                         " (e.g. 32)")
+                                                         " (e.g. 64)")
         self.hidden = dh if hidden is None else _check_positive_int("hidden", hidden)
         self.max_step = _check_max("max_step", max_step)
         self.max_surprise = None if max_surprise is None else _check_max("max_surprise", max_surprise)
