@@ -30,7 +30,8 @@ can match an FFN's parameter budget with useful hidden widths.)
 **State and reset rule**: the fast weights live in a per-sequence state. ``state=None`` starts a
 sequence from the meta-learned theta_0 (reset); passing the returned state carries every level on
 (streaming), and two calls equal one call. A level whose period is at least the sequence length
-never updates inside it: it is a frozen MLP there.
+is a frozen MLP inside it: with period T exactly, its one update falls on the last token, which no
+output of the sequence reads (it matters to the next call of a carried state).
 
 **Variants** (AX eqs 72-74):
 
@@ -218,7 +219,11 @@ class ContinuumMemory(nn.Module):
             pos += 1
             for i, block in enumerate(self.blocks):
                 if pos % block.period == 0:
+                    old = levels[i]["weights"]
                     levels[i] = block.apply(levels[i])
+                    if active_recorder() is not None:
+                        change = sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(levels[i]["weights"], old))
+                        record_update(block, "memory", "tokens", [pos - 1], change.sqrt().mean()[None])
             if self.variant == "nested":
                 for i in range(len(self.blocks) - 1, 0, -1):
                     if pos % self.blocks[i].period == 0:

@@ -181,3 +181,16 @@ def test_large_in_context_steps_stay_finite_with_the_update_clip():
     with UpdateRecorder(m) as rec:
         m(x)
     assert rec.events["blocks.0.memory"].all_magnitudes().max() <= 5.0 * 1.0 + 1e-4
+
+
+def test_both_paths_record_the_same_updates():
+    m, x = cms((2, 4, 8), "nested"), inputs(T=19)
+    recorded = []
+    for path in ("chunked", "reference"):
+        with UpdateRecorder(m) as rec:
+            m(x, path=path)
+        recorded.append({k: (v.all_times().tolist(), v.all_magnitudes()) for k, v in rec.events.items()})
+    assert recorded[0].keys() == recorded[1].keys()
+    for key in recorded[0]:
+        assert recorded[0][key][0] == recorded[1][key][0]
+        assert abs(recorded[0][key][1] - recorded[1][key][1]).max() <= 1e-10

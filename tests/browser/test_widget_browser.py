@@ -38,3 +38,10 @@ def test_nested_levels_widget_reacts_to_slider(widget_notebook):
     pattern = r"recorded updates: (.*?)\|"
     before, after = slide_and_compare(widget_notebook, "explore_nested_levels", "02-widget", pattern)
     assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
+
+
+def test_cms_timeline_widget_reacts_to_period_slider(widget_notebook):
+    """Chapter 06, the CMS spectrum explorer: the recorded updates per level change when a slider moves."""
+    pattern = r"recorded updates per level: (.*?)\|"
+    before, after = slide_and_compare(widget_notebook, "explore_cms_timeline", "06-widget", pattern)
+    assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
