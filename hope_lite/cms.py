@@ -42,9 +42,11 @@ output of the sequence reads (it matters to the next call of a carried state).
   just faster than it restarts from the slower level's new weights: the slow level provides the
   initial state of the fast one's next context.
 
-The computation is one batched step per chunk of the fastest level (a "tick"): inside a tick every
-level's weights are frozen, so outputs and accumulated gradients are plain batched matrix
-products; the Python loop runs over ticks, never over tokens. A per-token reference path
+The computation is one batched step per chunk: inside a chunk a level's weights are frozen, so
+its outputs and accumulated gradient are plain batched matrix products. Sequential and independent
+CMS run one level at a time over the whole input (level l takes T / C_l steps); nested CMS, whose
+slow levels reset the fast ones, advances all levels together in chunks of the fastest period.
+The Python loop runs over chunks, never over tokens. A per-token reference path
 (``path="reference"``) computes the same numbers one token at a time.
 
 Introduced in notebook 06.
@@ -120,8 +122,12 @@ class CMSBlock(nn.Module):
 
     def chunk_gradient(self, weights: list[Tensor], k: Tensor, v: Tensor) -> list[Tensor]:
         """sum_i grad 1/2|MLP(k_i) - v_i|^2 over the tokens of k, v (B, n, width): one batched step."""
+        return self.read_and_gradient(weights, k, v)[1]
+
+    def read_and_gradient(self, weights: list[Tensor], k: Tensor, v: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """MLP(k) and the summed gradient of the chunk from one forward pass (the read is MLP(k) = delta + v)."""
         zs, deltas = mlp_surprise_factors(weights, k, v, residual=False)
-        return [d.transpose(1, 2) @ z for z, d in zip(zs, deltas)]             # (B, d_out, d_in)
+        return deltas[-1] + v, [d.transpose(1, 2) @ z for z, d in zip(zs, deltas)]   # (B, n, w), (B, d_out, d_in)
 
     def apply(self, st: dict) -> dict:
         """theta <- theta - eta * clip(accumulated gradient / C); the accumulator restarts at zero."""
@@ -196,7 +202,47 @@ class ContinuumMemory(nn.Module):
                              f"x has batch {x.shape[0]}; carry the state of the same batch of sequences.")
         if path == "reference":
             return self._reference(x, state)
-        return self._run(x, state, self.periods[0])
+        if self.variant == "nested":
+            return self._run(x, state, self.periods[0])
+        return self._run_levelwise(x, state)
+
+    def _run_levelwise(self, x: Tensor, state: dict) -> tuple[Tensor, dict]:
+        """Sequential and independent CMS: one level at a time over the whole input, in its own chunks.
+
+        A level never reads a slower level, so each can finish the sequence before the next starts,
+        and level l runs T / C_l batched steps (not T / C_1): slow levels take few, large steps.
+        """
+        start, T = state["position"], x.shape[1]
+        levels, h, contributions = list(state["levels"]), x, []
+        for i, block in enumerate(self.blocks):
+            C = block.period
+            k, v = block.keys_values(x if self.variant == "independent" else h)        # (B, T, width)
+            first = min(C - start % C, T)
+            sizes = [first] + [C] * ((T - first) // C) + ([(T - first) % C] if (T - first) % C else [])
+            st, pos, outs, events, mags = levels[i], start, [], [], []
+            for kc, vc in zip(k.split(sizes, dim=1), v.split(sizes, dim=1)):
+                out, grads = block.read_and_gradient(st["weights"], kc, vc)          # frozen inside the chunk
+                st = {"weights": st["weights"], "gradient": [a + g for a, g in zip(st["gradient"], grads)]}
+                outs.append(out)
+                pos += kc.shape[1]
+                if pos % C == 0:                                                     # eq 71 at the chunk's end
+                    old = st["weights"]
+                    st = block.apply(st)
+                    if active_recorder() is not None:
+                        events.append(pos - 1)
+                        mags.append(sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(st["weights"], old))
+                                    .sqrt().mean())
+            if events:
+                record_update(block, "memory", "tokens", events, torch.stack(mags))
+            levels[i] = st
+            out = torch.cat(outs, dim=1)
+            if self.variant == "independent":
+                contributions.append(out)
+            else:
+                h = h + out
+        if self.variant == "independent":
+            h = x + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
+        return h, {"levels": levels, "position": start + T}
 
     def _reference(self, x: Tensor, state: dict) -> tuple[Tensor, dict]:
         """Eq 71 one token at a time, gradients by autograd: read, accumulate, update at period ends."""
@@ -232,8 +278,9 @@ class ContinuumMemory(nn.Module):
         return torch.cat(ys, dim=1), {"levels": levels, "position": pos}
 
     def _run(self, x: Tensor, state: dict, tick: int) -> tuple[Tensor, dict]:
-        """Advance every level over ``x`` in ticks of ``tick`` tokens (a divisor of the fastest period).
+        """Nested CMS: advance every level over ``x`` in ticks of ``tick`` tokens (the fastest period).
 
+        A slower level's update resets a faster one, so the levels advance together, tick by tick.
         Ticks never straddle a period boundary: the first tick finishes the tick left open by a
         previous call, so every level's update falls on the last token of a tick.
         """
@@ -253,8 +300,7 @@ class ContinuumMemory(nn.Module):
                 inp = xc if self.variant == "independent" else h
                 k, v = block.keys_values(inp)
                 st = levels[i]
-                out = block.read(st["weights"], k)                              # frozen inside the chunk
-                grads = block.chunk_gradient(st["weights"], k, v)
+                out, grads = block.read_and_gradient(st["weights"], k, v)       # frozen inside the chunk
                 levels[i] = {"weights": st["weights"], "gradient": [a + g for a, g in zip(st["gradient"], grads)]}
                 if self.variant == "independent":
                     contributions.append(out)
