@@ -63,7 +63,7 @@ from torch import Tensor, nn
 from .levels import Level, active_recorder, record_update
 from .memory import clip_gradients, mlp_forward, mlp_surprise_factors
 
-__all__ = ["CMSBlock", "ContinuumMemory", "VARIANTS"]
+__all__ = ["CMSBlock", "ContinuumMemory", "VARIANTS", "frozen_read", "frozen_output"]
 
 VARIANTS = ("sequential", "independent", "nested")
 PATHS = ("chunked", "reference")
@@ -343,13 +343,12 @@ def _autograd_gradient(block: CMSBlock, weights: list[Tensor], k: Tensor, v: Ten
     return list(grads) if outer else [g.detach() for g in grads]
 
 
-def frozen_output(cms: ContinuumMemory, x: Tensor) -> Tensor:
-    """What the CMS computes with every level frozen at its initial weights (no in-context update)."""
+def frozen_read(cms: ContinuumMemory, state: dict, x: Tensor) -> Tensor:
+    """The CMS output on ``x`` with every level's weights frozen at ``state`` (nothing is written)."""
     h, contributions = x, []
-    for block in cms.blocks:
-        inp = x if cms.variant == "independent" else h
-        k, _ = block.keys_values(inp)
-        out = mlp_forward([w.expand(x.shape[0], *w.shape) for w in block.initial_weights], k, residual=False)
+    for block, st in zip(cms.blocks, state["levels"]):
+        k, _ = block.keys_values(x if cms.variant == "independent" else h)
+        out = block.read(st["weights"], k)
         if cms.variant == "independent":
             contributions.append(out)
         else:
@@ -358,3 +357,7 @@ def frozen_output(cms: ContinuumMemory, x: Tensor) -> Tensor:
         return x + sum(w * c for w, c in zip(torch.softmax(cms.mix, 0), contributions))
     return h
 
+
+def frozen_output(cms: ContinuumMemory, x: Tensor) -> Tensor:
+    """What the CMS computes with every level frozen at its initial weights (no in-context update)."""
+    return frozen_read(cms, cms.init_state(x.shape[0], x.dtype), x)

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .cms import ContinuumMemory
+from .cms import ContinuumMemory, frozen_read
 from .levels import UpdateRecorder
 from .memory import mlp_forward
 
@@ -154,24 +154,6 @@ def make_learner(name: str, *, width: int = 16, periods: Sequence[int] = (4, 16,
         for block in memory.blocks:
             block.value.copy_(value)
     return memory
-
-
-def frozen_read(cms: ContinuumMemory, state: dict, x: Tensor) -> Tensor:
-    """The CMS output on ``x`` with every level's weights frozen at ``state`` (nothing is written).
-
-    Like :func:`hope_lite.cms.frozen_output`, but at the weights a stream has left in ``state``.
-    """
-    h, contributions = x, []
-    for block, st in zip(cms.blocks, state["levels"]):
-        k, _ = block.keys_values(x if cms.variant == "independent" else h)
-        out = mlp_forward(st["weights"], k, residual=False)
-        if cms.variant == "independent":
-            contributions.append(out)
-        else:
-            h = h + out
-    if cms.variant == "independent":
-        return x + sum(w * c for w, c in zip(torch.softmax(cms.mix, 0), contributions))
-    return h
 
 
 def task_error(cms: ContinuumMemory, state: dict, x: Tensor) -> float:
