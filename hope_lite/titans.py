@@ -77,12 +77,6 @@ def _chunk_sizes(T: int, C: int, done: int) -> list[int]:
     return [first] + [C] * (rest // C) + ([rest % C] if rest % C else [])
 
 
-def _split_heads(x: Tensor, heads: int) -> Tensor:
-    """(B, T, H * dh) -> (B * H, T, dh): heads become batch rows of the memories."""
-    B, T, D = x.shape
-    return x.view(B, T, heads, D // heads).transpose(1, 2).reshape(B * heads, T, D // heads)
-
-
 def _merge_heads(y: Tensor, batch: int) -> Tensor:
     """(B * H, T, dh) -> (B, T, H * dh)."""
     N, T, dh = y.shape
