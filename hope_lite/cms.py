@@ -61,7 +61,7 @@ import torch
 from torch import Tensor, nn
 
 from .levels import Level, active_recorder, record_update
-from .memory import clip_gradients, mlp_forward, mlp_surprise_factors
+from .memory import clip_gradients, mlp_forward, mlp_surprise_factors, weight_change
 
 __all__ = ["CMSBlock", "ContinuumMemory", "VARIANTS", "frozen_read", "frozen_output"]
 
@@ -230,8 +230,7 @@ class ContinuumMemory(nn.Module):
                     st = block.apply(st)
                     if active_recorder() is not None:
                         events.append(pos - 1)
-                        mags.append(sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(st["weights"], old))
-                                    .sqrt().mean())
+                        mags.append(weight_change(st["weights"], old))
             if events:
                 record_update(block, "memory", "tokens", events, torch.stack(mags))
             levels[i] = st
@@ -268,8 +267,8 @@ class ContinuumMemory(nn.Module):
                     old = levels[i]["weights"]
                     levels[i] = block.apply(levels[i])
                     if active_recorder() is not None:
-                        change = sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(levels[i]["weights"], old))
-                        record_update(block, "memory", "tokens", [pos - 1], change.sqrt().mean()[None])
+                        record_update(block, "memory", "tokens", [pos - 1],
+                                      weight_change(levels[i]["weights"], old)[None])
             if self.variant == "nested":
                 for i in range(len(self.blocks) - 1, 0, -1):
                     if pos % self.blocks[i].period == 0:
@@ -317,8 +316,7 @@ class ContinuumMemory(nn.Module):
                 levels[i] = self.blocks[i].apply(levels[i])
                 if active_recorder() is not None:
                     events[i].append(pos - 1)
-                    mags[i].append(sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(levels[i]["weights"], old))
-                                   .sqrt().mean())
+                    mags[i].append(weight_change(levels[i]["weights"], old))
             if self.variant == "nested":
                 # eq 72: the slower level hands its new weights to the next faster one, whose context
                 # (one chunk of the slower level) has just ended, as that one's next initial state;

@@ -58,6 +58,7 @@ __all__ = [
     "surprise_scale",
     "clip_gradients",
     "deep_memory_chunk",
+    "weight_change",
     "MemoryBlock",
     "unit_norm",
     "MEMORY_RULES",
@@ -458,6 +459,14 @@ def _silu_grad(h: Tensor) -> Tensor:
     return s * (1 + h * (1 - s))
 
 
+def weight_change(new: list[Tensor], old: list[Tensor]) -> Tensor:
+    """How far a memory moved: sqrt(sum over its weight tensors of |new - old|^2), per batch row, averaged.
+
+    This is the magnitude every memory logs with its update events (the recorder's ``magnitudes``).
+    """
+    return sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(new, old)).sqrt().mean()
+
+
 def mlp_forward(weights: list[Tensor], z: Tensor, residual: bool) -> Tensor:
     """M(z) = [z +] W_L s(... s(W_1 z)) for batched weights (N, d_out, d_in), inputs (N, ..., d_in); s = SiLU."""
     x = z
@@ -654,7 +663,7 @@ class TitansMemory(AssociativeMemory):
         grads = clip_gradients(list(grads), self.max_surprise)
         momentum = [eta[:, None, None] * S - theta[:, None, None] * gr for S, gr in zip(state["momentum"], grads)]
         new_weights = [(1 - alpha[:, None, None]) * W + S for W, S in zip(weights, momentum)]
-        mag = torch.stack([(a - b).flatten(1).pow(2).sum(1) for a, b in zip(new_weights, weights)]).sum(0).sqrt().mean()
+        mag = weight_change(new_weights, weights)
         pos = state["position"] + 1
         return {"weights": new_weights, "momentum": momentum, "anchor": new_weights,
                 "position": pos, "anchor_position": pos}, mag
@@ -686,9 +695,8 @@ class TitansMemory(AssociativeMemory):
             done, pos = done + n, pos + n
             if done == C:                        # chunk complete: its end state is the next anchor
                 if active_recorder() is not None:
-                    diff = sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(weights_new, anchor))
                     events.append(pos - 1)
-                    mags.append(diff.sqrt().mean())
+                    mags.append(weight_change(weights_new, anchor))
                 anchor, anchor_pos, done = weights_new, pos, 0
             weights = weights_new
         if events:

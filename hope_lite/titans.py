@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from .levels import Level, active_recorder, record_update
 from .memory import (DataDependentGates, TitansMemory, _check_chunk_size, _decay_matrices, clip_gradients,
-                     mlp_forward, mlp_surprise_factors, unit_norm)
+                     mlp_forward, mlp_surprise_factors, unit_norm, weight_change)
 
 __all__ = ["CausalConv", "TitansLayer", "SelfModifyingTitans", "retention_chunk"]
 
@@ -464,7 +464,7 @@ class SelfModifyingTitans(nn.Module):
             if done == C:
                 if active_recorder() is not None:
                     events.append(pos - 1)
-                    mags.append(sum((a - b).flatten(1).pow(2).sum(1) for a, b in zip(weights, anchor)).sqrt().mean())
+                    mags.append(weight_change(weights, anchor))
                 anchor, done = weights, 0
         self._record("memory", events, mags)
         return torch.cat(ys, dim=1), dict(st, memory=weights, memory_anchor=anchor, memory_done=done)

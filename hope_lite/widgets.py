@@ -35,6 +35,14 @@ class _Explorer(widgets.VBox):
             control.observe(self._on_change, names="value")
         self.update()
 
+    @staticmethod
+    def _settings(defaults: dict, initial: dict) -> dict:
+        """The explorer's starting settings: ``defaults`` overridden by ``initial``; unknown names are refused."""
+        unknown = set(initial) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(defaults)}.")
+        return {**defaults, **initial}
+
     def _on_change(self, change: dict) -> None:
         self.update()
 
@@ -51,11 +59,7 @@ class AssociativeMemoryExplorer(_Explorer):
     """
 
     def __init__(self, *, dim: int = 32, seed: int = 0, **initial: Any) -> None:
-        start = dict(viz.EXPLORER_DEFAULTS)
-        unknown = set(initial) - set(start)
-        if unknown:
-            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
-        start.update(initial)
+        start = self._settings(viz.EXPLORER_DEFAULTS, initial)
         self.dim, self.seed = dim, seed
         style = {"description_width": "90px"}
         layout = widgets.Layout(width="420px")
@@ -166,11 +170,7 @@ class NestedLevelsExplorer(_Explorer):
     """
 
     def __init__(self, *, seed: int = 0, **initial: Any) -> None:
-        start = dict(viz.NESTED_EXPLORER_DEFAULTS)
-        unknown = set(initial) - set(start)
-        if unknown:
-            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
-        start.update(initial)
+        start = self._settings(viz.NESTED_EXPLORER_DEFAULTS, initial)
         self.seed = seed
         style = {"description_width": "90px"}
         layout = widgets.Layout(width="420px")
@@ -368,11 +368,7 @@ class SelfModificationExplorer(_Explorer):
         from . import experiments_self_modifying as exsm
         from . import viz_self_modifying as vsm
 
-        start = dict(vsm.UPDATE_EXPLORER_DEFAULTS)
-        unknown = set(initial) - set(start)
-        if unknown:
-            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
-        start.update(initial)
+        start = self._settings(vsm.UPDATE_EXPLORER_DEFAULTS, initial)
         self.model = exsm.make_remap_model("self_modifying") if model is None else model
         if not hasattr(getattr(self.model, "layer", None), "projection_chunk_size"):
             raise ValueError("explore_self_modification needs a RemapModel with a SelfModifyingTitans layer.")
@@ -462,11 +458,7 @@ class TitansMemoryExplorer(_Explorer):
     def __init__(self, **initial: Any) -> None:
         from .experiments_titans import EXPLORER_DEFAULTS
 
-        start = dict(EXPLORER_DEFAULTS)
-        unknown = set(initial) - set(start)
-        if unknown:
-            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
-        start.update(initial)
+        start = self._settings(EXPLORER_DEFAULTS, initial)
         if start["chunk_size"] not in self.CHUNKS:
             raise ValueError(f"chunk_size must be one of {self.CHUNKS}, got {start['chunk_size']!r}.")
         style = {"description_width": "90px"}
@@ -542,11 +534,7 @@ class CMSTimelineExplorer(_Explorer):
     def __init__(self, **initial: Any) -> None:
         from .experiments_cms import TIMELINE_DEFAULTS
 
-        start = dict(TIMELINE_DEFAULTS)
-        unknown = set(initial) - set(start)
-        if unknown:
-            raise ValueError(f"unknown initial setting(s) {sorted(unknown)}; choose from {sorted(start)}.")
-        start.update(initial)
+        start = self._settings(TIMELINE_DEFAULTS, initial)
         exps = list(start["exponents"])
         if len(exps) != self.MAX_LEVELS or not all(isinstance(e, int) and 0 <= e <= self.MAX_EXPONENT for e in exps):
             raise ValueError(f"exponents must be {self.MAX_LEVELS} ints in 0..{self.MAX_EXPONENT}, got {exps!r}.")
