@@ -173,7 +173,7 @@ def model_report(args: argparse.Namespace) -> int:
     for T in args.model_tokens:
         for model in MODELS:
             cmd = [sys.executable, "-m", "hope_lite.bench", "--one-model", model, "--preset", args.preset,
-                   "--batch", str(args.batch), "--tokens", str(T), "--device", args.device,
+                   "--batch", str(args.model_batch), "--tokens", str(T), "--device", args.device,
                    "--min-time", str(args.min_time)] + (["--bf16"] if args.bf16 else [])
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
@@ -183,7 +183,7 @@ def model_report(args: argparse.Namespace) -> int:
         for r in rows:
             print(json.dumps(r))
         return 0
-    print(f"language models, forward+backward (next-byte loss), preset={args.preset}, B={args.batch}, "
+    print(f"language models, forward+backward (next-byte loss), preset={args.preset}, B={args.model_batch}, "
           f"device={args.device}{', bf16 autocast' if args.bf16 else ''}, torch={torch.__version__}, "
           f"threads={torch.get_num_threads()}")
     print(f"{'model':<16}{'params':>10}{'T':>7}{'tokens/s':>11}{'ms/iter':>10}{'peak MB':>10}{'x Transformer++':>17}")
@@ -469,11 +469,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="small", help=f"model preset for --models, one of {tuple(PRESETS)}")
     p.add_argument("--model-tokens", type=int, nargs="+", default=list(MODEL_TOKENS),
                    help="sequence lengths for --models (default 256 1024 4096)")
+    p.add_argument("--model-batch", type=int, default=8,
+                   help="sequences per step for --models (default 8, the trainer's default batch)")
     p.add_argument("--bf16", action="store_true", help="--models under bf16 autocast")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     p.add_argument("--one-model", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    for name in ("batch", "tokens", "width", "heads", "chunk_size", "projection_chunk_size", "train_batch"):
+    for name in ("batch", "tokens", "width", "heads", "chunk_size", "projection_chunk_size", "train_batch",
+                 "model_batch"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.width % args.heads:

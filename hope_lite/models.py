@@ -63,9 +63,9 @@ class ModelConfig:
     heads: int
     vocab_size: int = 256
     ffn_hidden: int = 0
-    cms_periods: tuple[int, ...] = (16, 64, 256)
+    cms_periods: tuple[int, ...] = (64, 256, 1024)
     chunk_size: int = 64
-    projection_chunk_size: int = 32
+    projection_chunk_size: int = 64
     channel_hidden: int = 0
     cms_variant: str = "sequential"
     cms_learning_rate: float = 0.1
@@ -76,9 +76,9 @@ class ModelConfig:
 # shapes below follow the common Titans/FLA line (d = 1536 / 2048, 24 layers) with a 32K vocabulary.
 PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(width=32, depth=2, heads=2, ffn_hidden=128, cms_periods=(4, 16), chunk_size=8,
-                        projection_chunk_size=4, notes="unit tests"),
-    "small": ModelConfig(width=128, depth=4, heads=4, ffn_hidden=512, cms_periods=(16, 64, 256), chunk_size=64,
-                         projection_chunk_size=32, notes="notebooks (CPU)"),
+                        projection_chunk_size=8, notes="unit tests"),
+    "small": ModelConfig(width=128, depth=4, heads=4, ffn_hidden=512, cms_periods=(64, 256, 1024), chunk_size=64,
+                         projection_chunk_size=64, notes="notebooks (CPU)"),
     "760M": ModelConfig(width=1536, depth=24, heads=16, vocab_size=32000, ffn_hidden=4096,
                         cms_periods=(16, 256, 2048), chunk_size=64, projection_chunk_size=16,
                         notes="paper scale, reference only (shape assumed, see docstring)"),

@@ -77,6 +77,12 @@ def _chunk_sizes(T: int, C: int, done: int) -> list[int]:
     return [first] + [C] * (rest // C) + ([rest % C] if rest % C else [])
 
 
+def _chunk_spans(T: int, C: int, done: int) -> list[tuple[int, int]]:
+    """(start, length) of each piece of :func:`_chunk_sizes`."""
+    sizes = _chunk_sizes(T, C, done)
+    return [(sum(sizes[:i]), n) for i, n in enumerate(sizes)]
+
+
 def _merge_heads(y: Tensor, batch: int) -> Tensor:
     """(B * H, T, dh) -> (B, T, H * dh)."""
     N, T, dh = y.shape
@@ -253,21 +259,30 @@ def retention_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retent
     zs, deltas = mlp_surprise_factors(WA, K, V, residual=True, max_norm=max_surprise)
     # a saturated gate can be exactly 0 in float32; log(0) would turn the products into NaN
     retention = retention.clamp_min(torch.finfo(retention.dtype).tiny)
-    if Q is None:                     # end state only: D[n, i] = prod_{j > i} a_j, no (n, n) matrix needed
-        log_a = torch.log(retention)
-        total = log_a.sum(-1, keepdim=True)                 # (N, 1)
-        after = torch.exp(total - torch.cumsum(log_a, dim=-1)) * step     # (N, n)
-        return None, [torch.exp(total)[:, :, None] * W - (after[:, :, None] * Dl).transpose(1, 2) @ Zw
-                      for W, Zw, Dl in zip(W0, zs, deltas)]
+    new_W = _retention_end(W0, zs, deltas, step, retention)
+    return (None if Q is None else _retention_read(Q, W0, zs, deltas, step, retention)), new_W
+
+
+def _retention_end(W0: list[Tensor], zs: list[Tensor], deltas: list[Tensor], step: Tensor,
+                   retention: Tensor) -> list[Tensor]:
+    """End-of-chunk weights M_n = D[n,0] W0 - sum_i D[n,i] eta_i delta_i z_i^T, D[n,i] = prod_{j>i} a_j."""
+    log_a = torch.log(retention)
+    total = log_a.sum(-1, keepdim=True)                                     # (N, 1)
+    after = torch.exp(total - torch.cumsum(log_a, dim=-1)) * step           # (N, n): no (n, n) matrix needed
+    return [torch.exp(total)[:, :, None] * W - (after[:, :, None] * Dl).transpose(1, 2) @ Zw
+            for W, Zw, Dl in zip(W0, zs, deltas)]
+
+
+def _retention_read(Q: Tensor, W0: list[Tensor], zs: list[Tensor], deltas: list[Tensor], step: Tensor,
+                    retention: Tensor) -> Tensor:
+    """Reads y_t = M_t(q_t) after each token's write, layer by layer through the unrolled weights."""
     D, d0 = _decay_matrices(retention)                      # (N, n, n), (N, n)
     weight_of_update = D * step[:, None, :]                 # weight of token i's gradient in M_t
-    new_W = [d0[:, -1, None, None] * W - (weight_of_update[:, -1, :, None] * Dl).transpose(1, 2) @ Zw
-             for W, Zw, Dl in zip(W0, zs, deltas)]
     x = Q
     for i, (W, Zw, Dl) in enumerate(zip(W0, zs, deltas)):
         h = d0[:, :, None] * (x @ W.transpose(1, 2)) - (weight_of_update * (x @ Zw.transpose(1, 2))) @ Dl
         x = F.silu(h) if i < len(W0) - 1 else h
-    return x + Q, new_W
+    return x + Q
 
 
 class SelfModifyingTitans(nn.Module):
@@ -399,6 +414,8 @@ class SelfModifyingTitans(nn.Module):
         q = None if self.adaptive_q else unit_norm(per_role[-1])
         if path == "reference":
             y, gen, new = self._reference(uh, q, state, B)
+        elif self._can_fuse(state):
+            y, gen, new = self._fused_pass(uh, q, state, B)
         else:
             gen, new = self._projection_pass(uh, state, B)
             y, new = self._memory_pass(q if q is not None else gen["q"], gen, new, B)
@@ -447,6 +464,57 @@ class SelfModifyingTitans(nn.Module):
                for key in gens[0]}
         new = dict(st, projections=weights, projections_anchor=anchor, projections_done=done)
         return gen, new
+
+    def _can_fuse(self, st: dict) -> bool:
+        """Equal chunk sizes and aligned chunk boundaries: every memory can write in the same loop."""
+        return (self.self_modifying and self.chunk_size == self.projection_chunk_size
+                and st["projections_done"] == st["memory_done"])
+
+    def _fused_pass(self, uh: Tensor, q: Tensor | None, st: dict, batch: int) -> tuple[Tensor, dict, dict]:
+        """Both passes in one loop, for ``chunk_size == projection_chunk_size`` (the default).
+
+        The numbers are those of :meth:`_projection_pass` then :meth:`_memory_pass` (tested), but
+        the output memory is stacked behind the projection memories, so each chunk makes one set
+        of batched calls instead of two: on CPU this layer's time is the count of small
+        operations per chunk, not their arithmetic.
+        """
+        C, M = self.chunk_size, len(self.projections)
+        stack = lambda proj, mem: [torch.cat([p, m[None]]) for p, m in zip(proj, mem)]  # noqa: E731
+        weights = stack(st["projections"], st["memory"])                 # (M + 1, B*H, d_out, d_in) per layer
+        anchor = stack(st["projections_anchor"], st["memory_anchor"])
+        done, pos = st["projections_done"], st["position"]
+        names = self.projections + ("memory",)
+        gens, ys, events, mags = [], [], [], []
+        recording = active_recorder() is not None
+        for start, n in _chunk_spans(uh.shape[2], C, done):
+            g = self._generate([a[:M] for a in anchor], uh[:, :, start:start + n], batch)
+            gens.append(g)
+            qc = g["q"] if q is None else q[:, start:start + n]
+            A, W0 = [a.flatten(0, 1) for a in anchor], [w.flatten(0, 1) for w in weights]
+            repeat = lambda t: t.repeat(M + 1, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
+            v_hat = mlp_forward(A, repeat(g["v"]), residual=True)             # each memory's own target
+            # retention_chunk's steps, written out so that only the output memory (the last N rows) is read
+            zs, deltas = mlp_surprise_factors(A, repeat(g["k"]), v_hat, residual=True, max_norm=self.max_surprise)
+            eta, alpha = g["eta"], g["alpha"].clamp_min(torch.finfo(g["alpha"].dtype).tiny)
+            N = eta.shape[0]
+            new = _retention_end(W0, zs, deltas, repeat(eta), repeat(alpha))
+            ys.append(_retention_read(qc, [w[-N:] for w in W0], [z[-N:] for z in zs], [d[-N:] for d in deltas],
+                                      eta, alpha))
+            weights = [w.view(M + 1, -1, *w.shape[1:]) for w in new]
+            done, pos = done + n, pos + n
+            if done == C:
+                if recording:
+                    events.append(pos - 1)
+                    mags.append(sum((a - b).flatten(2).pow(2).sum(-1) for a, b in zip(weights, anchor)).sqrt().mean(1))
+                anchor, done = weights, 0
+        for i, name in enumerate(names):
+            self._record(name, events, [m[i] for m in mags])
+        gen = {key: torch.cat([g[key] for g in gens], dim=1) if gens[0][key] is not None else None
+               for key in gens[0]}
+        new = dict(st, projections=[w[:M] for w in weights], projections_anchor=[a[:M] for a in anchor],
+                   memory=[w[M] for w in weights], memory_anchor=[a[M] for a in anchor],
+                   projections_done=done, memory_done=done)
+        return torch.cat(ys, dim=1), gen, new
 
     def _memory_pass(self, q: Tensor, gen: dict, st: dict, batch: int) -> tuple[Tensor, dict]:
         """Chunks of ``chunk_size``: the output memory writes (k, M_A(v)) and is read at q after each write."""

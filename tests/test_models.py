@@ -96,7 +96,7 @@ def test_hope_declares_titans_and_cms_levels():
     net = tiny("hope")
     names = {(lv.owner.split(".")[-1] if lv.owner else "", lv.name, lv.period) for lv in levels_of(net)
              if lv.clock == "tokens"}
-    assert ("mixer", "memory", 8) in names and ("mixer", "k", 4) in names
+    assert ("mixer", "memory", 8) in names and ("mixer", "k", 8) in names
     periods = sorted({lv.period for lv in levels_of(net) if lv.clock == "tokens" and "cms" in lv.owner})
     assert periods == [4, 16]
 

@@ -76,6 +76,31 @@ def test_surprise_clipping_is_the_same_in_both_paths():
         assert (layer(x)[0] - layer(x, path="reference")[0]).abs().max().item() <= 1e-10
 
 
+@pytest.mark.parametrize("adaptive_q", [False, True])
+def test_one_loop_for_equal_chunk_sizes_equals_the_two_passes(adaptive_q, monkeypatch):
+    # equal chunk sizes run every memory in one loop (_fused_pass): same outputs, states,
+    # gradients and recorded updates as the projection pass followed by the memory pass
+    layer, x = selfmod(chunk_size=6, projection_chunk_size=6, adaptive_q=adaptive_q), inputs(T=27)
+    params = list(layer.parameters())
+    runs = []
+    for fuse in (True, False):
+        if not fuse:
+            monkeypatch.setattr(layer, "_can_fuse", lambda state: False)
+        with UpdateRecorder(layer) as rec:
+            y, state = layer(x)
+        grads = torch.autograd.grad(y.square().sum(), params)
+        runs.append((y, state, grads, {n: rec.events[n].all_times().tolist() for n in rec.events}))
+    (y1, s1, g1, e1), (y2, s2, g2, e2) = runs
+    assert (y1 - y2).abs().max().item() <= 1e-12
+    for key in ("projections", "projections_anchor", "memory", "memory_anchor"):
+        for a, b in zip(s1[key], s2[key]):
+            assert (a - b).abs().max().item() <= 1e-12, key
+    assert s1["projections_done"] == s2["projections_done"] == 3 == s1["memory_done"]
+    for a, b in zip(g1, g2):
+        assert (a - b).abs().max().item() <= 1e-10
+    assert e1 == e2 and e1["memory"] == e1["k"] == [5, 11, 17, 23]
+
+
 def test_larger_chunks_change_the_output_but_stay_close():
     # chunking takes gradients at the chunk start: a deliberate approximation, not an identity
     x = inputs(T=64)
@@ -94,6 +119,7 @@ def test_larger_chunks_change_the_output_but_stay_close():
 
 @pytest.mark.parametrize("make", [lambda: titans(chunk_size=4), lambda: titans(chunk_size=8, persistent_tokens=2),
                                   lambda: selfmod(chunk_size=8, projection_chunk_size=4),
+                                  lambda: selfmod(chunk_size=6, projection_chunk_size=6),
                                   lambda: selfmod(chunk_size=4, projection_chunk_size=8, adaptive_q=True)])
 def test_perturbing_a_later_token_changes_nothing_before_it(make):
     layer, x = make(), inputs(T=30)
@@ -108,6 +134,7 @@ def test_perturbing_a_later_token_changes_nothing_before_it(make):
 
 @pytest.mark.parametrize("make", [lambda: titans(chunk_size=8, persistent_tokens=2),
                                   lambda: selfmod(chunk_size=8, projection_chunk_size=4),
+                                  lambda: selfmod(chunk_size=6, projection_chunk_size=6),
                                   lambda: selfmod(chunk_size=5, projection_chunk_size=3, adaptive_q=True)])
 @pytest.mark.parametrize("cuts", [(13,), (3, 7, 30), (1, 2, 3)])
 def test_streaming_calls_equal_one_call(make, cuts):
