@@ -1,4 +1,5 @@
-"""Synthetic data for the notebooks (first piece: associative recall; notebook 01).
+"""Synthetic key and value *vectors* for the memory notebooks (associative recall, notebook 01;
+test-time memorization streams, notebook 04).
 
 :func:`make_kv_pairs` draws the key-value pairs that notebook 01 writes into the memories of
 :mod:`hope_lite.memory`. The one knob that matters for interference is how similar the keys
