@@ -1,0 +1,474 @@
+"""Train a byte-level language model on a text corpus: the trainer of notebook 07 and of the command line.
+
+::
+
+    python -m hope_lite.train --model hope --preset small --corpus pydoc --steps 300 --out runs/hope
+
+What one training step is: ``batch`` windows of ``context + 1`` bytes from the corpus's train split,
+next-byte cross-entropy, AdamW with a linear warm-up and cosine decay, gradient clipping at 1.0.
+Every window starts from a fresh memory state (the model's meta-learned initial state), unless
+``carry_memory=True``: then each batch row reads its own contiguous stretch of the corpus, window
+after window, and the memories' state is carried from one step to the next (detached: the outer
+gradient stops at the window's start), as a model would read a long document.
+
+What it writes to ``out`` (a directory):
+
+* ``config.json`` -- the run's settings; a directory holding a different run is never overwritten.
+* ``metrics.jsonl`` -- one JSON object per line: ``{"kind": "train", "step", "loss", "bpb", "lr",
+  "tokens", "seconds"}`` every step and ``{"kind": "validation", "step", "val_loss", "val_bpb",
+  "val_ppl"}`` every ``eval_every`` steps and at the end. Losses are in nats per byte; ``bpb`` is bits
+  per byte (loss / ln 2) and ``val_ppl`` the byte-level perplexity exp(loss).
+* ``checkpoint.pt`` -- model, optimizer, scheduler, every random generator (torch, the data sampler,
+  Python, NumPy) and the carried memory state, written atomically every ``checkpoint_every`` steps
+  and at the end. ``resume=True`` (``--resume``) continues from it and gives bit-for-bit the run that
+  never stopped (tested).
+
+Validation: the first ``eval_bytes`` bytes of the validation split in non-overlapping windows of
+``context`` bytes, each from a fresh state, every byte after a window's first scored once.
+
+Several processes: start the same command under ``torchrun --nproc_per_node P``. Each process takes
+``batch`` windows of a global batch of ``P * batch`` drawn identically on every process, and
+DistributedDataParallel averages the gradients, so P processes of batch b follow the same losses as
+one process of batch P * b (tested with 2 processes, gloo on CPU; nccl on CUDA). Only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .data import CORPORA, corpus_bytes, load_corpus
+from .models import MODELS, PRESETS, LanguageModel, build_model
+
+__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "main"]
+
+CHECKPOINT, CONFIG, METRICS = "checkpoint.pt", "config.json", "metrics.jsonl"
+STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so it can be carried
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run. Two runs with equal configs (and world size) are the same run.
+
+    Attributes:
+        model, preset, corpus: what to train on what (:data:`hope_lite.models.MODELS`, ``PRESETS``,
+            :data:`hope_lite.data.CORPORA`).
+        steps: optimizer steps of the whole run (the learning-rate schedule spans them).
+        batch: windows per step and process; context: bytes per window.
+        lr, warmup, weight_decay, grad_clip: AdamW, linear warm-up over ``warmup`` steps, then cosine
+            decay to 10 % of ``lr``; global gradient-norm clip.
+        eval_every, eval_bytes: validation period (steps) and how many validation bytes it scores.
+        checkpoint_every: checkpoint period (steps); one is always written at the end.
+        seed: model initialisation and data order.
+        carry_memory: carry the memories' state across steps (``hope`` and ``titans`` only).
+    """
+
+    model: str = "hope"
+    preset: str = "small"
+    corpus: str = "pydoc"
+    steps: int = 300
+    batch: int = 8
+    context: int = 256
+    lr: float = 3e-3
+    warmup: int = 20
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_bytes: int = 16384
+    checkpoint_every: int = 100
+    seed: int = 0
+    carry_memory: bool = False
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}.")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {self.preset!r}.")
+        if self.corpus not in CORPORA:
+            raise ValueError(f"corpus must be one of {CORPORA}, got {self.corpus!r}.")
+        for name in ("steps", "batch", "context", "eval_every", "eval_bytes", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+        for name in ("warmup", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
+        for name, low in (("lr", 0.0), ("weight_decay", -1.0), ("grad_clip", 0.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < math.inf:
+                raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}.")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.carry_memory and self.model not in STATEFUL_MODELS:
+            raise ValueError(f"carry_memory needs a model whose state has a fixed size, one of {STATEFUL_MODELS}; "
+                             f"{self.model!r} keeps an attention KV cache that grows with every token.")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained model, every metrics row, and where the run lives."""
+
+    model: LanguageModel
+    config: TrainConfig
+    metrics: list[dict]
+    step: int
+    out: Path | None
+
+    def validation(self) -> list[dict]:
+        return [m for m in self.metrics if m["kind"] == "validation"]
+
+    def losses(self) -> list[float]:
+        return [m["loss"] for m in self.metrics if m["kind"] == "train"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+class WindowSampler:
+    """Batches of ``context + 1``-byte windows of the train bytes (global batch, sliced per process).
+
+    Random mode draws ``global_batch`` offsets per step from a private generator (its state is
+    checkpointed). Carry mode gives row r the r-th of ``global_batch`` equal stretches of the text
+    and reads it window after window; ``step % windows_per_row == 0`` starts every row over, and the
+    trainer resets the memory state there.
+    """
+
+    def __init__(self, data: Tensor, context: int, global_batch: int, seed: int, carry: bool) -> None:
+        self.data, self.context, self.global_batch, self.carry = data, context, global_batch, carry
+        if data.numel() < context + 2:
+            raise ValueError(f"the train split has {data.numel()} bytes, fewer than context + 2 = {context + 2}; "
+                             f"lower context.")
+        self.generator = torch.Generator().manual_seed(seed)
+        stretch = data.numel() // global_batch
+        self.windows_per_row = (stretch - 1) // context
+        if carry and self.windows_per_row < 1:
+            raise ValueError(f"carry_memory splits the {data.numel()} train bytes into {global_batch} stretches of "
+                             f"{stretch} bytes, shorter than one window of {context + 1}; lower batch or context.")
+        self.stretch = stretch
+
+    def batch(self, step: int) -> Tensor:
+        """The global batch for (0-based) ``step``: (global_batch, context + 1) int64."""
+        if self.carry:
+            offset = (step % self.windows_per_row) * self.context
+            starts = [r * self.stretch + offset for r in range(self.global_batch)]
+        else:
+            starts = torch.randint(0, self.data.numel() - self.context - 1, (self.global_batch,),
+                                   generator=self.generator).tolist()
+        return torch.stack([self.data[s:s + self.context + 1] for s in starts]).long()
+
+    def starts_over(self, step: int) -> bool:
+        return self.carry and step % self.windows_per_row == 0
+
+
+def _detach(state: Any) -> Any:
+    """The memory state with every tensor detached (the outer gradient stops at the window's start)."""
+    if torch.is_tensor(state):
+        return state.detach()
+    if isinstance(state, dict):
+        return {k: _detach(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_detach(v) for v in state)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Tensor, context: int, *, max_bytes: int | None = None,
+             batch: int = 16) -> dict:
+    """Validation loss of ``model`` on ``data``: non-overlapping windows of ``context`` bytes, fresh state each.
+
+    Returns ``val_loss`` (nats per byte), ``val_bpb`` (bits per byte) and ``val_ppl`` (byte perplexity).
+    """
+    data = data[: max_bytes + 1] if max_bytes else data
+    n = (data.numel() - 1) // context
+    if n < 1:
+        raise ValueError(f"the validation text has {data.numel()} bytes, fewer than one window of {context + 1}.")
+    windows = torch.stack([data[i * context:(i + 1) * context + 1] for i in range(n)]).long()
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for rows in windows.split(batch):
+        rows = rows.to(device)
+        logits = model(rows[:, :-1])[0]
+        total += F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1),
+                                 reduction="sum").item()
+    model.train(was_training)
+    loss = total / (n * context)
+    return {"val_loss": loss, "val_bpb": loss / math.log(2), "val_ppl": math.exp(loss)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Output directory, checkpoints
+
+
+def _run_identity(config: TrainConfig, world_size: int) -> dict:
+    return {**asdict(config), "world_size": world_size}
+
+
+def _prepare_out(out: Path, identity: dict, resume: bool) -> bool:
+    """Check ``out`` before anything is written. Returns True when there is a checkpoint to resume from."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a directory.")
+    saved_path = out / CONFIG
+    has_run = saved_path.exists() or (out / METRICS).exists() or (out / CHECKPOINT).exists()
+    if not has_run:
+        if resume:
+            raise ValueError(f"--resume: {out} holds no run to resume; drop --resume to start one there.")
+        return False
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    differ = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+    if differ:
+        what = ", ".join(f"{k}: {saved.get(k)!r} there, {identity.get(k)!r} here" for k in differ)
+        raise ValueError(f"{out} holds a different run ({what}); nothing was overwritten. "
+                         f"Choose another --out, or repeat that run's settings to resume it.")
+    if not resume:
+        raise ValueError(f"{out} already holds this run; pass --resume (resume=True) to continue it, "
+                         f"or choose another --out. Nothing was overwritten.")
+    if not (out / CHECKPOINT).exists():
+        raise ValueError(f"--resume: {out} has this run's config but no {CHECKPOINT} (it stopped before its "
+                         f"first checkpoint); choose another --out to start over.")
+    return True
+
+
+def _rng_states(sampler: WindowSampler) -> dict:
+    return {"torch": torch.get_rng_state(), "data": sampler.generator.get_state(), "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_rng_states(states: dict, sampler: WindowSampler) -> None:
+    torch.set_rng_state(states["torch"])
+    sampler.generator.set_state(states["data"])
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    if states["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _save_checkpoint(out: Path, payload: dict) -> None:
+    """Write to a temporary file, then rename: an interrupted save never leaves a broken checkpoint."""
+    tmp = out / (CHECKPOINT + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, out / CHECKPOINT)
+
+
+def load_trained(out: str | Path, *, model: str | None = None, preset: str | None = None,
+                 device: Any = "cpu") -> tuple[LanguageModel, TrainConfig]:
+    """The model saved in ``out``'s checkpoint and its config. ``model`` / ``preset``, when given, must match it."""
+    path = Path(out) / CHECKPOINT
+    if not path.exists():
+        raise ValueError(f"{path} does not exist; train with out={str(out)!r} first.")
+    ckpt = torch.load(path, map_location=device, weights_only=False)
+    config = TrainConfig(**ckpt["config"])
+    for name, want in (("model", model), ("preset", preset)):
+        if want is not None and want != getattr(config, name):
+            raise ValueError(f"{path} is a checkpoint of {name} {getattr(config, name)!r}, not {want!r}.")
+    net = build_model(config.model, config.preset, device=device)
+    net.load_state_dict(ckpt["model"])
+    return net, config
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+def _schedule(config: TrainConfig) -> Callable[[int], float]:
+    """Multiplier of lr at (0-based) step s: linear warm-up, then cosine decay to 10 %."""
+    def factor(s: int) -> float:
+        if s < config.warmup:
+            return (s + 1) / config.warmup
+        progress = (s - config.warmup) / max(1, config.steps - config.warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return factor
+
+
+def _distributed(device: str) -> tuple[int, int]:
+    """(rank, world size); joins the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = False, stop_at: int | None = None,
+          device: str = "cpu", bf16: bool = False, progress: bool = True, log: Callable[[str], None] = print,
+          text: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+    """Train ``config.model`` on ``config.corpus``; see the module docstring for what is written to ``out``.
+
+    Args:
+        out: run directory (None: keep nothing on disk; no checkpoint, no resume).
+        resume: continue the run saved in ``out`` (its config must equal ``config``).
+        stop_at: stop after this step (a checkpoint is written), as if interrupted; resume later.
+        device, bf16: where to train, and bf16 autocast for the forward pass.
+        progress: show a tqdm progress bar.
+        text: (train bytes, validation bytes) to use instead of loading ``config.corpus`` (tests).
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}.")
+    if stop_at is not None and (isinstance(stop_at, bool) or not isinstance(stop_at, int)
+                                or not 1 <= stop_at <= config.steps):
+        raise ValueError(f"stop_at must be an int in [1, steps={config.steps}], got {stop_at!r}.")
+    rank, world = _distributed(device)
+    if world > 1 and config.carry_memory:
+        raise ValueError("carry_memory runs in one process; drop it or run without torchrun.")
+    out = None if out is None else Path(out)
+    identity = _run_identity(config, world)
+    resuming = _prepare_out(out, identity, resume) if out is not None else False
+    if resume and out is None:
+        raise ValueError("resume=True needs the run directory: pass out=.")
+
+    if text is None:
+        corpus = load_corpus(config.corpus, log=log if rank == 0 else (lambda _: None))
+        text = (corpus_bytes(corpus, "train"), corpus_bytes(corpus, "validation"))
+    train_bytes, val_bytes = text
+
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    model = build_model(config.model, config.preset, device=device)
+    sampler = WindowSampler(train_bytes, config.context, config.batch * world, config.seed, config.carry_memory)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
+    memory, step, metrics = None, 0, []
+
+    if resuming:
+        ckpt = torch.load(out / CHECKPOINT, map_location=device, weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        _set_rng_states(ckpt["rng"], sampler)
+        memory, step = ckpt["memory"], ckpt["step"]
+        # rows written after the checkpoint (a crash between the two) are dropped: they will be redone
+        metrics = [json.loads(line) for line in (out / METRICS).read_text().splitlines() if line.strip()]
+        metrics = [m for m in metrics if m["step"] <= step]
+        log(f"resuming {out} at step {step} of {config.steps}")
+    if out is not None and rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / CONFIG).write_text(json.dumps(identity, indent=1) + "\n")
+        (out / METRICS).write_text("".join(json.dumps(m) + "\n" for m in metrics))
+
+    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    last = config.steps if stop_at is None else stop_at
+    bar = None
+    if progress and rank == 0:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=config.steps, initial=step, desc=f"{config.model} ({config.preset})", unit="step")
+    started = time.perf_counter()
+
+    def write(row: dict) -> None:
+        metrics.append(row)
+        if out is not None and rank == 0:
+            with open(out / METRICS, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    def checkpoint() -> None:
+        if out is not None and rank == 0:
+            _save_checkpoint(out, {"format": 1, "config": asdict(config), "world_size": world, "step": step,
+                                   "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                   "scheduler": scheduler.state_dict(), "rng": _rng_states(sampler),
+                                   "memory": memory})
+
+    while step < last:
+        rows = sampler.batch(step)[rank * config.batch:(rank + 1) * config.batch].to(device)
+        if sampler.starts_over(step):
+            memory = None
+        with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                            enabled=bf16):
+            logits, new_memory = net(rows[:, :-1], state=memory)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        lr = scheduler.get_last_lr()[0]
+        scheduler.step()
+        memory = _detach(new_memory) if config.carry_memory else None
+        step += 1
+        value = loss.detach()
+        if world > 1:                        # the global batch's loss: the mean over processes
+            dist.all_reduce(value)
+            value /= world
+        value = value.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the training loss is {value} at step {step}; lower lr (now {config.lr}).")
+        write({"kind": "train", "step": step, "loss": value, "bpb": value / math.log(2), "lr": lr,
+               "tokens": step * config.batch * world * config.context,
+               "seconds": round(time.perf_counter() - started, 3)})
+        if step % config.eval_every == 0 or step == config.steps:
+            write({"kind": "validation", "step": step,
+                   **evaluate(model, val_bytes, config.context, max_bytes=config.eval_bytes)})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(bpb=f"{value / math.log(2):.3f}")
+        if step % config.checkpoint_every == 0 or step == last:
+            checkpoint()
+    if bar is not None:
+        bar.close()
+    return TrainResult(model, config, metrics, step, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m hope_lite.train", description=__doc__.split("\n\n")[0])
+    defaults = TrainConfig()
+    p.add_argument("--model", default=defaults.model, help=f"one of {MODELS}")
+    p.add_argument("--preset", default=defaults.preset, help=f"one of {tuple(PRESETS)}")
+    p.add_argument("--corpus", default=defaults.corpus, help=f"one of {CORPORA}")
+    for f in fields(TrainConfig):
+        if f.name not in ("model", "preset", "corpus", "carry_memory"):
+            p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    p.add_argument("--carry-memory", action="store_true", help="carry the memory state across steps (hope, titans)")
+    p.add_argument("--out", required=True, help="run directory (config.json, metrics.jsonl, checkpoint.pt)")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--stop-at", type=int, default=None, help="stop after this step, leaving a checkpoint")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    try:
+        config = TrainConfig(**values)
+        result = train(config, args.out, resume=args.resume, stop_at=args.stop_at, device=args.device,
+                       bf16=args.bf16, progress=not args.no_progress)
+    except ValueError as err:
+        p.error(str(err))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if int(os.environ.get("RANK", "0")) == 0:
+        val = result.validation()
+        summary = f", validation {val[-1]['val_bpb']:.3f} bits per byte (perplexity {val[-1]['val_ppl']:.2f})" \
+            if val else ""
+        print(f"{config.model} ({config.preset}): step {result.step} of {config.steps}, "
+              f"train loss {result.losses()[-1] / math.log(2):.3f} bits per byte{summary}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
