@@ -13,7 +13,9 @@ gradient stops at the window's start), as a model would read a long document.
 
 What it writes to ``out`` (a directory):
 
-* ``config.json`` -- the run's settings; a directory holding a different run is never overwritten.
+* ``config.json`` -- the run's settings, the number of processes and the corpus actually read
+  (``corpus_loaded``: asking for an online corpus without the hub trains on pydoc, and says so); a
+  directory holding a different run is never overwritten.
 * ``metrics.jsonl`` -- one JSON object per line: ``{"kind": "train", "step", "loss", "bpb", "lr",
   "tokens", "seconds"}`` every step and ``{"kind": "validation", "step", "val_loss", "val_bpb",
   "val_ppl"}`` every ``eval_every`` steps and at the end. Losses are in nats per byte; ``bpb`` is bits
@@ -221,10 +223,6 @@ def evaluate(model: nn.Module, data: Tensor, context: int, *, max_bytes: int | N
 # Output directory, checkpoints
 
 
-def _run_identity(config: TrainConfig, world_size: int) -> dict:
-    return {**asdict(config), "world_size": world_size}
-
-
 def _prepare_out(out: Path, identity: dict, resume: bool) -> bool:
     """Check ``out`` before anything is written. Returns True when there is a checkpoint to resume from."""
     if out.exists() and not out.is_dir():
@@ -331,16 +329,18 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     rank, world = _distributed(device)
     if world > 1 and config.carry_memory:
         raise ValueError("carry_memory runs in one process; drop it or run without torchrun.")
-    out = None if out is None else Path(out)
-    identity = _run_identity(config, world)
-    resuming = _prepare_out(out, identity, resume) if out is not None else False
     if resume and out is None:
         raise ValueError("resume=True needs the run directory: pass out=.")
-
+    out = None if out is None else Path(out)
     if text is None:
         corpus = load_corpus(config.corpus, log=log if rank == 0 else (lambda _: None))
-        text = (corpus_bytes(corpus, "train"), corpus_bytes(corpus, "validation"))
+        text, loaded = (corpus_bytes(corpus, "train"), corpus_bytes(corpus, "validation")), corpus.name
+    else:
+        loaded = "given text"
     train_bytes, val_bytes = text
+    # the corpus actually read is part of the run: an offline fallback to pydoc is not WikiText-2
+    identity = {**asdict(config), "world_size": world, "corpus_loaded": loaded}
+    resuming = _prepare_out(out, identity, resume) if out is not None else False
 
     torch.manual_seed(config.seed)
     random.seed(config.seed)

@@ -118,6 +118,15 @@ def test_bad_settings_name_what_to_change(kwargs, word):
         TrainConfig(**kwargs)
 
 
+def test_an_offline_fallback_is_recorded_as_the_corpus_read(tmp_path):
+    logs = []
+    train(small_run(model="transformer", steps=1, corpus="wikitext2"), tmp_path / "r", progress=False,
+          log=logs.append)
+    saved = json.loads((tmp_path / "r" / CONFIG).read_text())
+    assert saved["corpus"] == "wikitext2" and saved["corpus_loaded"] == "pydoc"
+    assert any("pydoc" in line for line in logs)
+
+
 def test_a_directory_holding_another_run_is_never_overwritten(tmp_path):
     out = tmp_path / "run"
     train(small_run(model="hope", steps=2), out, progress=False, log=lambda _: None)
