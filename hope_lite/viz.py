@@ -1265,9 +1265,9 @@ def all_figures() -> dict[str, Callable[[], Any]]:
     ``viz_self_modifying``); they are imported here, not at the top, so that importing
     ``hope_lite.viz`` stays light.
     """
-    from . import viz_cms, viz_self_modifying, viz_titans
+    from . import viz_cms, viz_hope, viz_self_modifying, viz_titans
 
-    return {**FIGURES, **viz_titans.FIGURES, **viz_self_modifying.FIGURES, **viz_cms.FIGURES}
+    return {**FIGURES, **viz_titans.FIGURES, **viz_self_modifying.FIGURES, **viz_cms.FIGURES, **viz_hope.FIGURES}
 
 
 def main(argv: list[str] | None = None) -> int:

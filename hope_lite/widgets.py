@@ -609,3 +609,139 @@ def explore_cms_timeline(**initial: Any) -> CMSTimelineExplorer:
     return CMSTimelineExplorer(**initial)
 
 # ---- end of notebook 06 ----
+
+
+# ---- notebook 07: HOPE ----
+
+__all__ += ["HopeLevelsExplorer", "explore_hope_levels"]
+
+
+class HopeLevelsExplorer(_Explorer):
+    """Read a text through a whole model, call after call, and watch every level update (notebook 07, §4).
+
+    Children, in order: HBox(Play, IntSlider ``calls``), IntSlider ``chunk``, Dropdown ``blocks``,
+    Output. The model reads its text in calls of ``chunk`` tokens, carrying its state from call to
+    call, with an UpdateRecorder attached (:class:`hope_lite.experiments_hope.LevelStream`);
+    ``calls`` is how many calls it has made (the Play button advances it one call at a time, so
+    the picture fills in live). Raising ``calls`` reads only the new calls; lowering it, or a new
+    ``chunk``, starts the stream over. The Output shows one line ``read 256 of 1024 tokens in 4
+    calls of 64 | ... | recorded == position // period for 32 of 32 levels | ...`` and
+    :func:`hope_lite.viz_hope.render_level_stream`. The stream is kept in ``.stream``.
+    """
+
+    def __init__(self, model: Any = None, text: Any = None, *, tokens: int | None = None, preset: str = "tiny",
+                 seed: int = 0, **initial: Any) -> None:
+        import torch
+
+        from .experiments_hope import LEVELS_DEFAULTS, stream_tokens
+
+        start = self._settings(LEVELS_DEFAULTS, initial)
+        if model is None:
+            from .models import build_model
+
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = build_model("hope", preset)
+        if text is None:
+            from .data import corpus_bytes
+
+            ids = corpus_bytes("pydoc", "validation").long()
+        elif isinstance(text, str):
+            from .data import BYTES
+
+            ids = BYTES.encode(text)
+        else:
+            ids = torch.as_tensor(text).long().reshape(-1)
+        self.model = model
+        self.tokens = min(stream_tokens(model) if tokens is None else int(tokens), ids.numel() - 1)
+        if self.tokens < 1:
+            raise ValueError("the text must hold at least 2 tokens.")
+        self.ids = ids[: self.tokens + 1]
+        depth = len(getattr(model, "blocks", []))
+        options = ["all"] + [f"block {i}" for i in range(depth)]
+        if start["blocks"] not in options:
+            raise ValueError(f"blocks must be one of {options}, got {start['blocks']!r}.")
+        chunk, top = start["chunk"], min(256, self.tokens)
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or not min(8, top) <= chunk <= top:
+            raise ValueError(f"chunk must be an int in {min(8, top)}..{top}, got {chunk!r}.")
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="420px")
+        most = math.ceil(self.tokens / chunk)
+        self.calls = widgets.IntSlider(value=min(int(start["calls"]), most), min=0, max=most, description="calls",
+                                       continuous_update=False, style=style, layout=layout)
+        self.play = widgets.Play(value=self.calls.value, min=0, max=most, step=1, interval=2000,
+                                 description="read call after call")
+        widgets.jslink((self.play, "value"), (self.calls, "value"))
+        self.chunk = widgets.IntSlider(value=chunk, min=min(8, top), max=top, step=8,
+                                       description="chunk", continuous_update=False, style=style, layout=layout)
+        self.blocks = widgets.Dropdown(options=options, value=start["blocks"], description="blocks", style=style,
+                                       layout=widgets.Layout(width="260px"))
+        self.output = widgets.Output()
+        self.text = ""  # the last line shown, e.g. for tests
+        self.stream = None
+        self._loading = False
+        self._start([widgets.HBox([self.play, self.calls]), self.chunk, self.blocks], self.output,
+                    watched=[self.calls, self.chunk, self.blocks])
+
+    def _on_change(self, change: dict) -> None:
+        if not self._loading:
+            self.update()
+
+    def update(self) -> str:
+        """Read up to ``calls`` calls of ``chunk`` tokens (continuing the stream when possible), re-draw."""
+        from .experiments_hope import LevelStream
+        from .viz_hope import render_level_stream
+
+        chunk = self.chunk.value
+        most = math.ceil(self.tokens / chunk)
+        self._loading = True             # a new chunk size changes how many calls the text holds
+        try:
+            for control in (self.calls, self.play):
+                control.max = most
+            if self.calls.value > most:
+                self.calls.value = most
+        finally:
+            self._loading = False
+        wanted = self.calls.value
+        if self.stream is None or self.stream.chunk != chunk or len(self.stream.calls) > wanted:
+            self.stream = LevelStream(self.model, self.ids, chunk)
+        self.stream.read(wanted - len(self.stream.calls))
+        s = self.stream
+        blocks = None if self.blocks.value == "all" else [int(self.blocks.value.split()[1])]
+        counts, expected = s.counts(), s.expected()
+        equal = sum(c == e for c, e in zip(counts, expected))
+        last = f" | last call: {s.bits[-1]:.2f} bits/byte" if s.bits else ""
+        self.text = (f"read {s.position} of {self.tokens} tokens in {len(s.calls)} calls of {chunk} | "
+                     f"{sum(counts)} updates of {len(counts)} levels recorded | recorded == position // period "
+                     f"for {equal} of {len(counts)} levels{last}")
+        if not s.levels:
+            show(self.output, self.text + " | this model has no in-context levels", _empty_figure())
+            return self.text
+        fig = render_level_stream(s, tokens=self.tokens, blocks=blocks,
+                                  title=f"{type(self.model).__name__} ({getattr(self.model, 'kind', '')}): "
+                                        f"{s.position} of {self.tokens} tokens read in calls of {chunk}")
+        show(self.output, self.text, fig)
+        return self.text
+
+
+def _empty_figure():
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(4, 0.5))
+    plt.close(fig)
+    return fig
+
+
+def explore_hope_levels(model: Any = None, text: Any = None, **initial: Any) -> HopeLevelsExplorer:
+    """Watch every in-context level of a language model update while it reads a text (notebook 07, §4).
+
+    ``model``: a model of :func:`hope_lite.models.build_model` (default: an untrained tiny HOPE);
+    ``text``: a str, or token ids (default: the pydoc validation text). Move ``calls`` (or press
+    Play) to read call after call, ``chunk`` to change the tokens per call (the update times stay
+    the same: every level counts tokens from the start of the stream), ``blocks`` to show one
+    block. Keyword arguments: ``tokens`` (length of the stream), and the start values ``chunk``,
+    ``calls``, ``blocks``.
+    """
+    return HopeLevelsExplorer(model, text, **initial)
+
+# ---- end of notebook 07 ----
