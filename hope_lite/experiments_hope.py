@@ -322,7 +322,7 @@ def format_table(results: dict) -> str:
     lines.append("")
     lines.append(f"{st['preset']} preset, corpus {st['corpus']}: {st['steps']} steps x {st['batch']} windows x "
                  f"{st['context']} bytes = {st['tokens_per_run']:,} training bytes per run; validation on the "
-                 f"first {st['eval_bytes']:,} bytes of the validation split; perplexity per byte.")
+                 f"first {st['eval_bytes']:,} bytes of the validation split (all of it, if shorter); perplexity per byte.")
     return "\n".join(lines)
 
 
