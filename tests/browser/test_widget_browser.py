@@ -45,3 +45,14 @@ def test_cms_timeline_widget_reacts_to_period_slider(widget_notebook):
     pattern = r"recorded updates per level: (.*?)\|"
     before, after = slide_and_compare(widget_notebook, "explore_cms_timeline", "06-widget", pattern)
     assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
+
+
+def test_hope_levels_widget_reads_more_of_the_stream_when_a_slider_moves(widget_notebook):
+    """Chapter 07, every level of a whole HOPE model: moving a slider changes how much of the text was read
+    and the recorded updates, and every level still matches position // period."""
+    pattern = r"read (\d+) of \d+ tokens"
+    before, after = slide_and_compare(widget_notebook, "explore_hope_levels", "07-widget", pattern)
+    assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
+    for text in (before, after):
+        levels = re.search(r"for (\d+) of (\d+) levels", text)
+        assert levels and levels.group(1) == levels.group(2), text
