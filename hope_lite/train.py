@@ -110,12 +110,11 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an int >= 0, got {value!r}.")
-        for name, low in (("lr", 0.0), ("weight_decay", -1.0), ("grad_clip", 0.0)):
+        for name, smallest in (("lr", "> 0"), ("grad_clip", "> 0"), ("weight_decay", ">= 0")):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < math.inf:
-                raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}.")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0 or (value == 0 and smallest == "> 0"):
+                raise ValueError(f"{name} must be a finite number {smallest}, got {value!r}.")
         if self.carry_memory and self.model not in STATEFUL_MODELS:
             raise ValueError(f"carry_memory needs a model whose state has a fixed size, one of {STATEFUL_MODELS}; "
                              f"{self.model!r} keeps an attention KV cache that grows with every token.")
