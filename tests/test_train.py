@@ -118,7 +118,8 @@ def test_bad_settings_name_what_to_change(kwargs, word):
         TrainConfig(**kwargs)
 
 
-def test_an_offline_fallback_is_recorded_as_the_corpus_read(tmp_path):
+def test_an_offline_fallback_is_recorded_as_the_corpus_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")          # no download even where the hub is reachable
     logs = []
     train(small_run(model="transformer", steps=1, corpus="wikitext2"), tmp_path / "r", progress=False,
           log=logs.append)
