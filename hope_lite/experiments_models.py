@@ -2,9 +2,9 @@
 
 A model that cannot overfit 2 KB of text has a bug, not a capacity limit: a 1M-parameter model
 should drive the next-byte loss on text it has seen hundreds of times to almost nothing. The text is
-the start of the English documentation that ships with every CPython (``pydoc_data.topics``), so it
-needs no download. Training uses random windows of the text; the reported figure is bits per byte
-over every position of the text, teacher-forced, after training::
+the start of the English documentation that ships with every CPython (the offline ``pydoc`` corpus
+of :mod:`hope_lite.data`), so it needs no download. Training uses random windows of the text; the
+reported figure is bits per byte over every position of the text, teacher-forced, after training::
 
     python -m hope_lite.experiments_models overfit --model hope --bytes 2048 --steps 600
 """
@@ -19,21 +19,20 @@ import time
 import torch
 import torch.nn.functional as F
 
+from .data import corpus_bytes
 from .models import MODELS, PRESETS, build_model
 
 __all__ = ["documentation_bytes", "bits_per_byte", "overfit", "main"]
 
 
 def documentation_bytes(n_bytes: int) -> torch.Tensor:
-    """The first ``n_bytes`` bytes of CPython's bundled documentation topics (sorted by topic), int64."""
+    """The first ``n_bytes`` bytes of the offline ``pydoc`` corpus's train split (:mod:`hope_lite.data`), int64."""
     if isinstance(n_bytes, bool) or not isinstance(n_bytes, int) or n_bytes < 2:
         raise ValueError(f"n_bytes must be an int >= 2, got {n_bytes!r}.")
-    from pydoc_data.topics import topics
-
-    text = "\n\n".join(topics[key] for key in sorted(topics)).encode("utf-8")
-    if n_bytes > len(text):
-        raise ValueError(f"n_bytes={n_bytes} is more than the {len(text)} bytes of the documentation text.")
-    return torch.tensor(list(text[:n_bytes]), dtype=torch.int64)
+    text = corpus_bytes("pydoc", "train")
+    if n_bytes > text.numel():
+        raise ValueError(f"n_bytes={n_bytes} is more than the {text.numel()} bytes of the documentation text.")
+    return text[:n_bytes].long()
 
 
 @torch.no_grad()
