@@ -254,13 +254,19 @@ def retention_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retent
 
     K, V (N, n, d); step, retention (N, n); weights lists of (N, d_out, d_in) of a residual MLP.
     With ``Q=None`` only the end-of-chunk weights are computed (no reads): what the projection
-    memories need. ``max_surprise`` clips each token's gradient to that norm.
+    memories need. A Q of N_q < N rows reads only the memories of the last N_q rows (the others are
+    only written: the one-loop pass of :class:`SelfModifyingTitans`). ``max_surprise`` clips each
+    token's gradient to that norm.
     """
     zs, deltas = mlp_surprise_factors(WA, K, V, residual=True, max_norm=max_surprise)
     # a saturated gate can be exactly 0 in float32; log(0) would turn the products into NaN
     retention = retention.clamp_min(torch.finfo(retention.dtype).tiny)
     new_W = _retention_end(W0, zs, deltas, step, retention)
-    return (None if Q is None else _retention_read(Q, W0, zs, deltas, step, retention)), new_W
+    if Q is None:
+        return None, new_W
+    last = slice(K.shape[0] - Q.shape[0], None)
+    return _retention_read(Q, [w[last] for w in W0], [z[last] for z in zs], [d[last] for d in deltas],
+                           step[last], retention[last]), new_W
 
 
 def _retention_end(W0: list[Tensor], zs: list[Tensor], deltas: list[Tensor], step: Tensor,
@@ -493,13 +499,10 @@ class SelfModifyingTitans(nn.Module):
             A, W0 = [a.flatten(0, 1) for a in anchor], [w.flatten(0, 1) for w in weights]
             repeat = lambda t: t.repeat(M + 1, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
             v_hat = mlp_forward(A, repeat(g["v"]), residual=True)             # each memory's own target
-            # retention_chunk's steps, written out so that only the output memory (the last N rows) is read
-            zs, deltas = mlp_surprise_factors(A, repeat(g["k"]), v_hat, residual=True, max_norm=self.max_surprise)
-            eta, alpha = g["eta"], g["alpha"].clamp_min(torch.finfo(g["alpha"].dtype).tiny)
-            N = eta.shape[0]
-            new = _retention_end(W0, zs, deltas, repeat(eta), repeat(alpha))
-            ys.append(_retention_read(qc, [w[-N:] for w in W0], [z[-N:] for z in zs], [d[-N:] for d in deltas],
-                                      eta, alpha))
+            # every memory writes; only the output memory (the last B*H rows) is read at q
+            y, new = retention_chunk(qc, repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
+                                     self.max_surprise)
+            ys.append(y)
             weights = [w.view(M + 1, -1, *w.shape[1:]) for w in new]
             done, pos = done + n, pos + n
             if done == C:
