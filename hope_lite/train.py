@@ -31,7 +31,7 @@ Validation: the first ``eval_bytes`` bytes of the validation split in non-overla
 Several processes: start the same command under ``torchrun --nproc_per_node P``. Each process takes
 ``batch`` windows of a global batch of ``P * batch`` drawn identically on every process, and
 DistributedDataParallel averages the gradients, so P processes of batch b follow the same losses as
-one process of batch P * b (tested with 2 processes, gloo on CPU; nccl on CUDA). Only rank 0 writes.
+one process of batch P * b (tested with 2 processes, gloo on CPU; nccl on CUDA). Only rank 0 validates and writes.
 """
 
 from __future__ import annotations
@@ -416,7 +416,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
         write({"kind": "train", "step": step, "loss": value, "bpb": value / math.log(2), "lr": lr,
                "tokens": step * config.batch * world * config.context,
                "seconds": round(time.perf_counter() - started, 3)})
-        if step % config.eval_every == 0 or step == config.steps:
+        if (step % config.eval_every == 0 or step == config.steps) and rank == 0:   # only rank 0 writes it
             write({"kind": "validation", "step": step,
                    **evaluate(model, val_bytes, config.context, max_bytes=config.eval_bytes)})
         if bar is not None:
