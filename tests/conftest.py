@@ -1,15 +1,12 @@
-"""Fixtures shared by the notebook tests and the browser tests."""
+"""Fixtures every test folder may use. Needs torch only: tests/core runs without the teaching packages."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import matplotlib
 import pytest
 import torch
-
-matplotlib.use("Agg")  # figures are rendered off-screen in every test
 
 
 @pytest.fixture(scope="session")
@@ -36,11 +33,3 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture
-def no_open_figures():
-    """A check that every figure a render function made was closed again (no pyplot build-up)."""
-    import matplotlib.pyplot as plt
-
-    return lambda: plt.get_fignums() == []

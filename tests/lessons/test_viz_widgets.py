@@ -250,7 +250,7 @@ def test_every_figure_has_a_notebook_prefix_and_a_file_in_figures():
     figures = viz.all_figures()
     for name in figures:
         assert name[:2].isdigit() and name[2] == "-" and name.endswith(".png"), name
-    folder = Path(__file__).resolve().parents[1] / "figures"
+    folder = Path(__file__).resolve().parents[2] / "figures"
     assert {p.name for p in folder.glob("*.png")} == set(figures)
 
 

@@ -15,7 +15,7 @@ import torch
 from hope_lite.models import MODELS, build_model
 from hope_lite.train import CHECKPOINT, CONFIG, METRICS, TrainConfig, evaluate, load_trained, train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_run(**kw) -> TrainConfig:
