@@ -2,7 +2,7 @@
 
 Every case is a *block* of the same width: input projections -> token mixer -> output
 projection, timed forward + backward (the memory writes included) on the same inputs. The
-mixers are the memories of :mod:`hope_lite.memory` (per-token reference and chunked paths), the
+mixers are the memories of :mod:`hope_lite.memory` and :mod:`hope_lite.deep_memory` (per-token reference and chunked paths), the
 whole layers of :mod:`hope_lite.titans` (Titans LMM and self-modifying Titans) and, as the
 yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block are
 printed from numbers measured in the same run. ``--sweep`` runs the Titans layers over chunk
@@ -29,9 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import optim
-from .memory import MemoryBlock, make_memory
+from .layers import MemoryBlock, make_memory
 from .models import MODELS, PRESETS, build_model, count_parameters
-from .titans import SelfModifyingTitans, TitansLayer
+from .self_modifying import SelfModifyingTitans
+from .titans import TitansLayer
 
 class AttentionBlock(nn.Module):
     """x -> (q, k, v) -> causal softmax attention (SDPA) -> output projection."""
@@ -71,6 +72,17 @@ class _FirstOutput(nn.Module):
         return self.layer(x, path=self.path)[0]
 
 
+class _PathOf(nn.Module):
+    """A :class:`MemoryBlock` run on one path (``forward(x, path)``), so the benchmark calls it with ``x`` only."""
+
+    def __init__(self, block: MemoryBlock, path: str) -> None:
+        super().__init__()
+        self.block, self.path = block, path
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x, path=self.path)
+
+
 @dataclass
 class Result:
     case: str
@@ -95,9 +107,7 @@ def build(case: str, width: int, heads: int, chunk_size: int, projection_chunk_s
         return _FirstOutput(TitansLayer(width, heads, chunk_size), path)
     if rule == "self-mod":
         return _FirstOutput(SelfModifyingTitans(width, heads, chunk_size, projection_chunk_size), path)
-    block = MemoryBlock(rule, width, heads, chunk_size)
-    block.path = path
-    return block
+    return _PathOf(MemoryBlock(rule, width, heads, chunk_size), path)
 
 
 def run_case(case: str, batch: int, tokens: int, width: int, heads: int, chunk_size: int,
@@ -402,8 +412,8 @@ def stability_report(tokens: int = 16384, scale: float = 100.0, width: int = 256
         with torch.no_grad():
             y, state = layer(x)
         seconds = time.perf_counter() - start
-        weights = (state["memory"]["weights"] if cls is TitansLayer
-                   else state["memory"] + [w.flatten(0, 1) for w in state["projections"]])
+        weights = (state.memory.weights if cls is TitansLayer
+                   else state.memory + [w.flatten(0, 1) for w in state.projections])
         finite = bool(torch.isfinite(y).all()) and all(bool(torch.isfinite(w).all()) for w in weights)
         largest = max(w.flatten(-2).norm(dim=-1).max().item() for w in weights)
         print(f"  {cls.__name__:<20} finite={finite}  largest memory norm={largest:.2f}  "

@@ -55,18 +55,39 @@ Introduced in notebook 06.
 from __future__ import annotations
 
 import math
+import dataclasses
 from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from .levels import Level, active_recorder, record_update
-from .memory import clip_gradients, mlp_forward, mlp_surprise_factors, weight_change
+from . import checks
+from .chunking import ChunkClock, UpdateLog
+from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, mlp_surprise_factors
+from .layers import rms_norm
+from .levels import Level
+from .memory import PATHS
+from .state import MemoryState
 
-__all__ = ["CMSBlock", "ContinuumMemory", "VARIANTS", "frozen_read", "frozen_output"]
+__all__ = ["CMSBlock", "ContinuumMemory", "CMSLevelState", "CMSState", "VARIANTS", "frozen_read", "frozen_output"]
 
 VARIANTS = ("sequential", "independent", "nested")
-PATHS = ("chunked", "reference")
+
+
+@dataclasses.dataclass
+class CMSLevelState(MemoryState):
+    """One level's state: its MLP weights and the gradient summed over the open chunk, per layer (B, d_out, d_in)."""
+
+    weights: list[Tensor]
+    gradient: list[Tensor]
+
+
+@dataclasses.dataclass
+class CMSState(MemoryState):
+    """A CMS's state: every level's, fastest first, and the tokens written (each level's clock is position % period)."""
+
+    levels: list[CMSLevelState]
+    position: int = 0
 
 
 def _check_periods(periods: Any) -> tuple[int, ...]:
@@ -110,12 +131,12 @@ class CMSBlock(nn.Module):
 
     def keys_values(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """Block input (B, n, width) -> keys (the normalised input, unit length) and values (B, n, width)."""
-        n = h * torch.rsqrt(h.square().mean(-1, keepdim=True) + 1e-6) * self.norm
+        n = rms_norm(h, self.norm)
         return n / math.sqrt(self.width), n @ self.value
 
-    def init_state(self, batch: int, dtype: torch.dtype) -> dict:
+    def init_state(self, batch: int, dtype: torch.dtype) -> CMSLevelState:
         weights = [w.to(dtype).expand(batch, *w.shape) for w in self.initial_weights]
-        return {"weights": weights, "gradient": [torch.zeros_like(w) for w in weights]}
+        return CMSLevelState(weights, [torch.zeros_like(w) for w in weights])
 
     def read(self, weights: list[Tensor], k: Tensor) -> Tensor:
         return mlp_forward(weights, k, residual=False)
@@ -129,11 +150,15 @@ class CMSBlock(nn.Module):
         zs, deltas = mlp_surprise_factors(weights, k, v, residual=False)
         return deltas[-1] + v, [d.transpose(1, 2) @ z for z, d in zip(zs, deltas)]   # (B, n, w), (B, d_out, d_in)
 
-    def apply(self, st: dict) -> dict:
-        """theta <- theta - eta * clip(accumulated gradient / C); the accumulator restarts at zero."""
-        mean = clip_gradients([g / self.period for g in st["gradient"]], self.max_update)
-        weights = [w - self.learning_rate * g for w, g in zip(st["weights"], mean)]
-        return {"weights": weights, "gradient": [torch.zeros_like(w) for w in weights]}
+    def accumulate(self, st: CMSLevelState, grads: list[Tensor]) -> CMSLevelState:
+        """Add a piece's summed gradient to the open chunk's; the weights stay frozen."""
+        return CMSLevelState(st.weights, [a + g for a, g in zip(st.gradient, grads)])
+
+    def update(self, st: CMSLevelState) -> CMSLevelState:
+        """Eq 71 at a chunk's end: theta <- theta - eta * clip(accumulated gradient / C); the accumulator restarts."""
+        mean = clip_gradients([g / self.period for g in st.gradient], self.max_update)
+        weights = [w - self.learning_rate * g for w, g in zip(st.weights, mean)]
+        return CMSLevelState(weights, [torch.zeros_like(w) for w in weights])
 
 
 class ContinuumMemory(nn.Module):
@@ -155,12 +180,9 @@ class ContinuumMemory(nn.Module):
                  learning_rates: Sequence[float] | None = None, variant: str = "sequential",
                  max_update: float | None = 1.0) -> None:
         super().__init__()
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"width must be a positive int, got {width!r}.")
+        checks.positive_int("width", width)
         self.periods = _check_periods(periods)
-        hidden = 4 * width if hidden is None else hidden
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-            raise ValueError(f"hidden must be a positive int, got {hidden!r}.")
+        hidden = checks.positive_int("hidden", 4 * width if hidden is None else hidden)
         if learning_rates is None:
             learning_rates = [0.1] * len(self.periods)
         if isinstance(learning_rates, (int, float)) or len(learning_rates) != len(self.periods):
@@ -168,71 +190,60 @@ class ContinuumMemory(nn.Module):
         for lr in learning_rates:
             if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (0 <= lr < math.inf):
                 raise ValueError(f"every learning rate must be a finite number >= 0, got {lr!r}.")
-        if max_update is not None and (isinstance(max_update, bool) or not isinstance(max_update, (int, float))
-                                       or not 0 < max_update < math.inf):
-            raise ValueError(f"max_update must be None (no clipping) or a positive finite number, got {max_update!r}.")
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}.")
+        checks.optional_positive_finite("max_update", max_update, "no clipping")
+        checks.choice("variant", variant, VARIANTS)
         self.width, self.variant = width, variant
         self.blocks = nn.ModuleList(CMSBlock(width, hidden, p, float(lr), max_update)
                                     for p, lr in zip(self.periods, learning_rates))
         # eq 74's aggregation: softmax weights over the levels, equal at initialisation
         self.mix = nn.Parameter(torch.zeros(len(self.periods))) if variant == "independent" else None
 
-    def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> dict:
-        return {"levels": [b.init_state(batch, dtype) for b in self.blocks], "position": 0}
+    def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> CMSState:
+        return CMSState([b.init_state(batch, dtype) for b in self.blocks])
 
     # -- forward ------------------------------------------------------------------------------
-    def forward(self, x: Tensor, *, state: dict | None = None, path: str = "chunked") -> tuple[Tensor, dict]:
+    def forward(self, x: Tensor, *, state: CMSState | None = None, path: str = "chunked") -> tuple[Tensor, CMSState]:
         if not torch.is_tensor(x) or x.dim() != 3 or x.shape[-1] != self.width:
             raise ValueError(f"x must be a tensor of shape (batch, T, width={self.width}), "
                              f"got {getattr(x, 'shape', type(x).__name__)}.")
         if x.shape[1] < 1:
             raise ValueError("the sequence is empty (T = 0); pass at least one token.")
-        if not x.is_floating_point() or not torch.isfinite(x).all():
-            raise ValueError("x must be a finite floating-point tensor (no NaN or inf).")
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}.")
+        if not x.is_floating_point():
+            raise ValueError(f"x must be a finite floating-point tensor (no NaN or inf), got dtype {x.dtype}.")
+        checks.check_finite("x", x, "x must be a finite floating-point tensor (no NaN or inf)")
+        checks.choice("path", path, PATHS)
         if state is None:
             state = self.init_state(x.shape[0], x.dtype)
-        elif not isinstance(state, dict) or "levels" not in state or len(state["levels"]) != len(self.blocks):
-            raise ValueError("state must be the dict returned by a previous call of this CMS (or None).")
-        elif state["levels"][0]["weights"][0].shape[0] != x.shape[0]:
-            raise ValueError(f"state was built for batch {state['levels'][0]['weights'][0].shape[0]}, "
-                             f"x has batch {x.shape[0]}; carry the state of the same batch of sequences.")
+        elif not isinstance(state, CMSState) or len(state.levels) != len(self.blocks):
+            raise ValueError("state must be the CMSState returned by a previous call of this CMS (or None).")
+        else:
+            state.check_for(x.shape[0], x, "ContinuumMemory")
         if path == "reference":
             return self._reference(x, state)
         if self.variant == "nested":
             return self._run(x, state, self.periods[0])
         return self._run_levelwise(x, state)
 
-    def _run_levelwise(self, x: Tensor, state: dict) -> tuple[Tensor, dict]:
+    def _run_levelwise(self, x: Tensor, state: CMSState) -> tuple[Tensor, CMSState]:
         """Sequential and independent CMS: one level at a time over the whole input, in its own chunks.
 
         A level never reads a slower level, so each can finish the sequence before the next starts,
         and level l runs T / C_l batched steps (not T / C_1): slow levels take few, large steps.
         """
-        start, T = state["position"], x.shape[1]
-        levels, h, contributions = list(state["levels"]), x, []
+        start, T = state.position, x.shape[1]
+        levels, h, contributions = list(state.levels), x, []
         for i, block in enumerate(self.blocks):
-            C = block.period
             k, v = block.keys_values(x if self.variant == "independent" else h)        # (B, T, width)
-            first = min(C - start % C, T)
-            sizes = [first] + [C] * ((T - first) // C) + ([(T - first) % C] if (T - first) % C else [])
-            st, pos, outs, events, mags = levels[i], start, [], [], []
+            clock, log, st, outs = ChunkClock(block.period, start, start % block.period), UpdateLog(), levels[i], []
+            sizes = clock.sizes(T)
             for kc, vc in zip(k.split(sizes, dim=1), v.split(sizes, dim=1)):
-                out, grads = block.read_and_gradient(st["weights"], kc, vc)          # frozen inside the chunk
-                st = {"weights": st["weights"], "gradient": [a + g for a, g in zip(st["gradient"], grads)]}
+                out, grads = block.read_and_gradient(st.weights, kc, vc)             # frozen inside the chunk
+                st = block.accumulate(st, grads)
                 outs.append(out)
-                pos += kc.shape[1]
-                if pos % C == 0:                                                     # eq 71 at the chunk's end
-                    old = st["weights"]
-                    st = block.apply(st)
-                    if active_recorder() is not None:
-                        events.append(pos - 1)
-                        mags.append(weight_change(st["weights"], old))
-            if events:
-                record_update(block, "memory", "tokens", events, torch.stack(mags))
+                if clock.tick(kc.shape[1]):                                          # eq 71 at the chunk's end
+                    old, st = st.weights, block.update(st)
+                    log.add(clock.position, st.weights, old)
+            log.flush(block)
             levels[i] = st
             out = torch.cat(outs, dim=1)
             if self.variant == "independent":
@@ -241,112 +252,82 @@ class ContinuumMemory(nn.Module):
                 h = h + out
         if self.variant == "independent":
             h = x + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
-        return h, {"levels": levels, "position": start + T}
+        return h, CMSState(levels, start + T)
 
-    def _reference(self, x: Tensor, state: dict) -> tuple[Tensor, dict]:
+    def _reference(self, x: Tensor, state: CMSState) -> tuple[Tensor, CMSState]:
         """Eq 71 one token at a time, gradients by autograd: read, accumulate, update at period ends."""
-        levels = [dict(st) for st in state["levels"]]
-        pos, ys = state["position"], []
+        levels, pos, ys = list(state.levels), state.position, []
+        logs = [UpdateLog() for _ in self.blocks]
         for t in range(x.shape[1]):
             xt = x[:, t:t + 1]                                                     # (B, 1, width)
             h, contributions = xt, []
             for i, block in enumerate(self.blocks):
                 k, v = block.keys_values(xt if self.variant == "independent" else h)
-                weights = levels[i]["weights"]
-                out = block.read(weights, k)
-                grads = _autograd_gradient(block, weights, k, v)
-                levels[i] = {"weights": weights, "gradient": [a + g for a, g in zip(levels[i]["gradient"], grads)]}
+                out = block.read(levels[i].weights, k)
+                levels[i] = block.accumulate(levels[i], autograd_inner_gradient(levels[i].weights, k, v, residual=False))
                 contributions.append(out)
                 h = h + out
             if self.variant == "independent":
                 h = xt + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
             ys.append(h)
             pos += 1
-            for i, block in enumerate(self.blocks):
-                if pos % block.period == 0:
-                    old = levels[i]["weights"]
-                    levels[i] = block.apply(levels[i])
-                    if active_recorder() is not None:
-                        record_update(block, "memory", "tokens", [pos - 1],
-                                      weight_change(levels[i]["weights"], old)[None])
-            if self.variant == "nested":
-                for i in range(len(self.blocks) - 1, 0, -1):
-                    if pos % self.blocks[i].period == 0:
-                        levels[i - 1] = {"weights": list(levels[i]["weights"]),
-                                         "gradient": [torch.zeros_like(g) for g in levels[i]["gradient"]]}
-        return torch.cat(ys, dim=1), {"levels": levels, "position": pos}
+            levels = self._end_of_token(levels, pos, logs)
+        for block, log in zip(self.blocks, logs):
+            log.flush(block)
+        return torch.cat(ys, dim=1), CMSState(levels, pos)
 
-    def _run(self, x: Tensor, state: dict, tick: int) -> tuple[Tensor, dict]:
+    def _end_of_token(self, levels: list[CMSLevelState], pos: int, logs: list[UpdateLog]) -> list[CMSLevelState]:
+        """After token ``pos - 1``: every level whose period ends there updates (eq 71); nested CMS resets (eq 72)."""
+        levels = list(levels)
+        updated = [i for i, block in enumerate(self.blocks) if pos % block.period == 0]
+        for i in updated:
+            old, levels[i] = levels[i].weights, self.blocks[i].update(levels[i])
+            logs[i].add(pos, levels[i].weights, old)
+        if self.variant == "nested":
+            # eq 72: the slower level hands its new weights to the next faster one, whose context
+            # (one chunk of the slower level) has just ended, as that one's next initial state;
+            # slowest first, so a reset cascades down to every faster level whose context ended
+            for i in reversed(updated):
+                if i > 0:
+                    levels[i - 1] = CMSLevelState(list(levels[i].weights),
+                                                  [torch.zeros_like(w) for w in levels[i].weights])
+        return levels
+
+    def _run(self, x: Tensor, state: CMSState, tick: int) -> tuple[Tensor, CMSState]:
         """Nested CMS: advance every level over ``x`` in ticks of ``tick`` tokens (the fastest period).
 
         A slower level's update resets a faster one, so the levels advance together, tick by tick.
         Ticks never straddle a period boundary: the first tick finishes the tick left open by a
         previous call, so every level's update falls on the last token of a tick.
         """
-        pos = state["position"]
-        levels = list(state["levels"])
-        done = pos % tick
-        first = min(tick - done, x.shape[1])
-        rest = x.shape[1] - first
-        sizes = [first] + [tick] * (rest // tick) + ([rest % tick] if rest % tick else [])
-        events: list[list[int]] = [[] for _ in self.blocks]
-        mags: list[list[Tensor]] = [[] for _ in self.blocks]
-        outputs = []
-        for xc in x.split(sizes, dim=1):
-            pos += xc.shape[1]
+        clock = ChunkClock(tick, state.position, state.position % tick)
+        levels, logs, outputs = list(state.levels), [UpdateLog() for _ in self.blocks], []
+        for xc in x.split(clock.sizes(x.shape[1]), dim=1):
+            clock.tick(xc.shape[1])
             h, contributions = xc, []
             for i, block in enumerate(self.blocks):
-                inp = xc if self.variant == "independent" else h
-                k, v = block.keys_values(inp)
-                st = levels[i]
-                out, grads = block.read_and_gradient(st["weights"], k, v)       # frozen inside the chunk
-                levels[i] = {"weights": st["weights"], "gradient": [a + g for a, g in zip(st["gradient"], grads)]}
+                k, v = block.keys_values(xc if self.variant == "independent" else h)
+                out, grads = block.read_and_gradient(levels[i].weights, k, v)       # frozen inside the chunk
+                levels[i] = block.accumulate(levels[i], grads)
                 if self.variant == "independent":
                     contributions.append(out)
                 else:
                     h = h + out
             if self.variant == "independent":
-                weights = torch.softmax(self.mix, 0)
-                h = xc + sum(w * c for w, c in zip(weights, contributions))
+                h = xc + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
             outputs.append(h)
-            # eq 71: a level whose period ends at this token applies its accumulated gradient
-            updated = [i for i in range(len(self.blocks)) if pos % self.periods[i] == 0]
-            for i in updated:
-                old = levels[i]["weights"]
-                levels[i] = self.blocks[i].apply(levels[i])
-                if active_recorder() is not None:
-                    events[i].append(pos - 1)
-                    mags[i].append(weight_change(levels[i]["weights"], old))
-            if self.variant == "nested":
-                # eq 72: the slower level hands its new weights to the next faster one, whose context
-                # (one chunk of the slower level) has just ended, as that one's next initial state;
-                # slowest first, so a reset cascades down to every faster level whose context ended
-                for i in reversed(updated):
-                    if i > 0:
-                        levels[i - 1] = {"weights": list(levels[i]["weights"]),
-                                         "gradient": [torch.zeros_like(w) for w in levels[i]["weights"]]}
-        for block, ev, mg in zip(self.blocks, events, mags):
-            if ev:
-                record_update(block, "memory", "tokens", ev, torch.stack(mg))
-        return torch.cat(outputs, dim=1), {"levels": levels, "position": pos}
+            levels = self._end_of_token(levels, clock.position, logs)
+        for block, log in zip(self.blocks, logs):
+            log.flush(block)
+        return torch.cat(outputs, dim=1), CMSState(levels, clock.position)
 
 
-def _autograd_gradient(block: CMSBlock, weights: list[Tensor], k: Tensor, v: Tensor) -> list[Tensor]:
-    """grad_theta 1/2|MLP_theta(k) - v|^2 by autograd, kept differentiable for the outer loop."""
-    outer = torch.is_grad_enabled()
-    with torch.enable_grad():
-        leaves = [w.view_as(w) if (outer and w.requires_grad) else w.detach().requires_grad_() for w in weights]
-        loss = 0.5 * (block.read(leaves, k) - v).pow(2).sum()
-        grads = torch.autograd.grad(loss, leaves, create_graph=outer)
-    return list(grads) if outer else [g.detach() for g in grads]
-
-
-def frozen_read(cms: ContinuumMemory, state: dict, x: Tensor) -> Tensor:
+def frozen_read(cms: ContinuumMemory, state: CMSState, x: Tensor) -> Tensor:
     """The CMS output on ``x`` with every level's weights frozen at ``state`` (nothing is written)."""
     h, contributions = x, []
-    for block, st in zip(cms.blocks, state["levels"]):
+    for block, st in zip(cms.blocks, state.levels):
         k, _ = block.keys_values(x if cms.variant == "independent" else h)
-        out = block.read(st["weights"], k)
+        out = block.read(st.weights, k)
         if cms.variant == "independent":
             contributions.append(out)
         else:

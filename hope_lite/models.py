@@ -28,6 +28,7 @@ with the tokens.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,10 +36,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .cms import ContinuumMemory
-from .titans import SelfModifyingTitans, TitansLayer
+from . import checks
+from .cms import CMSState, ContinuumMemory
+from .layers import RMSNorm, width_per_head
+from .self_modifying import SelfModifyingTitans
+from .state import MemoryState
+from .titans import TitansLayer
 
-__all__ = ["ModelConfig", "PRESETS", "MODELS", "LanguageModel", "build_model", "count_parameters", "preset_config"]
+__all__ = ["ModelConfig", "PRESETS", "MODELS", "LanguageModel", "KVCache", "BlockState", "build_model",
+           "count_parameters", "preset_config"]
 
 MODELS = ("hope", "hope-attention", "transformer", "titans")
 
@@ -96,15 +102,6 @@ def count_parameters(model: nn.Module) -> int:
 # Building blocks
 
 
-class RMSNorm(nn.Module):
-    def __init__(self, width: int, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.weight, self.eps = nn.Parameter(torch.ones(width)), eps
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + self.eps) * self.weight
-
-
 class SwiGLU(nn.Module):
     """Transformer++'s channel mixer: ``W_down (silu(x W_gate) * x W_up)``."""
 
@@ -128,30 +125,44 @@ def rotary(x: Tensor, start: int, base: float = 10000.0) -> Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
+@dataclasses.dataclass
+class KVCache(MemoryState):
+    """Attention's state: every key and value so far, (B, H, T_so_far, dh) each. It grows with the tokens."""
+
+    k: Tensor
+    v: Tensor
+
+
+@dataclasses.dataclass
+class BlockState(MemoryState):
+    """One block's state: its token mixer's (KV cache or memory state) and, in HOPE models, its CMS's."""
+
+    mixer: MemoryState
+    cms: CMSState | None = None
+
+
 class CausalAttention(nn.Module):
     """Causal softmax attention with RoPE through ``scaled_dot_product_attention``; the state is a KV cache."""
 
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
-        if width % heads:
-            raise ValueError(f"width {width} must be divisible by heads {heads}.")
-        self.heads, self.head_dim = heads, width // heads
+        self.heads, self.head_dim = heads, width_per_head(width, heads)
         self.qkv = nn.Linear(width, 3 * width, bias=False)
         self.out = nn.Linear(width, width, bias=False)
 
-    def forward(self, x: Tensor, *, state: dict | None = None) -> tuple[Tensor, dict]:
+    def forward(self, x: Tensor, *, state: KVCache | None = None) -> tuple[Tensor, KVCache]:
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (B, H, T, dh)
-        start = 0 if state is None else state["k"].shape[2]
+        start = 0 if state is None else state.k.shape[2]
         q, k = rotary(q, start), rotary(k, start)
         if state is not None:
-            k, v = torch.cat([state["k"], k], dim=2), torch.cat([state["v"], v], dim=2)
+            k, v = torch.cat([state.k, k], dim=2), torch.cat([state.v, v], dim=2)
         if start == 0:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:   # new queries sit after the cached keys: query i sees keys <= start + i
             mask = torch.ones(T, start + T, dtype=torch.bool, device=x.device).tril(start)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.out(y.transpose(1, 2).reshape(B, T, D)), {"k": k, "v": v}
+        return self.out(y.transpose(1, 2).reshape(B, T, D)), KVCache(k, v)
 
 
 class Block(nn.Module):
@@ -176,14 +187,13 @@ class Block(nn.Module):
             self.cms = None
             self.ffn_norm, self.ffn = RMSNorm(cfg.width), SwiGLU(cfg.width, cfg.channel_hidden)
 
-    def forward(self, x: Tensor, state: dict | None) -> tuple[Tensor, dict]:
-        st = state or {}
-        mixed, mixer_state = self.mixer(self.norm(x), state=st.get("mixer"))
+    def forward(self, x: Tensor, state: BlockState | None) -> tuple[Tensor, BlockState]:
+        mixed, mixer_state = self.mixer(self.norm(x), state=None if state is None else state.mixer)
         h = x + mixed
         if self.cms is not None:
-            y, cms_state = self.cms(h, state=st.get("cms"))      # CMS blocks hold their own norm + residual
-            return y, {"mixer": mixer_state, "cms": cms_state}
-        return h + self.ffn(self.ffn_norm(h)), {"mixer": mixer_state}
+            y, cms_state = self.cms(h, state=None if state is None else state.cms)   # CMS: own norm + residual
+            return y, BlockState(mixer_state, cms_state)
+        return h + self.ffn(self.ffn_norm(h)), BlockState(mixer_state)
 
 
 class LanguageModel(nn.Module):
@@ -203,17 +213,19 @@ class LanguageModel(nn.Module):
         nn.init.normal_(self.embed.weight, std=0.02)
         nn.init.normal_(self.head.weight, std=0.02)
 
-    def forward(self, tokens: Tensor, *, state: list | None = None) -> tuple[Tensor, list]:
+    def forward(self, tokens: Tensor, *, state: list[BlockState] | None = None) -> tuple[Tensor, list[BlockState]]:
         """tokens (B, T) int64 -> logits (B, T, vocab) and the state after the last token."""
         if not torch.is_tensor(tokens) or tokens.dim() != 2 or tokens.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"tokens must be an integer tensor of shape (batch, T), "
                              f"got {getattr(tokens, 'shape', type(tokens).__name__)} "
                              f"{getattr(tokens, 'dtype', '')}.")
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.config.vocab_size):
+        if checks.value_checks_enabled() and tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.config.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got "
                              f"{tokens.min().item()} .. {tokens.max().item()}.")
-        if state is not None and (not isinstance(state, list) or len(state) != len(self.blocks)):
-            raise ValueError("state must be the list returned by a previous call of this model (or None).")
+        if state is not None and (not isinstance(state, list) or len(state) != len(self.blocks)
+                                  or not all(isinstance(s, BlockState) for s in state)):
+            raise ValueError("state must be the list of BlockStates returned by a previous call of this model "
+                             "(or None).")
         x = self.embed(tokens)
         new_state = []
         for i, block in enumerate(self.blocks):
@@ -286,11 +298,8 @@ def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelC
 
 def _check_config(cfg: ModelConfig) -> None:
     for name in ("width", "depth", "heads", "vocab_size", "ffn_hidden", "chunk_size", "projection_chunk_size"):
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"config field {name} must be a positive int, got {value!r}.")
-    if cfg.width % cfg.heads:
-        raise ValueError(f"width {cfg.width} must be divisible by heads {cfg.heads}.")
+        checks.positive_int(f"config field {name}", getattr(cfg, name))
+    width_per_head(cfg.width, cfg.heads)
 
 
 def build_model(model: str, preset: str = "small", *, device: Any = None, dtype: torch.dtype | None = None,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from hope_lite.bench import main
-from hope_lite.memory import MemoryBlock
+from hope_lite.layers import MemoryBlock
 
 
 def test_bench_json_prints_one_row_per_case_with_ratios():
@@ -58,8 +58,7 @@ def test_memory_block_paths_agree(rule):
     block = MemoryBlock(rule, 16, 2, chunk_size=1).double()
     x = torch.randn(2, 9, 16, dtype=torch.float64)
     y_chunked = block(x)
-    block.path = "reference"
-    assert (block(x) - y_chunked).abs().max().item() < 1e-10
+    assert (block(x, path="reference") - y_chunked).abs().max().item() < 1e-10
 
 
 def test_equivalence_report_prints_small_differences(capsys):
@@ -67,7 +66,8 @@ def test_equivalence_report_prints_small_differences(capsys):
     out = capsys.readouterr().out
     diffs = [float(line.rsplit("=", 1)[1]) for line in out.splitlines() if "max |" in line]
     assert len(diffs) == 20
-    assert max(diffs[:5]) <= 1e-10 and max(diffs[5:8]) <= 1e-6 and max(diffs[8:11]) == 0.0
+    # streaming in float32: outputs reach |y| ~ 11, so 2e-6 is float32 rounding (relative ~1e-7)
+    assert max(diffs[:5]) <= 1e-10 and max(diffs[5:8]) <= 2e-6 and max(diffs[8:11]) == 0.0
     assert max(diffs[11:14]) <= 1e-10 and max(diffs[14:17]) <= 1e-10 and max(diffs[17:]) == 0.0
 
 

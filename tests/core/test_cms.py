@@ -34,8 +34,8 @@ def test_chunked_equals_the_per_token_reference(variant, periods):
     y, s = m(x)
     y_ref, s_ref = m(x, path="reference")
     assert (y - y_ref).abs().max().item() <= 1e-10
-    for a, b in zip(s["levels"], s_ref["levels"]):
-        for wa, wb in zip(a["weights"], b["weights"]):
+    for a, b in zip(s.levels, s_ref.levels):
+        for wa, wb in zip(a.weights, b.weights):
             assert (wa - wb).abs().max().item() <= 1e-10
 
 
@@ -61,13 +61,13 @@ def test_each_level_updates_exactly_every_period_and_at_no_other_time(variant):
     # and the weights themselves: feed token by token, watch which level's weights move
     state, changed = None, {i: [] for i in range(len(periods))}
     for t in range(T):
-        before = None if state is None else [[w.clone() for w in lv["weights"]] for lv in state["levels"]]
+        before = None if state is None else [[w.clone() for w in lv.weights] for lv in state.levels]
         _, state = m(x[:, t:t + 1], state=state)
         if before is None:
-            before = [[w.expand_as(state["levels"][i]["weights"][j]) for j, w in enumerate(b.initial_weights)]
+            before = [[w.expand_as(state.levels[i].weights[j]) for j, w in enumerate(b.initial_weights)]
                       for i, b in enumerate(m.blocks)]
-        for i, lv in enumerate(state["levels"]):
-            if any(not torch.equal(a, b) for a, b in zip(lv["weights"], before[i])):
+        for i, lv in enumerate(state.levels):
+            if any(not torch.equal(a, b) for a, b in zip(lv.weights, before[i])):
                 changed[i].append(t)
     if variant != "nested":
         for i, C in enumerate(periods):
@@ -85,7 +85,7 @@ def test_a_level_whose_period_is_the_sequence_length_is_a_frozen_mlp():
     # with a faster level in front, the slow level's weights stay at theta_0 until the last token
     m2 = cms((4, T))
     _, s = m2(x[:, : T - 1])
-    for w, w0 in zip(s["levels"][1]["weights"], m2.blocks[1].initial_weights):
+    for w, w0 in zip(s.levels[1].weights, m2.blocks[1].initial_weights):
         assert torch.equal(w[0], w0.to(F64))
 
 

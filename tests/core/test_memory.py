@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from hope_lite.levels import UpdateRecorder, levels_of
-from hope_lite.memory import (DataDependentGates, DeltaRuleMemory, HebbianMemory, TitansMemory,
-                              make_memory)
+from hope_lite.deep_memory import TitansMemory
+from hope_lite.layers import DataDependentGates, make_memory
+from hope_lite.memory import DeltaRuleMemory, HebbianMemory
 
 RULES = ["hebbian", "delta", "titans"]
 
@@ -51,8 +52,8 @@ def test_chunk_size_one_equals_reference_float64(rule, lead):
     assert y_ref.shape == (*lead, q.shape[-2], 8)
     assert (y_ref - y_chk).abs().max().item() <= 1e-10
     key = "weights" if rule == "titans" else "M"
-    ref_state = s_ref[key] if rule != "titans" else torch.cat([w.flatten(len(lead)) for w in s_ref[key]], -1)
-    chk_state = s_chk[key] if rule != "titans" else torch.cat([w.flatten(len(lead)) for w in s_chk[key]], -1)
+    ref_state = getattr(s_ref, key) if rule != "titans" else torch.cat([w.flatten(len(lead)) for w in getattr(s_ref, key)], -1)
+    chk_state = getattr(s_chk, key) if rule != "titans" else torch.cat([w.flatten(len(lead)) for w in getattr(s_chk, key)], -1)
     assert (ref_state - chk_state).abs().max().item() <= 1e-10
 
 
@@ -65,7 +66,7 @@ def test_linear_memories_are_exact_for_every_chunk_size(rule, chunk_size):
     y_ref, s_ref = mem(q, k, v, path="reference", **gates)
     y_chk, s_chk = mem(q, k, v, chunk_size=chunk_size, **gates)
     assert (y_ref - y_chk).abs().max().item() <= 1e-8
-    assert (s_ref["M"] - s_chk["M"]).abs().max().item() <= 1e-8
+    assert (s_ref.M - s_chk.M).abs().max().item() <= 1e-8
 
 
 def test_delta_rule_chunk_64_with_strong_steps_and_no_decay():
@@ -85,7 +86,7 @@ def test_titans_chunked_gradients_are_taken_at_the_chunk_start():
     y_chk, s_chk = mem(q, k, v, chunk_size=4, **gates)
     # direct unroll: per token, but the gradient uses the weights of the last chunk boundary
     st = mem.init_state(2, torch.float64)
-    W, S, ys = st["weights"], st["momentum"], []
+    W, S, ys = st.weights, st.momentum, []
     for t in range(12):
         if t % 4 == 0:
             anchor = [w.detach().requires_grad_() for w in W]
@@ -184,7 +185,7 @@ def test_two_streaming_calls_equal_one_call_float32(rule, split):
     y2, s2 = mem(part(q, second), part(k, second), part(v, second), state=s1, chunk_size=C,
                  **{n: part(x, second) for n, x in gates.items()})
     assert (torch.cat([y1, y2], dim=-2) - y_full).abs().max().item() <= 1e-6
-    assert s2["position"] == s_full["position"] == T
+    assert s2.position == s_full.position == T
 
 
 def test_token_by_token_generation_equals_the_full_pass():

@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from hope_lite.levels import UpdateRecorder, levels_of
-from hope_lite.titans import CausalConv, SelfModifyingTitans, TitansLayer
+from hope_lite.layers import CausalConv
+from hope_lite.self_modifying import SelfModifyingTitans
+from hope_lite.titans import TitansLayer
 
 F64 = torch.float64
 
@@ -77,75 +79,49 @@ def test_surprise_clipping_is_the_same_in_both_paths():
 
 
 @pytest.mark.parametrize("adaptive_q", [False, True])
-def test_one_loop_for_equal_chunk_sizes_equals_the_two_passes(adaptive_q, monkeypatch):
-    # equal chunk sizes run every memory in one loop (_fused_pass): same outputs, states,
-    # gradients and recorded updates as the projection pass followed by the memory pass
-    layer, x = selfmod(chunk_size=6, projection_chunk_size=6, adaptive_q=adaptive_q), inputs(T=27)
-    params = list(layer.parameters())
-    runs = []
-    for fuse in (True, False):
-        if not fuse:
-            monkeypatch.setattr(layer, "_can_fuse", lambda state: False)
-        with UpdateRecorder(layer) as rec:
-            y, state = layer(x)
-        grads = torch.autograd.grad(y.square().sum(), params)
-        runs.append((y, state, grads, {n: rec.events[n].all_times().tolist() for n in rec.events}))
-    (y1, s1, g1, e1), (y2, s2, g2, e2) = runs
-    assert (y1 - y2).abs().max().item() <= 1e-12
-    for key in ("projections", "projections_anchor", "memory", "memory_anchor"):
-        for a, b in zip(s1[key], s2[key]):
-            assert (a - b).abs().max().item() <= 1e-12, key
-    assert s1["projections_done"] == s2["projections_done"] == 3 == s1["memory_done"]
-    for a, b in zip(g1, g2):
-        assert (a - b).abs().max().item() <= 1e-10
-    assert e1 == e2 and e1["memory"] == e1["k"] == [5, 11, 17, 23]
+@pytest.mark.parametrize("sizes", [(6, 6), (8, 4), (4, 8)])
+def test_chunked_path_equals_a_direct_unroll_with_two_clocks(adaptive_q, sizes):
+    # Every memory's gradients are taken at its own anchor (its weights at its last chunk boundary):
+    # written here token by token with autograd, for equal and unequal chunk sizes.
+    from hope_lite.deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward
+    from hope_lite.layers import rms_norm, unit_norm
+    from hope_lite.self_modifying import merge_heads
 
-
-def test_larger_chunks_change_the_output_but_stay_close():
-    # chunking takes gradients at the chunk start: a deliberate approximation, not an identity
-    x = inputs(T=64)
-    for make in (lambda C: titans(chunk_size=C), lambda C: selfmod(chunk_size=C, projection_chunk_size=C)):
-        torch.manual_seed(0)
-        exact = make(1)
-        torch.manual_seed(0)
-        chunked = make(16)
-        y1, y16 = exact(x)[0], chunked(x)[0]
-        diff = (y1 - y16).abs().max().item()
-        assert 1e-8 < diff < y1.abs().max().item()
-
-
-# -- causality and streaming ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("make", [lambda: titans(chunk_size=4), lambda: titans(chunk_size=8, persistent_tokens=2),
-                                  lambda: selfmod(chunk_size=8, projection_chunk_size=4),
-                                  lambda: selfmod(chunk_size=6, projection_chunk_size=6),
-                                  lambda: selfmod(chunk_size=4, projection_chunk_size=8, adaptive_q=True)])
-def test_perturbing_a_later_token_changes_nothing_before_it(make):
-    layer, x = make(), inputs(T=30)
-    y = layer(x)[0]
-    for t in (0, 3, 7, 8, 15, 28):
-        x2 = x.clone()
-        x2[:, t + 1] += 1.0
-        y2 = layer(x2)[0]
-        assert (y2[:, : t + 1] - y[:, : t + 1]).abs().max().item() == 0.0
-        assert (y2[:, t + 1] - y[:, t + 1]).abs().max().item() > 0
-
-
-@pytest.mark.parametrize("make", [lambda: titans(chunk_size=8, persistent_tokens=2),
-                                  lambda: selfmod(chunk_size=8, projection_chunk_size=4),
-                                  lambda: selfmod(chunk_size=6, projection_chunk_size=6),
-                                  lambda: selfmod(chunk_size=5, projection_chunk_size=3, adaptive_q=True)])
-@pytest.mark.parametrize("cuts", [(13,), (3, 7, 30), (1, 2, 3)])
-def test_streaming_calls_equal_one_call(make, cuts):
-    layer, x = make(), inputs(T=40)
-    y_once, _ = layer(x)
-    ys, state, start = [], None, 0
-    for end in (*cuts, 40):
-        y, state = layer(x[:, start:end], state=state)
-        ys.append(y)
-        start = end
-    assert (torch.cat(ys, dim=1) - y_once).abs().max().item() <= 1e-12
+    C_mem, C_proj = sizes
+    layer, x = selfmod(chunk_size=C_mem, projection_chunk_size=C_proj, adaptive_q=adaptive_q), inputs(T=27)
+    B, T, H = x.shape[0], x.shape[1], layer.heads
+    with UpdateRecorder(layer) as rec:
+        y_chunked, state = layer(x)
+    u, _ = layer.conv(layer.inputs(x))
+    per_role = u.view(B, T, len(layer.roles), H, layer.head_dim).permute(2, 0, 3, 1, 4).reshape(
+        len(layer.roles), B * H, T, layer.head_dim)
+    st = layer.init_state(B, F64)
+    names = layer.projections
+    W = {n: [w[i] for w in st.projections] for i, n in enumerate(names)}
+    W["memory"] = list(st.memory)
+    anchor = dict(W)
+    ys = []
+    for t in range(T):
+        if t % C_proj == 0:
+            anchor.update({n: W[n] for n in names})
+        if t % C_mem == 0:
+            anchor["memory"] = W["memory"]
+        out = {n: mlp_forward(anchor[n], per_role[i, :, t], residual=True) for i, n in enumerate(names)}
+        k, v = unit_norm(out["k"]), out["v"]
+        eta, alpha = (g[:, 0] for g in layer._gates(out["eta"][:, None], out["alpha"][:, None], B))
+        q = unit_norm(out["q"]) if adaptive_q else unit_norm(per_role[-1, :, t])
+        for n in names + ("memory",):
+            target = mlp_forward(anchor[n], v, residual=True)
+            grads = clip_gradients(autograd_inner_gradient(anchor[n], k, target, residual=True), layer.max_surprise)
+            W[n] = [alpha[:, None, None] * w - eta[:, None, None] * g for w, g in zip(W[n], grads)]
+        ys.append(mlp_forward(W["memory"], q, residual=True))
+    y = merge_heads(rms_norm(torch.stack(ys, 1), layer.out_norm), B) * torch.sigmoid(layer.gate(x))
+    assert (layer.out(y) - y_chunked).abs().max().item() <= 1e-12
+    for a, b in zip(state.memory, W["memory"]):
+        assert (a - b).abs().max().item() <= 1e-12
+    assert state.memory_done == T % C_mem and state.projections_done == T % C_proj
+    assert rec.events["memory"].all_times().tolist() == list(range(C_mem - 1, T, C_mem))
+    assert rec.events["k"].all_times().tolist() == list(range(C_proj - 1, T, C_proj))
 
 
 def test_reference_path_streams_too():
@@ -159,7 +135,7 @@ def test_reference_path_streams_too():
 def test_a_sequence_shorter_than_a_chunk_is_a_partial_chunk_completed_by_the_next_call():
     layer, x = selfmod(chunk_size=16, projection_chunk_size=16), inputs(T=40)
     y_short, state = layer(x[:, :5])                       # 5 < 16: written, anchor not yet moved
-    assert state["memory_done"] == 5 and state["projections_done"] == 5
+    assert state.memory_done == 5 and state.projections_done == 5
     y_rest, _ = layer(x[:, 5:], state=state)
     assert (torch.cat([y_short, y_rest], 1) - layer(x)[0]).abs().max().item() <= 1e-12
 
@@ -171,7 +147,7 @@ def test_streaming_state_has_constant_size():
     _, s_long = layer(x)
 
     def numel(st):
-        leaves = [st["conv"], *st["memory"]["weights"], *st["memory"]["momentum"], *st["memory"]["anchor"]]
+        leaves = [st.conv, *st.memory.weights, *st.memory.momentum, *st.memory.anchor]
         return sum(t.numel() for t in leaves)
     assert numel(s_short) == numel(s_long)
 
@@ -221,9 +197,9 @@ def test_static_projections_do_not_change_in_context():
     layer = selfmod(chunk_size=8, projection_chunk_size=4, self_modifying=False)
     state0 = layer.init_state(2, F64)
     _, state = layer(inputs(T=20))
-    for a, b in zip(state["projections"], state0["projections"]):
+    for a, b in zip(state.projections, state0.projections):
         assert torch.equal(a, b)
-    assert not torch.equal(state["memory"][0], state0["memory"][0])
+    assert not torch.equal(state.memory[0], state0.memory[0])
 
 
 def test_titans_layer_levels_and_memory_trace():
@@ -244,7 +220,7 @@ def test_huge_inputs_stay_finite(cls):
     with torch.no_grad():
         y, state = layer(x)
     assert torch.isfinite(y).all()
-    weights = state["memory"]["weights"] if cls is TitansLayer else state["memory"] + state["projections"]
+    weights = state.memory.weights if cls is TitansLayer else state.memory + state.projections
     assert all(torch.isfinite(w).all() for w in weights)
 
 

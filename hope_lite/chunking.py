@@ -1,0 +1,136 @@
+"""How a stream is cut into chunks: the chunk clock, decay products inside a chunk, update events.
+
+Every chunked memory in hope_lite works the same way (paper_spec §1.6): the stream is cut into
+chunks of C tokens; inside a chunk, every inner gradient is taken at the weights of the chunk
+start (the *anchor*); at the chunk's last token the anchor moves on, which is one update event of
+the memory's level. A stream may arrive in several calls, so a chunk can be left open at the end
+of one call and finished by the next: the clock remembers how many tokens of the open chunk are
+written (``done``).
+
+Decay products (``prod`` of retention gates between two tokens of a chunk) are built with
+``cumprod`` of masked matrices, never as ``exp(cumsum(log a))``: a gate may be exactly 0 (a
+saturated sigmoid in float32, or a memory told to forget everything), where the forward pass of
+the log form is fine but its gradient is 0 * inf = NaN. ``cumprod``'s backward is exact there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .levels import active_recorder, record_update
+
+__all__ = ["chunk_sizes", "ChunkClock", "common_pieces", "UpdateLog", "weight_change", "decay_products", "suffix_products",
+           "pad_to_chunks"]
+
+
+def chunk_sizes(T: int, C: int, done: int = 0) -> list[int]:
+    """Split T tokens into: the rest of an open chunk (``done`` of its C tokens written), full chunks, a tail."""
+    first = min(C - done, T)
+    rest = T - first
+    return [first] + [C] * (rest // C) + ([rest % C] if rest % C else [])
+
+
+@dataclass
+class ChunkClock:
+    """A memory's place in its stream: ``position`` tokens written, ``done`` of them since the anchor.
+
+    ``sizes(T)`` gives the pieces of the next T tokens; ``tick(n)`` advances by one piece and says
+    whether it completed a chunk (then the anchor moves to the current weights).
+    """
+
+    period: int
+    position: int = 0
+    done: int = 0
+
+    def sizes(self, T: int) -> list[int]:
+        return chunk_sizes(T, self.period, self.done)
+
+    def tick(self, n: int) -> bool:
+        self.position += n
+        self.done += n
+        if self.done == self.period:
+            self.done = 0
+            return True
+        return False
+
+
+def common_pieces(T: int, *clocks: ChunkClock) -> list[int]:
+    """The next T tokens cut at every chunk boundary of every clock (sizes of the pieces)."""
+    ends = set()
+    for clock in clocks:
+        position = 0
+        for n in clock.sizes(T):
+            position += n
+            ends.add(position)
+    cuts = [0] + sorted(ends)
+    return [b - a for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def weight_change(new: list[Tensor], old: list[Tensor], stacked: bool = False) -> Tensor:
+    """How far a memory moved: sqrt(sum over its weight tensors of |new - old|^2) per batch row, averaged.
+
+    Weights are (N, ...) per tensor, or (M, N, ...) for M memories stacked (``stacked=True``, one
+    value per memory). This is the magnitude every memory logs with its update events.
+    """
+    lead = 2 if stacked else 1
+    return sum((a - b).flatten(lead).pow(2).sum(-1) for a, b in zip(new, old)).sqrt().mean(-1)
+
+
+@dataclass
+class UpdateLog:
+    """The update events of one call, collected only while an :class:`~hope_lite.levels.UpdateRecorder` listens."""
+
+    recording: bool = field(default_factory=lambda: active_recorder() is not None)
+    times: list[int] = field(default_factory=list)
+    magnitudes: list[Tensor] = field(default_factory=list)
+
+    def add(self, position: int, new: list[Tensor], old: list[Tensor], stacked: bool = False) -> None:
+        """An update at the token before ``position`` that moved the weights from ``old`` to ``new``."""
+        if self.recording:
+            self.times.append(position - 1)
+            self.magnitudes.append(weight_change(new, old, stacked))
+
+    def flush(self, owner: object, level: str = "memory", index: int | None = None) -> None:
+        """Hand the events to the recorder; ``index`` picks one memory of stacked magnitudes."""
+        if self.times:
+            mags = torch.stack(self.magnitudes)
+            record_update(owner, level, "tokens", self.times, mags if index is None else mags[:, index])
+
+
+def decay_products(a: Tensor) -> tuple[Tensor, Tensor]:
+    """For per-token multipliers a (..., n): Gamma[i, j] = prod_{j<l<=i} a_l (0 for j > i), gamma_i = prod_{l<=i} a_l.
+
+    Gamma is the cumulative product down the rows of F[l, j] = a_l if l > j else 1.
+    """
+    n = a.shape[-1]
+    later = torch.ones(n, n, dtype=torch.bool, device=a.device).tril(-1)        # l > j
+    factors = torch.where(later, a.unsqueeze(-1), torch.ones((), dtype=a.dtype, device=a.device))
+    lower = torch.ones(n, n, dtype=torch.bool, device=a.device).tril()
+    return factors.cumprod(-2) * lower, a.cumprod(-1)
+
+
+def suffix_products(a: Tensor) -> tuple[Tensor, Tensor]:
+    """For a (..., n): after_i = prod_{l>i} a_l (the last row of Gamma, without the (n, n) matrix) and prod_l a_l."""
+    ones = torch.ones_like(a[..., :1])
+    after = torch.cat([a[..., 1:].flip(-1).cumprod(-1).flip(-1), ones], dim=-1)
+    return after, after[..., :1] * a[..., :1]
+
+
+def pad_to_chunks(C: int, *xs: Tensor, pad_values: tuple[float, ...]) -> list[Tensor]:
+    """Pad the time dim (dim 1) to a multiple of C and view it as (N, n_chunks, C, ...).
+
+    The caller picks padding values that change nothing (zero write, retention 1); the padded
+    outputs are cut off afterwards.
+    """
+    T = xs[0].shape[1]
+    pad = -T % C
+    out = []
+    for x, value in zip(xs, pad_values):
+        if pad:
+            filler = x.new_full((x.shape[0], pad, *x.shape[2:]), value)
+            x = torch.cat([x, filler], dim=1)
+        out.append(x.reshape(x.shape[0], -1, C, *x.shape[2:]))
+    return out

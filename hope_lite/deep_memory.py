@@ -1,0 +1,304 @@
+"""Deep (MLP) memories: the inner gradient, the one unrolled-chunk kernel, and Titans' memory.
+
+Three things every deep memory of hope_lite shares, written once:
+
+* :func:`mlp_forward` — the memory ``M(z) = [z +] W_L s(... s(W_1 z))`` (s = SiLU) for batched weights;
+* :func:`mlp_surprise_factors` — the inner gradient of ``1/2 |M(k_i) - v_i|^2`` for every token of a
+  chunk as rank-one factors ``delta_i z_i^T`` per layer (backpropagation written out for the
+  whole chunk); :func:`autograd_inner_gradient` is the same gradient by autograd, one token at a
+  time, for the reference paths;
+* :func:`unrolled_chunk` — one chunk of the rule, every gradient at the anchor weights, with an
+  optional momentum (Titans) — used by :class:`TitansMemory` and
+  :class:`~hope_lite.self_modifying.SelfModifyingTitans`. The CMS (``hope_lite.cms``) freezes its
+  weights inside a chunk, so it needs only the factors.
+
+Introduced in notebooks 01 (Titans' memory), 04 and 05.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import checks
+from .chunking import ChunkClock, UpdateLog, decay_products, suffix_products, weight_change
+from .memory import AssociativeMemory, check_gate
+from .state import MemoryState
+
+__all__ = ["mlp_forward", "mlp_surprise_factors", "autograd_inner_gradient", "surprise_scale", "clip_gradients",
+           "unrolled_chunk", "TitansMemory", "DeepMemoryState", "weight_change"]
+
+
+def mlp_forward(weights: list[Tensor], z: Tensor, residual: bool) -> Tensor:
+    """M(z) = [z +] W_L s(... s(W_1 z)) for batched weights (N, d_out, d_in), inputs (N, ..., d_in); s = SiLU."""
+    x = z
+    for i, W in enumerate(weights):
+        h = x @ W.transpose(-1, -2) if x.dim() == 3 else torch.einsum("noi,ni->no", W, x)
+        x = F.silu(h) if i < len(weights) - 1 else h
+    return x + z if residual else x
+
+
+def _silu_grad(h: Tensor) -> Tensor:
+    """d/dh [h sigmoid(h)] = s (1 + h (1 - s)), s = sigmoid(h)."""
+    s = torch.sigmoid(h)
+    return s * (1 + h * (1 - s))
+
+
+def surprise_scale(norms: Tensor, max_norm: float | None) -> Tensor | None:
+    """Factor min(1, max_norm / |g|) that clips a per-token surprise to norm ``max_norm`` (None: no clip).
+
+    Written as max_norm / max(|g|, max_norm), which is smooth enough for the outer gradient and
+    never divides by zero. Clipping bounds every write, so a burst of huge inputs can grow the
+    memory at most linearly, never exponentially (the stability test of notebook 04).
+    """
+    if max_norm is None:
+        return None
+    return max_norm / norms.clamp_min(max_norm)
+
+
+def clip_gradients(grads: list[Tensor], max_norm: float | None) -> list[Tensor]:
+    """Clip each batch row's gradient (a list over layers of (N, d_out, d_in)) to norm ``max_norm``."""
+    if max_norm is None:
+        return grads
+    norms = sum(g.flatten(1).pow(2).sum(1) for g in grads).sqrt()
+    scale = surprise_scale(norms, max_norm)
+    return [g * scale[:, None, None] for g in grads]
+
+
+def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: bool,
+                         max_norm: float | None = None) -> tuple[list[Tensor], list[Tensor]]:
+    """Per-token gradient of 1/2|M(k_i) - v_i|^2 at ``weights`` as rank-1 factors.
+
+    grad W_l (token i) = delta_l[i] z_{l-1}[i]^T, returned as lists (inputs z, signals delta),
+    each (N, C, width). V is the target: no gradient is taken through it. With ``max_norm`` each
+    token's whole gradient is clipped to that norm (|grad|^2 = sum_l |delta_l|^2 |z_l|^2).
+    The last signal is M(k) - v, so the read at the anchor is ``deltas[-1] + V`` for free.
+    """
+    zs, hs, x = [], [], K
+    for i, W in enumerate(weights):
+        zs.append(x)
+        h = x @ W.transpose(1, 2)
+        hs.append(h)
+        x = F.silu(h) if i < len(weights) - 1 else h
+    delta = (x + K if residual else x) - V                                      # dL/d output
+    deltas = [delta]
+    for i in range(len(weights) - 1, 0, -1):
+        delta = (delta @ weights[i]) * _silu_grad(hs[i - 1])
+        deltas.append(delta)
+    deltas = deltas[::-1]
+    if max_norm is not None:
+        norms = sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+        scale = surprise_scale(norms, max_norm)[..., None]
+        deltas = [d * scale for d in deltas]
+    return zs, deltas
+
+
+def autograd_inner_gradient(weights: list[Tensor], k: Tensor, target: Tensor, residual: bool) -> list[Tensor]:
+    """grad_W 1/2 |M_W(k) - target|^2 by autograd, per batch row, kept differentiable for the outer loop.
+
+    The reference paths' inner gradient: slow and obviously right. The gradient is taken through
+    M(k) only — the target is a constant of the inner problem (it still carries the outer
+    gradient to whatever produced it).
+    """
+    outer = torch.is_grad_enabled()
+    with torch.enable_grad():
+        # a fresh view is a separate autograd node, so a target computed from W is not differentiated;
+        # outside autograd, views of Parameters still claim requires_grad: take detached leaves then
+        leaves = [w.view_as(w) if (outer and w.requires_grad) else w.detach().requires_grad_() for w in weights]
+        loss = 0.5 * (mlp_forward(leaves, k, residual) - target).pow(2).sum()
+        grads = torch.autograd.grad(loss, leaves, create_graph=outer)
+    return list(grads) if outer else [g.detach() for g in grads]
+
+
+def unrolled_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retention: Tensor,
+                   W0: list[Tensor], WA: list[Tensor], *, residual: bool, momentum: Tensor | None = None,
+                   S0: list[Tensor] | None = None, max_surprise: float | None = None
+                   ) -> tuple[Tensor | None, list[Tensor], list[Tensor] | None]:
+    """One chunk of n tokens of a deep memory, every inner gradient u_i at the anchor weights WA.
+
+    The rule, per token (a_t retention, theta_t step; with ``momentum`` m_t, Titans' surprise S)::
+
+        without momentum:  M_t = a_t M_{t-1} - theta_t u_t
+        with momentum:     S_t = m_t S_{t-1} - theta_t u_t,   M_t = a_t M_{t-1} + S_t
+
+    Unrolled from the chunk-start state (W0, S0), with D[t,i] = prod_{i<j<=t} a_j, P[t,i] =
+    prod_{i<j<=t} m_j, G = D P (G = D without momentum) and c = D P[:, 0]::
+
+        M_t = D[t,0] W0 + c_t S0 - sum_{i<=t} G[t,i] theta_i u_i,    S_n = P[n,0] S0 - sum_i P[n,i] theta_i u_i
+
+    Since u_i = delta_i z_i^T per layer, reading layer l at token t after its write is
+    ``h_t = D[t,0] W0 z + c_t S0 z - sum_i G[t,i] theta_i (z_i . z) delta_i``: attention-like
+    products, no weight per token. Shapes: Q, K, V (N, n, d); step, retention, momentum (N, n);
+    weights (N, d_out, d_in) per layer. ``Q=None`` computes the end state only; a Q with N_q < N
+    rows reads only the memories of the last N_q rows (the others are only written).
+
+    Returns (reads y_t = M_t(q_t), end weights M_n, end momentum S_n or None).
+    """
+    zs, deltas = mlp_surprise_factors(WA, K, V, residual, max_surprise)
+    if momentum is None:
+        if Q is None:              # end state only: the last row of D, without the (n, n) matrix
+            after, total = suffix_products(retention)
+            end_w, end_c, G_end = total[:, 0], None, after * step
+        else:
+            D, d0 = decay_products(retention)
+            G, c, end_w, end_c, G_end = D, None, d0[:, -1], None, D[:, -1] * step
+    else:
+        D, d0 = decay_products(retention)
+        P, p0 = decay_products(momentum)
+        G = D @ P                                                               # (N, n, n)
+        c = (D @ p0[:, :, None]).squeeze(-1)                                    # (N, n)
+        end_w, end_c, G_end = d0[:, -1], c[:, -1], G[:, -1] * step
+    new_W = [end_w[:, None, None] * W - (G_end[:, :, None] * Dl).transpose(1, 2) @ Zw
+             for W, Zw, Dl in zip(W0, zs, deltas)]
+    new_S = None
+    if momentum is not None:
+        new_W = [w + end_c[:, None, None] * S for w, S in zip(new_W, S0)]
+        m_end = P[:, -1] * step
+        new_S = [p0[:, -1, None, None] * S - (m_end[:, :, None] * Dl).transpose(1, 2) @ Zw
+                 for S, Zw, Dl in zip(S0, zs, deltas)]
+    if Q is None:
+        return None, new_W, new_S
+    rows = slice(K.shape[0] - Q.shape[0], None)
+    weight_of_update = (G * step[:, None, :])[rows]                            # weight of u_i in M_t
+    x, d0r = Q, d0[rows, :, None]
+    for i, (W, Zw, Dl) in enumerate(zip(W0, zs, deltas)):
+        h = d0r * (x @ W[rows].transpose(1, 2)) - (weight_of_update * (x @ Zw[rows].transpose(1, 2))) @ Dl[rows]
+        if momentum is not None:
+            h = h + c[rows, :, None] * (x @ S0[i][rows].transpose(1, 2))
+        x = F.silu(h) if i < len(W0) - 1 else h
+    return (x + Q if residual else x), new_W, new_S
+
+
+@dataclasses.dataclass
+class DeepMemoryState(MemoryState):
+    """State of a :class:`TitansMemory`: MLP weights, surprise momentum, the anchor (weights at the
+    last chunk boundary, where gradients are taken) and the clock (tokens written, of them since the anchor)."""
+
+    weights: list[Tensor]
+    momentum: list[Tensor]
+    anchor: list[Tensor]
+    position: int = 0
+    done: int = 0
+
+
+class TitansMemory(AssociativeMemory):
+    """Titans' deep long-term memory (paper_spec §1.5-1.6; Titans §3; notebook 01, 04).
+
+    The memory is an MLP ``M(z) = [z +] W_L s(... s(W_1 z))`` (s = SiLU; the residual ``z +`` when
+    ``residual=True``), whose weights are the state. Objective 1/2 |M(k_t) - v_t|^2; its gradient is
+    the *surprise*. Titans keeps a momentum of surprise and a forget gate:
+
+        S_t = eta_t S_{t-1} - theta_t grad L(M_{t-1}; k_t, v_t)      (past + momentary surprise)
+        M_t = (1 - alpha_t) M_{t-1} + S_t                            (forgetting)
+        y_t = M_t(q_t)
+
+    Gates (per token, data-dependent in a model — see :class:`DataDependentGates`):
+    ``theta`` step size >= 0 (default 0.1), ``eta`` momentum decay in [0, 1] (default 0.9),
+    ``alpha`` forget gate in [0, 1] (default 0).
+
+    The initial weights ``M_0`` are ``nn.Parameter``s: the outer optimizer meta-learns them
+    (knowledge transfer by initialisation, paper_spec §2.3). Per-token gradients of an MLP are
+    outer products ``delta_i z_i^T`` per layer, so the chunked path never builds a weight per
+    token: reading with the updated weights becomes attention-like products (TTT's dual form).
+
+    Chunked semantics (Titans §3.2): every gradient in a chunk is taken at the weights of the
+    chunk start; ``chunk_size=1`` is exactly the per-token rule. Since nothing inside a chunk
+    corrects the gradient, a chunk of C similar tokens acts like one step of about C * theta:
+    a step size that is stable per token can diverge with large chunks. This memory's level therefore
+    has period ``chunk_size``: the state its gradients see advances once per chunk.
+    """
+
+    rule = "titans"
+    objective = "1/2 |M(k) - v|^2, M an MLP"
+    update_rule = "S_t = eta_t S_{t-1} - theta_t grad L(M_{t-1}); M_t = (1 - alpha_t) M_{t-1} + S_t"
+    state_type = DeepMemoryState
+
+    def __init__(self, d_key: int, d_value: int, chunk_size: int = 16, *, depth: int = 2,
+                 hidden: int | None = None, residual: bool | None = None,
+                 max_surprise: float | None = None) -> None:
+        super().__init__(d_key, d_value, chunk_size)
+        self.max_surprise = checks.optional_positive_finite("max_surprise", max_surprise, "no clipping")
+        checks.positive_int("depth", depth, " (1 = linear memory)")
+        hidden = checks.positive_int("hidden", 2 * d_key if hidden is None else hidden)
+        residual = (d_key == d_value) if residual is None else residual
+        if residual and d_key != d_value:
+            raise ValueError(f"residual=True needs d_key == d_value (got {d_key} and {d_value}); "
+                             "pass residual=False or equal widths.")
+        self.depth, self.hidden, self.residual = depth, hidden, residual
+        widths = [d_key] + [hidden] * (depth - 1) + [d_value]
+        # M_0, the meta-learned initial weights; small last layer so M_0(z) ~ z when residual.
+        self.initial_weights = nn.ParameterList()
+        for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):
+            scale = (0.1 if (residual and i == depth - 1) else 1.0) / math.sqrt(d_in)
+            self.initial_weights.append(nn.Parameter(torch.randn(d_out, d_in) * scale))
+
+    def level_period(self) -> int:
+        return self.chunk_size
+
+    def _gates(self, gates, lead, T, like):
+        unknown = set(gates) - {"theta", "eta", "alpha"}
+        if unknown:
+            raise ValueError(f"TitansMemory takes gates theta, eta and alpha, got unknown {sorted(unknown)}.")
+        return {"theta": check_gate("theta", gates.get("theta", 0.1), lead, T, like, 0.0, math.inf),
+                "eta": check_gate("eta", gates.get("eta", 0.9), lead, T, like, 0.0, 1.0),
+                "alpha": check_gate("alpha", gates.get("alpha", 0.0), lead, T, like, 0.0, 1.0)}
+
+    def init_state(self, batch: int, dtype: torch.dtype = torch.float32, device: Any = None) -> DeepMemoryState:
+        weights = [w.to(dtype=dtype, device=device if device is not None else w.device).expand(batch, *w.shape)
+                   for w in self.initial_weights]
+        return DeepMemoryState(weights, [torch.zeros_like(w) for w in weights], list(weights))
+
+    # -- the MLP and its per-token gradient ------------------------------------------------
+    def mlp(self, weights: list[Tensor], z: Tensor) -> Tensor:
+        """M(z) for batched weights (N, d_out, d_in) and inputs (N, ..., d_in)."""
+        return mlp_forward(weights, z, self.residual)
+
+    def _surprise_factors(self, weights: list[Tensor], K: Tensor, V: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        return mlp_surprise_factors(weights, K, V, self.residual)
+
+    def surprise(self, weights: list[Tensor], k: Tensor, v: Tensor) -> Tensor:
+        """Titans' momentary surprise |grad L(M; k_i, v_i)| of every token at ``weights``, (N, n).
+
+        The per-token gradient is rank one per layer, delta_i z_i^T, so its Frobenius norm is
+        sqrt(sum_l |delta_l,i|^2 |z_l,i|^2): no per-token weight tensor is built.
+        """
+        zs, deltas = mlp_surprise_factors(weights, k, v, self.residual)
+        return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+
+    # -- reference: one token at a time, gradients by autograd ----------------------------
+    def write(self, state, k, v, *, theta, eta, alpha):
+        weights = state.weights
+        grads = clip_gradients(autograd_inner_gradient(weights, k, v, self.residual), self.max_surprise)
+        momentum = [eta[:, None, None] * S - theta[:, None, None] * gr for S, gr in zip(state.momentum, grads)]
+        new_weights = [(1 - alpha[:, None, None]) * W + S for W, S in zip(weights, momentum)]
+        return DeepMemoryState(new_weights, momentum, new_weights, state.position + 1), weight_change(new_weights, weights)
+
+    def read(self, state, q):
+        return self.mlp(state.weights, q)
+
+    def _recall(self, state, queries):
+        return self.mlp(state.weights, queries)
+
+    # -- chunked ----------------------------------------------------------------------------
+    def _chunked(self, q, k, v, g, st, C):
+        weights, momentum, anchor = st.weights, st.momentum, st.anchor
+        done = st.done
+        if done >= C:                            # chunk size changed between calls: start a new chunk
+            done, anchor = 0, weights
+        clock, log, ys = ChunkClock(C, st.position, done), UpdateLog(), []
+        # split (not slicing in the loop) keeps the backward pass free of full-size zero tensors
+        pieces = zip(*(x.split(clock.sizes(q.shape[1]), dim=1) for x in (q, k, v, g["theta"], g["eta"], g["alpha"])))
+        for Qc, Kc, Vc, theta, eta, alpha in pieces:
+            y, weights, momentum = unrolled_chunk(Qc, Kc, Vc, theta, 1 - alpha, weights, anchor, residual=self.residual,
+                                                  momentum=eta, S0=momentum, max_surprise=self.max_surprise)
+            ys.append(y)
+            if clock.tick(Qc.shape[1]):          # chunk complete: its end state is the next anchor
+                log.add(clock.position, weights, anchor)
+                anchor = weights
+        log.flush(self)
+        return torch.cat(ys, dim=1), DeepMemoryState(weights, momentum, anchor, clock.position, clock.done)

@@ -1,0 +1,289 @@
+"""Self-modifying Titans: every projection is a memory that learns in context (paper_spec §4; notebook 05).
+
+AX §8.1-8.2, eqs 83-91: memories for k, v, eta, alpha and the output memory, each a 2-layer
+residual MLP ``M(z) = z + W_1 s(W_2 z)`` that starts close to its static input map and learns
+in-context corrections to it, each trained on targets it generates itself, ``v_hat = M(v)``. The
+layer declares its levels (each memory's chunk size is its period on the token clock) and logs
+its real updates to an active :class:`~hope_lite.levels.UpdateRecorder`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import Tensor, nn
+
+from . import checks
+from .chunking import ChunkClock, UpdateLog, common_pieces
+from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, unrolled_chunk
+from .layers import CausalConv, rms_norm, unit_norm, width_per_head
+from .levels import Level
+from .state import MemoryState
+from .titans import check_sequence_input
+
+__all__ = ["SelfModifyingTitans", "SelfModifyingState", "merge_heads"]
+
+
+def merge_heads(y: Tensor, batch: int) -> Tensor:
+    """(B * H, T, dh) -> (B, T, H * dh)."""
+    N, T, dh = y.shape
+    return y.view(batch, N // batch, T, dh).transpose(1, 2).reshape(batch, T, -1)
+
+
+@dataclasses.dataclass
+class SelfModifyingState(MemoryState):
+    """State of a :class:`SelfModifyingTitans` layer.
+
+    ``projections`` / ``projections_anchor``: the projection memories' weights now and at their
+    last chunk boundary, per layer (M, B*H, d_out, d_in); ``memory`` / ``memory_anchor``: the
+    output memory's, per layer (B*H, d_out, d_in); ``conv``: the convolution cache (None before
+    the first call); the clock: tokens written, and of them since each anchor.
+    """
+
+    projections: list[Tensor]
+    projections_anchor: list[Tensor]
+    memory: list[Tensor]
+    memory_anchor: list[Tensor]
+    conv: Tensor | None = None
+    position: int = 0
+    projections_done: int = 0
+    memory_done: int = 0
+
+    def batch_tensor(self) -> Tensor:
+        return self.memory[0]
+
+
+class SelfModifyingTitans(nn.Module):
+    """Self-modifying Titans (paper_spec §4; AX §8.1-8.2, eqs 83-91).
+
+    Every projection is a memory that keeps learning inside the sequence. Each memory m reads its
+    own input u_m,t = conv(x W_m)_t (a static linear map and a short causal convolution, split
+    into heads: the "q/k/v linears -> self-modifying Titans" of AX Fig. 5). With the state of
+    each memory at its last chunk boundary A::
+
+        k_t = l2norm(M_k,A(u_k,t))     v_t = M_v,A(u_v,t)                   adaptive projections
+        eta_t = max_step * sigmoid(w_eta . l2norm(M_eta,A(u_eta,t)) + b_eta)   inner learning rate
+        a_t   = sigmoid(w_a . l2norm(M_a,A(u_a,t)) + b_a)                   retention
+        v_hat_[m],t = M_[m],A(v_t)                                          self-generated targets
+        M_[m],t = a_t M_[m],t-1 - eta_t grad 1/2 |M_[m],A(k_t) - v_hat_[m],t|^2   for m in k, v, eta, a, memory
+        q_t = l2norm(u_q,t)  (static; ``adaptive_q=True`` makes it a memory too)
+        y_t = M_memory,t(q_t);    o_t = W_o (RMSNorm(y_t) * sigmoid(x_t W_g))
+
+    Each memory is ``M(z) = z + W_1 s(W_2 z)`` (eq 89) with its own meta-learned initial state per
+    head (``nn.Parameter``s; the outer optimizer trains them through the unrolled updates). The
+    output memory updates every ``chunk_size`` tokens, the others every ``projection_chunk_size``
+    (eq 90's two chunk sizes). With both chunk sizes 1 the chunked path equals the per-token
+    reference. ``self_modifying=False`` freezes the projection memories at their initial state
+    (static projections, the baseline of notebook 05); ``forward(..., freeze_projections=True)``
+    does the same for one call.
+
+    Two paths: ``path="reference"`` writes one token at a time with autograd's inner gradients;
+    ``path="chunked"`` cuts the stream at every boundary of either clock and, in each piece, lets
+    every memory write in one stacked call of :func:`~hope_lite.deep_memory.unrolled_chunk` (the
+    output memory stacked last, the only one read). Inside a memory's chunk its anchor does not
+    move, so cutting a chunk into pieces changes no number.
+    """
+
+    PROJECTIONS = ("k", "v", "eta", "alpha")
+
+    def __init__(self, width: int, heads: int = 4, chunk_size: int = 64, projection_chunk_size: int = 64, *,
+                 hidden: int | None = None, conv_window: int = 4, adaptive_q: bool = False,
+                 max_step: float = 0.5, max_surprise: float | None = 1.0, self_modifying: bool = True,
+                 output_gate: bool = True) -> None:
+        super().__init__()
+        self.head_dim = dh = width_per_head(width, heads)
+        self.width, self.heads = width, heads
+        self.chunk_size = checks.positive_int("chunk_size", chunk_size, " (e.g. 64)")
+        self.projection_chunk_size = checks.positive_int("projection_chunk_size", projection_chunk_size, " (e.g. 64)")
+        self.hidden = dh if hidden is None else checks.positive_int("hidden", hidden)
+        self.max_step = checks.positive_finite("max_step", max_step)
+        self.max_surprise = checks.optional_positive_finite("max_surprise", max_surprise, "no clipping")
+        self.adaptive_q, self.self_modifying = bool(adaptive_q), bool(self_modifying)
+        self.projections = self.PROJECTIONS + (("q",) if self.adaptive_q else ())
+        # one static input map per memory (and q when it is static), then a short causal convolution
+        self.roles = self.projections + (() if self.adaptive_q else ("q",))
+        self.inputs = nn.Linear(width, len(self.roles) * width, bias=False)
+        self.conv = CausalConv(len(self.roles) * width, conv_window)
+        # meta-learned initial states M_[m],0, one per head: W_2 (hidden x dh), W_1 (dh x hidden, small)
+        self.initial_states = nn.ParameterDict({
+            name: nn.ParameterList([
+                nn.Parameter(torch.randn(heads, self.hidden, dh) / math.sqrt(dh)),
+                nn.Parameter(0.1 * torch.randn(heads, dh, self.hidden) / math.sqrt(self.hidden))])
+            for name in self.projections + ("memory",)})
+        # static read-outs that turn the eta / alpha memories' outputs into one gate per head
+        self.gate_readout = nn.Parameter(torch.randn(2, heads, dh))
+        self.gate_bias = nn.Parameter(torch.tensor([[-2.0], [4.0]]).expand(2, heads).clone())  # eta ~ 0.06, a ~ 0.98
+        self.out_norm = nn.Parameter(torch.ones(dh))
+        self.gate = nn.Linear(width, width) if output_gate else None
+        self.out = nn.Linear(width, width, bias=False)
+
+    # -- levels ---------------------------------------------------------------------------
+    def declared_levels(self) -> list[Level]:
+        rule = "M_t = a_t M_{t-1} - eta_t grad 1/2|M_A(k_t) - M_A(v_t)|^2"
+        levels = [Level("memory", "tokens", self.chunk_size, "(q_t, k_t, v_t) generated by the other memories",
+                        "1/2 |M(k) - M(v)|^2 (self-generated target)", rule)]
+        if self.self_modifying:
+            levels += [Level(name, "tokens", self.projection_chunk_size, f"its input u_{name},t = conv(x W_{name})",
+                             f"1/2 |M_{name}(k) - M_{name}(v)|^2 (self-generated target)", rule)
+                       for name in self.projections]
+        return levels
+
+    # -- pieces -------------------------------------------------------------------------------
+    def _initial(self, names: tuple[str, ...], batch: int, dtype: torch.dtype) -> list[Tensor]:
+        """Initial weights of the named memories stacked as (len(names), B * H, d_out, d_in) per layer."""
+        out = []
+        for layer in range(2):
+            w = torch.stack([self.initial_states[n][layer] for n in names]).to(dtype)     # (M, H, o, i)
+            out.append(w.unsqueeze(1).expand(-1, batch, *w.shape[1:]).reshape(len(names), batch * self.heads,
+                                                                              *w.shape[2:]))
+        return out
+
+    def _gates(self, eta_out: Tensor, alpha_out: Tensor, batch: int) -> tuple[Tensor, Tensor]:
+        """(B * H, n, dh) outputs of M_eta, M_alpha -> eta_t, a_t of shape (B * H, n)."""
+        def readout(out: Tensor, i: int) -> Tensor:
+            # the direction of the memory's output sets the gate, so input scale cannot saturate it
+            out = unit_norm(out).view(batch, self.heads, *out.shape[1:])
+            logit = (out * self.gate_readout[i][:, None, :]).sum(-1) + self.gate_bias[i][:, None]
+            return logit.reshape(batch * self.heads, -1)
+        return self.max_step * torch.sigmoid(readout(eta_out, 0)), torch.sigmoid(readout(alpha_out, 1))
+
+    def _generate(self, weights: list[Tensor], u: Tensor, batch: int) -> dict[str, Tensor]:
+        """Every projection memory's output at its input u (M, N, n, dh), from the stacked anchor weights."""
+        out = mlp_forward([w.flatten(0, 1) for w in weights], u.flatten(0, 1), residual=True)
+        out = dict(zip(self.projections, out.view(u.shape)))
+        eta, alpha = self._gates(out["eta"], out["alpha"], batch)
+        return {"k": unit_norm(out["k"]), "v": out["v"], "eta": eta, "alpha": alpha,
+                "q": unit_norm(out["q"]) if self.adaptive_q else None}
+
+    def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> SelfModifyingState:
+        proj = self._initial(self.projections, batch, dtype)
+        memory = [w[0] for w in self._initial(("memory",), batch, dtype)]
+        return SelfModifyingState(proj, proj, memory, memory)
+
+    # -- forward ----------------------------------------------------------------------------
+    def forward(self, x: Tensor, *, state: SelfModifyingState | None = None, path: str = "chunked",
+                return_generated: bool = False, freeze_projections: bool = False,
+                chunk_size: int | None = None, projection_chunk_size: int | None = None):
+        """``(B, T, width) -> (y, state)``; with ``return_generated`` also the per-token k, v, eta, alpha.
+
+        Per call: ``freeze_projections`` keeps the projection memories from writing;
+        ``chunk_size`` / ``projection_chunk_size`` override the layer's two chunk sizes (a chunk
+        left open by a previous call with another size is closed at the current weights).
+        The generated dict holds ``k``, ``v`` (B, H, T, dh) and ``eta``, ``alpha`` (B, H, T).
+        """
+        check_sequence_input(x, self.width, path)
+        C_mem = self.chunk_size if chunk_size is None else checks.positive_int("chunk_size", chunk_size)
+        C_proj = (self.projection_chunk_size if projection_chunk_size is None
+                  else checks.positive_int("projection_chunk_size", projection_chunk_size))
+        B, T, _ = x.shape
+        if state is None:
+            state = self.init_state(B, x.dtype)
+        elif not isinstance(state, SelfModifyingState):
+            raise ValueError("state must be the SelfModifyingState returned by a previous call of this layer "
+                             f"(or None), got {type(state).__name__}.")
+        else:
+            state.check_for(B, x, "SelfModifyingTitans", rows_per_sequence=self.heads)
+        u, conv_cache = self.conv(self.inputs(x), state.conv)                     # (B, T, roles * width)
+        R = len(self.roles)
+        per_role = u.view(B, T, R, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)   # (R, B, H, T, dh)
+        per_role = per_role.reshape(R, B * self.heads, T, self.head_dim)               # one copy, heads as rows
+        uh = per_role[:len(self.projections)]                                     # (M, B*H, T, dh)
+        q = None if self.adaptive_q else unit_norm(per_role[-1])
+        write_projections = self.self_modifying and not freeze_projections
+        if path == "reference":
+            y, gen, new = self._reference(uh, q, state, B, write_projections)
+        else:
+            y, gen, new = self._chunked(uh, q, state, B, C_mem, C_proj, write_projections)
+        new.conv = conv_cache
+        y = merge_heads(rms_norm(y, self.out_norm), B)
+        if self.gate is not None:
+            y = y * torch.sigmoid(self.gate(x))
+        y = self.out(y)
+        if not return_generated:
+            return y, new
+        view = lambda t: t.view(B, self.heads, *t.shape[1:])  # noqa: E731
+        return y, new, {n: view(gen[n]) for n in ("k", "v", "eta", "alpha")}
+
+    # -- chunked: every memory writes in one stacked call per piece --------------------------
+    def _chunked(self, uh: Tensor, q: Tensor | None, st: SelfModifyingState, batch: int, C_mem: int, C_proj: int,
+                 write_projections: bool) -> tuple[Tensor, dict, SelfModifyingState]:
+        M = len(self.projections)
+        proj_clock = ChunkClock(C_proj, st.position, st.projections_done if st.projections_done < C_proj else 0)
+        mem_clock = ChunkClock(C_mem, st.position, st.memory_done if st.memory_done < C_mem else 0)
+        # projection memories then the output memory, stacked: (M + 1, B*H, d_out, d_in) per layer
+        weights = [torch.cat([p, m[None]]) for p, m in zip(st.projections, st.memory)]
+        anchor = [torch.cat([p, m[None]]) for p, m in zip(
+            st.projections if proj_clock.done == 0 else st.projections_anchor,
+            st.memory if mem_clock.done == 0 else st.memory_anchor)]
+        writers = slice(0, M + 1) if write_projections else slice(M, M + 1)
+        n_writers = M + 1 if write_projections else 1
+        proj_log, mem_log, gens, ys, start = UpdateLog(), UpdateLog(), [], [], 0
+        for n in common_pieces(uh.shape[2], proj_clock, mem_clock):
+            g = self._generate([a[:M] for a in anchor], uh[:, :, start:start + n], batch)
+            gens.append(g)
+            qc = g["q"] if q is None else q[:, start:start + n]
+            A, W0 = [a[writers].flatten(0, 1) for a in anchor], [w[writers].flatten(0, 1) for w in weights]
+            repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
+            v_hat = mlp_forward(A, repeat(g["v"]), residual=True)               # each memory's own target
+            # eqs 88-89 for every writing memory; only the output memory (the last B*H rows) is read at q
+            y, new, _ = unrolled_chunk(qc, repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
+                                       residual=True, max_surprise=self.max_surprise)
+            ys.append(y)
+            new = [w.view(n_writers, -1, *w.shape[1:]) for w in new]
+            weights = new if write_projections else [torch.cat([w[:M], nw]) for w, nw in zip(weights, new)]
+            start += n
+            proj_done, mem_done = proj_clock.tick(n), mem_clock.tick(n)
+            if proj_done and write_projections:
+                proj_log.add(proj_clock.position, [w[:M] for w in weights], [a[:M] for a in anchor], stacked=True)
+            if mem_done:
+                mem_log.add(mem_clock.position, [w[M] for w in weights], [a[M] for a in anchor])
+            if proj_done and mem_done:
+                anchor = weights
+            elif proj_done:                   # only one clock ticked: move that part of the anchor
+                anchor = [torch.cat([w[:M], a[M:]]) for w, a in zip(weights, anchor)]
+            elif mem_done:
+                anchor = [torch.cat([a[:M], w[M:]]) for w, a in zip(weights, anchor)]
+        for i, name in enumerate(self.projections):
+            proj_log.flush(self, name, index=i)
+        mem_log.flush(self, "memory")
+        gen = {key: torch.cat([g[key] for g in gens], dim=1) if gens[0][key] is not None else None for key in gens[0]}
+        new_state = SelfModifyingState([w[:M] for w in weights], [a[:M] for a in anchor],
+                                       [w[M] for w in weights], [a[M] for a in anchor], None,
+                                       mem_clock.position, proj_clock.done, mem_clock.done)
+        return torch.cat(ys, dim=1), gen, new_state
+
+    # -- reference: one token at a time, inner gradients by autograd ----------------------------
+    def _reference(self, uh: Tensor, q: Tensor | None, st: SelfModifyingState, batch: int,
+                   write_projections: bool) -> tuple[Tensor, dict, SelfModifyingState]:
+        """Per-token rule, written plainly: generate, make self-targets, take one DGD step, read.
+
+        Equals the chunked path when both chunk sizes are 1 (tested in float64).
+        """
+        names = self.projections
+        if st.projections_done or st.memory_done:
+            raise ValueError("path='reference' updates every token; carry on a state from the reference path "
+                             "or from chunk sizes of 1.")
+        mem = {n: [w[i] for w in st.projections] for i, n in enumerate(names)}
+        mem["memory"] = list(st.memory)
+        ys, gens = [], {key: [] for key in ("k", "v", "eta", "alpha", "q")}
+        for t in range(uh.shape[2]):
+            u = uh[:, :, t]                                                         # (M, N, dh)
+            out = {n: mlp_forward(mem[n], u[i], residual=True) for i, n in enumerate(names)}
+            k, v = unit_norm(out["k"]), out["v"]
+            eta, alpha = self._gates(out["eta"][:, None], out["alpha"][:, None], batch)
+            eta, alpha = eta[:, 0], alpha[:, 0]
+            q_t = unit_norm(out["q"]) if self.adaptive_q else q[:, t]
+            for key, val in (("k", k), ("v", v), ("eta", eta), ("alpha", alpha), ("q", q_t)):
+                gens[key].append(val)
+            for n in (names if write_projections else ()) + ("memory",):
+                target = mlp_forward(mem[n], v, residual=True)                     # v_hat: M's own target
+                grads = clip_gradients(autograd_inner_gradient(mem[n], k, target, residual=True), self.max_surprise)
+                mem[n] = [alpha[:, None, None] * W - eta[:, None, None] * gW for W, gW in zip(mem[n], grads)]
+            ys.append(mlp_forward(mem["memory"], q_t, residual=True))
+        gen = {key: torch.stack(vals, dim=1) for key, vals in gens.items()}
+        projections = [torch.stack([mem[n][layer] for n in names]) for layer in range(2)]
+        new = SelfModifyingState(projections, projections, mem["memory"], mem["memory"], None,
+                                 st.position + uh.shape[2])
+        return torch.stack(ys, dim=1), gen, new
