@@ -2,12 +2,14 @@
 
 Every case is a *block* of the same width: input projections -> token mixer -> output
 projection, timed forward + backward (the memory writes included) on the same inputs. The
-mixers are the memories of :mod:`hope_lite.memory` and :mod:`hope_lite.deep_memory` (per-token reference and chunked paths), the
-whole layers of :mod:`hope_lite.titans` (Titans LMM and self-modifying Titans) and, as the
+mixers are the memories of :mod:`hope_lite.memory` and :mod:`hope_lite.deep_memory` (per-token
+reference and chunked paths), the whole layers of :mod:`hope_lite.titans` (Titans LMM and self-modifying Titans) and, as the
 yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block are
 printed from numbers measured in the same run. ``--sweep`` runs the Titans layers over chunk
 sizes; ``--stability`` streams 16k tokens of inputs scaled x100 through both layers; ``--models``
-times the four language models of :mod:`hope_lite.models` at one preset over sequence lengths.
+times the four language models of :mod:`hope_lite.models` at one preset over sequence lengths and
+``--compile`` each of them eager against ``torch.compile`` (both in ``hope_lite.bench_models``);
+``--equivalence`` and ``--stability`` print no timings (``hope_lite.bench_equivalence``).
 
 Each case runs in a fresh subprocess so that its peak memory can be read honestly: on CUDA from
 ``torch.cuda.max_memory_allocated``, on CPU as the growth of the process's peak resident set
@@ -29,8 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import optim
-from .layers import MemoryBlock, make_memory
-from .models import MODELS, PRESETS, build_model, count_parameters
+from .layers import MemoryBlock
+from .models import MODELS, PRESETS
 from .self_modifying import SelfModifyingTitans
 from .titans import TitansLayer
 
@@ -59,6 +61,9 @@ DEFAULT_CASES = [c for c in CASES if c not in ("titans-layer/reference", "self-m
 # chunk sizes of the --sweep: Titans layer C; self-modifying Titans (output memory C, projections C_p)
 SWEEP_TITANS = (8, 16, 32, 64, 128)
 SWEEP_SELF_MOD = ((64, 8), (64, 16), (64, 32), (64, 64), (32, 32), (128, 32), (128, 64))
+
+
+MODEL_TOKENS = (256, 1024, 4096)     # sequence lengths of --models
 
 
 class _FirstOutput(nn.Module):
@@ -150,156 +155,6 @@ def _timed(step, device: str, min_time: float, max_iters: int) -> tuple[float, f
     else:  # ru_maxrss is in KiB on Linux
         peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, 0) / 1024
     return elapsed, peak, iters
-
-
-MODEL_TOKENS = (256, 1024, 4096)
-
-
-def run_model_case(model: str, preset: str, batch: int, tokens: int, device: str, min_time: float,
-                   bf16: bool = False) -> dict:
-    """Forward + backward of a language model (next-byte cross-entropy), memory writes included."""
-    torch.manual_seed(0)
-    net = build_model(model, preset, device=device)
-    x = torch.randint(0, net.config.vocab_size, (batch, tokens + 1), device=device)
-
-    def step() -> None:
-        net.zero_grad(set_to_none=True)
-        with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
-                            enabled=bf16):
-            logits = net(x[:, :-1])[0]
-        F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1)).backward()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    elapsed, peak, iters = _timed(step, device, min_time, max_iters=1000)
-    return {"model": model, "preset": preset, "batch": batch, "tokens": tokens, "device": device, "bf16": bf16,
-            "parameters": count_parameters(net), "seconds_per_iter": elapsed,
-            "tokens_per_s": batch * tokens / elapsed, "peak_mem_mb": peak, "iters": iters}
-
-
-def model_report(args: argparse.Namespace) -> int:
-    """Tokens/s and peak memory of the four models at one preset over sequence lengths (same run)."""
-    rows = []
-    for T in args.model_tokens:
-        for model in MODELS:
-            cmd = [sys.executable, "-m", "hope_lite.bench", "--one-model", model, "--preset", args.preset,
-                   "--batch", str(args.model_batch), "--tokens", str(T), "--device", args.device,
-                   "--min-time", str(args.min_time)] + (["--bf16"] if args.bf16 else [])
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                raise RuntimeError(f"model case {model} T={T} failed:\n{out.stderr}")
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    if args.json:
-        for r in rows:
-            print(json.dumps(r))
-        return 0
-    print(f"language models, forward+backward (next-byte loss), preset={args.preset}, B={args.model_batch}, "
-          f"device={args.device}{', bf16 autocast' if args.bf16 else ''}, torch={torch.__version__}, "
-          f"threads={torch.get_num_threads()}")
-    print(f"{'model':<16}{'params':>10}{'T':>7}{'tokens/s':>11}{'ms/iter':>10}{'peak MB':>10}{'x Transformer++':>17}")
-    for r in rows:
-        base = next(b for b in rows if b["model"] == "transformer" and b["tokens"] == r["tokens"])
-        print(f"{r['model']:<16}{r['parameters']:>10,}{r['tokens']:>7}{r['tokens_per_s']:11.0f}"
-              f"{1e3 * r['seconds_per_iter']:10.1f}{r['peak_mem_mb']:10.1f}{r['tokens_per_s'] / base['tokens_per_s']:17.2f}")
-    return 0
-
-
-def equivalence_report() -> None:
-    """Print how far apart the paths are (max abs differences), the figures the tests bound."""
-    def inputs(T, dtype, lead=(2, 3), d=16, seed=0):
-        g = torch.Generator().manual_seed(seed)
-        q, k, v = (torch.randn(*lead, T, d, dtype=dtype, generator=g) for _ in range(3))
-        return q, F.normalize(k, dim=-1), v, g
-
-    def gates(rule, shape, g, dtype):
-        r = lambda: torch.rand(shape, dtype=dtype, generator=g)  # noqa: E731
-        return {"theta": 0.3 * r(), "eta": r(), "alpha": 0.2 * r()} if rule == "titans" else \
-            {"eta": r(), "alpha": 0.5 + 0.5 * r()}
-
-    def memory(rule, dtype):
-        torch.manual_seed(0)
-        return make_memory(rule, 16).to(dtype)
-
-    f64, f32, rules = torch.float64, torch.float32, ("hebbian", "delta", "titans")
-    print("reference vs chunked with chunk_size=1 (float64, T=200, batch (2, 3), d=16), random gates:")
-    for rule in rules:
-        q, k, v, g = inputs(200, f64)
-        gt, m = gates(rule, (2, 3, 200), g, f64), memory(rule, f64)
-        diff = (m(q, k, v, path="reference", **gt)[0] - m(q, k, v, chunk_size=1, **gt)[0]).abs().max()
-        print(f"  {rule:8s} max |diff| = {diff.item():.2e}")
-    print("chunkwise delta rule, chunk_size=64 vs per-token (float64, T=1000):")
-    q, k, v, g = inputs(1000, f64)
-    m = memory("delta", f64)
-    for label, gt in (("random eta, alpha", gates("delta", (2, 3, 1000), g, f64)),
-                      ("eta = alpha = 1", {"eta": 1.0, "alpha": 1.0})):
-        diff = (m(q, k, v, path="reference", **gt)[0] - m(q, k, v, chunk_size=64, **gt)[0]).abs().max()
-        print(f"  {label:18s} max |diff| = {diff.item():.2e}")
-    print("streaming: 300 + 700 tokens with carried state vs one call of 1000 (float32, chunk_size=64):")
-    for rule in rules:
-        q, k, v, g = inputs(1000, f32)
-        gt, m = gates(rule, (2, 3, 1000), g, f32), memory(rule, f32)
-        y = m(q, k, v, chunk_size=64, **gt)[0]
-        cut = lambda x, sl: x[..., sl, :] if x.dim() == 4 else x[..., sl]  # noqa: E731
-        a, b = slice(0, 300), slice(300, 1000)
-        y1, s = m(cut(q, a), cut(k, a), cut(v, a), chunk_size=64, **{n: cut(x, a) for n, x in gt.items()})
-        y2, _ = m(cut(q, b), cut(k, b), cut(v, b), state=s, chunk_size=64, **{n: cut(x, b) for n, x in gt.items()})
-        print(f"  {rule:8s} max |diff| = {(torch.cat([y1, y2], -2) - y).abs().max().item():.2e}")
-    print("causality: perturb token t+1 (q, k, v), largest change of an output at positions <= t")
-    print("  (float64, T=130, t = 0, 7, ..., 126, chunk sizes 1, 4, 16, 64):")
-    for rule in rules:
-        worst = 0.0
-        for C in (1, 4, 16, 64):
-            q, k, v, g = inputs(130, f64)
-            gt, m = gates(rule, (2, 3, 130), g, f64), memory(rule, f64)
-            y = m(q, k, v, chunk_size=C, **gt)[0]
-            for t in range(0, 129, 7):
-                q2, k2, v2 = q.clone(), k.clone(), v.clone()
-                q2[..., t + 1, :] += 1
-                v2[..., t + 1, :] -= 1
-                k2[..., t + 1, :] = F.normalize(k2[..., t + 1, :] + 1, dim=-1)
-                y2 = m(q2, k2, v2, chunk_size=C, **gt)[0]
-                worst = max(worst, (y2[..., : t + 1, :] - y[..., : t + 1, :]).abs().max().item())
-        print(f"  {rule:8s} max |change| = {worst:.1e}")
-    layer_equivalence_report()
-
-
-def layer_equivalence_report() -> None:
-    """The same four checks for the two Titans layers (hope_lite.titans), width 32, 4 heads."""
-    def layers(C, Cp, dtype):
-        torch.manual_seed(0)
-        return {"titans-layer": TitansLayer(32, 4, C).to(dtype),
-                "self-mod": SelfModifyingTitans(32, 4, C, Cp).to(dtype),
-                "self-mod (adaptive q)": SelfModifyingTitans(32, 4, C, Cp, adaptive_q=True).to(dtype)}
-
-    def x(T, dtype, seed=0):
-        return torch.randn(2, T, 32, dtype=dtype, generator=torch.Generator().manual_seed(seed))
-
-    f64 = torch.float64
-    print("Titans layers, reference vs chunked with chunk sizes 1 (float64, B=2, T=64, width 32, 4 heads):")
-    for name, layer in layers(1, 1, f64).items():
-        y = layer(x(64, f64))[0]
-        print(f"  {name:22s} max |diff| = {(layer(x(64, f64), path='reference')[0] - y).abs().max().item():.2e}")
-    print("Titans layers, streaming: 100 + 413 tokens vs one call of 513 (float64, C=64, C_proj=32):")
-    for name, layer in layers(64, 32, f64).items():
-        xs = x(513, f64)
-        y = layer(xs)[0]
-        y1, s = layer(xs[:, :100])
-        y2, _ = layer(xs[:, 100:], state=s)
-        print(f"  {name:22s} max |diff| = {(torch.cat([y1, y2], 1) - y).abs().max().item():.2e}")
-    print("Titans layers, causality: perturb token t+1, largest change at positions <= t")
-    print("  (float64, T=96, t = 0, 15, ..., 90, chunk sizes (C, C_proj) = (1, 1), (8, 4), (32, 16)):")
-    worst = {}
-    for C, Cp in ((1, 1), (8, 4), (32, 16)):
-        for name, layer in layers(C, Cp, f64).items():
-            xs = x(96, f64)
-            y = layer(xs)[0]
-            for t in range(0, 91, 15):
-                x2 = xs.clone()
-                x2[:, t + 1] += 1
-                change = (layer(x2)[0][:, : t + 1] - y[:, : t + 1]).abs().max().item()
-                worst[name] = max(worst.get(name, 0.0), change)
-    for name, w in worst.items():
-        print(f"  {name:22s} max |change| = {w:.1e}")
 
 
 OPTIMIZER_CASES = {
@@ -396,30 +251,6 @@ def newton_schulz_report() -> None:
             print(f"{str(shape):<12}{coefficients:<14}{steps:>6}{err:17.2e}{sv.min().item():9.3f}{sv.max().item():9.3f}")
 
 
-def stability_report(tokens: int = 16384, scale: float = 100.0, width: int = 256, heads: int = 4) -> None:
-    """Stream ``tokens`` inputs scaled by ``scale`` through both Titans layers (default settings).
-
-    Prints whether every output and memory weight stayed finite and the largest Frobenius norm of
-    any memory's weight matrix (per head) at the end of the stream.
-    """
-    print(f"stability: {tokens} tokens of N(0, 1) inputs x {scale:g}, width={width}, heads={heads}, "
-          "default layer settings, one call (chunked path)")
-    for cls in (TitansLayer, SelfModifyingTitans):
-        torch.manual_seed(0)
-        layer = cls(width, heads)
-        x = scale * torch.randn(1, tokens, width)
-        start = time.perf_counter()
-        with torch.no_grad():
-            y, state = layer(x)
-        seconds = time.perf_counter() - start
-        weights = (state.memory.weights if cls is TitansLayer
-                   else state.memory + [w.flatten(0, 1) for w in state.projections])
-        finite = bool(torch.isfinite(y).all()) and all(bool(torch.isfinite(w).all()) for w in weights)
-        largest = max(w.flatten(-2).norm(dim=-1).max().item() for w in weights)
-        print(f"  {cls.__name__:<20} finite={finite}  largest memory norm={largest:.2f}  "
-              f"max |y|={y.abs().max().item():.3f}  ({seconds:.1f} s)")
-
-
 def sweep_report(args: argparse.Namespace) -> int:
     """Tokens/s of both Titans layers over chunk sizes, next to the SDPA block of the same run."""
     def run(case: str, **override: int) -> Result:
@@ -482,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-batch", type=int, default=8,
                    help="sequences per step for --models (default 8, the trainer's default batch)")
     p.add_argument("--bf16", action="store_true", help="--models under bf16 autocast")
+    p.add_argument("--compile", action="store_true",
+                   help="each model of --compile-models eager and under torch.compile, at the first --model-tokens")
+    p.add_argument("--compile-models", nargs="+", default=list(MODELS), help="models for --compile (default all four)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads in every timed process (default: torch's own choice)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     p.add_argument("--one-model", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -495,13 +331,24 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--preset must be one of {tuple(PRESETS)}, got {args.preset!r}")
     if any(T < 1 for T in args.model_tokens):
         p.error("--model-tokens must all be >= 1")
+    if args.threads is not None:
+        if args.threads < 1:
+            p.error("--threads must be >= 1")
+        torch.set_num_threads(args.threads)
+    bad_models = [m for m in args.compile_models if m not in MODELS]
+    if bad_models:
+        p.error(f"--compile-models: unknown model(s) {bad_models}; choose from {MODELS}")
+    from .bench_equivalence import equivalence_report, stability_report
+    from .bench_models import compile_report, model_report, run_model_case
     if args.equivalence:
         equivalence_report()
         return 0
     if args.one_model:
         print(json.dumps(run_model_case(args.one_model, args.preset, args.batch, args.tokens, args.device,
-                                        args.min_time, args.bf16)))
+                                        args.min_time, args.bf16, compile=args.compile)))
         return 0
+    if args.compile and not args.one_model:
+        return compile_report(args)
     if args.models:
         return model_report(args)
     if args.optimizers:

@@ -25,7 +25,7 @@ from torch import Tensor
 
 __all__ = ["positive_int", "nonnegative_int", "positive_finite", "optional_positive_finite", "in_range",
            "choice", "value_checks", "set_value_checks", "value_checks_enabled", "check_finite",
-           "check_in_range"]
+           "check_in_range", "check_sequence_input"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,3 +135,18 @@ def check_in_range(name: str, x: Tensor, low: float, high: float) -> None:
     if (x < low).any() or (x > high).any():
         raise ValueError(f"{name} must lie in [{low}, {high}], got values in "
                          f"[{x.min().item():.4g}, {x.max().item():.4g}].")
+
+
+def check_sequence_input(x: object, width: int, path: str, paths: tuple[str, ...] = ("chunked", "reference")) -> None:
+    """The input of a sequence layer: a finite float tensor (batch, T >= 1, width); ``path`` one of ``paths``."""
+    if not torch.is_tensor(x) or x.dim() != 3:
+        raise ValueError(f"x must be a tensor of shape (batch, T, width={width}), "
+                         f"got {getattr(x, 'shape', type(x).__name__)}.")
+    if x.shape[-1] != width:
+        raise ValueError(f"x has width {x.shape[-1]} but this layer was built with width={width}.")
+    if x.shape[1] < 1:
+        raise ValueError("the sequence is empty (T = 0); pass at least one token.")
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating-point tensor, got dtype {x.dtype}.")
+    check_finite("x", x, "x must be a finite floating-point tensor; check the inputs before the layer")
+    choice("path", path, paths)

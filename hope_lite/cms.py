@@ -66,7 +66,6 @@ from .chunking import ChunkClock, UpdateLog
 from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, mlp_surprise_factors
 from .layers import rms_norm
 from .levels import Level
-from .memory import PATHS
 from .state import MemoryState
 
 __all__ = ["CMSBlock", "ContinuumMemory", "CMSLevelState", "CMSState", "VARIANTS", "frozen_read", "frozen_output"]
@@ -203,15 +202,7 @@ class ContinuumMemory(nn.Module):
 
     # -- forward ------------------------------------------------------------------------------
     def forward(self, x: Tensor, *, state: CMSState | None = None, path: str = "chunked") -> tuple[Tensor, CMSState]:
-        if not torch.is_tensor(x) or x.dim() != 3 or x.shape[-1] != self.width:
-            raise ValueError(f"x must be a tensor of shape (batch, T, width={self.width}), "
-                             f"got {getattr(x, 'shape', type(x).__name__)}.")
-        if x.shape[1] < 1:
-            raise ValueError("the sequence is empty (T = 0); pass at least one token.")
-        if not x.is_floating_point():
-            raise ValueError(f"x must be a finite floating-point tensor (no NaN or inf), got dtype {x.dtype}.")
-        checks.check_finite("x", x, "x must be a finite floating-point tensor (no NaN or inf)")
-        checks.choice("path", path, PATHS)
+        checks.check_sequence_input(x, self.width, path)
         if state is None:
             state = self.init_state(x.shape[0], x.dtype)
         elif not isinstance(state, CMSState) or len(state.levels) != len(self.blocks):

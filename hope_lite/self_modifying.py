@@ -16,12 +16,12 @@ import torch
 from torch import Tensor, nn
 
 from . import checks
+from .checks import check_sequence_input
 from .chunking import ChunkClock, UpdateLog, common_pieces
 from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, unrolled_chunk
 from .layers import CausalConv, rms_norm, unit_norm, width_per_head
 from .levels import Level
 from .state import MemoryState
-from .titans import check_sequence_input
 
 __all__ = ["SelfModifyingTitans", "SelfModifyingState", "merge_heads"]
 

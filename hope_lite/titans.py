@@ -20,27 +20,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import checks
+from .checks import check_sequence_input
 from .deep_memory import DeepMemoryState, TitansMemory
 from .layers import CausalConv, DataDependentGates, rms_norm, unit_norm, width_per_head
-from .memory import PATHS
 from .state import MemoryState
 
-__all__ = ["TitansLayer", "TitansLayerState", "check_sequence_input"]
-
-
-def check_sequence_input(x: object, width: int, path: str) -> None:
-    """The input of a sequence layer: a finite float tensor (batch, T >= 1, width); path a known one."""
-    if not torch.is_tensor(x) or x.dim() != 3:
-        raise ValueError(f"x must be a tensor of shape (batch, T, width={width}), "
-                         f"got {getattr(x, 'shape', type(x).__name__)}.")
-    if x.shape[-1] != width:
-        raise ValueError(f"x has width {x.shape[-1]} but this layer was built with width={width}.")
-    if x.shape[1] < 1:
-        raise ValueError("the sequence is empty (T = 0); pass at least one token.")
-    if not x.is_floating_point():
-        raise ValueError(f"x must be a floating-point tensor, got dtype {x.dtype}.")
-    checks.check_finite("x", x, "check the inputs before the layer")
-    checks.choice("path", path, PATHS)
+__all__ = ["TitansLayer", "TitansLayerState"]
 
 
 @dataclasses.dataclass

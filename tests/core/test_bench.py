@@ -39,7 +39,7 @@ def test_bench_times_both_titans_layers_and_their_references():
 
 
 def test_stability_report_stays_finite(capsys):
-    from hope_lite.bench import stability_report
+    from hope_lite.bench_equivalence import stability_report
     stability_report(tokens=512, width=32, heads=2)
     lines = [line for line in capsys.readouterr().out.splitlines() if "finite=" in line]
     assert len(lines) == 2 and all("finite=True" in line for line in lines)
@@ -101,5 +101,22 @@ def test_model_report_times_every_model_with_its_parameter_count():
 
 @pytest.mark.parametrize("argv", [["--models", "--preset", "huge"], ["--models", "--model-tokens", "0"]])
 def test_model_report_rejects_bad_arguments(argv):
+    with pytest.raises(SystemExit):
+        main(argv)
+
+
+def test_compile_report_times_each_model_eager_and_compiled():
+    out = subprocess.run(
+        [sys.executable, "-m", "hope_lite.bench", "--compile", "--compile-models", "transformer", "--preset", "tiny",
+         "--model-tokens", "16", "--model-batch", "2", "--min-time", "0", "--threads", "1", "--json"],
+        capture_output=True, text=True, check=True, timeout=600)
+    eager, compiled = (json.loads(line) for line in out.stdout.splitlines())
+    assert not eager["compiled"] and compiled["compiled"] and compiled["compile_s"] > 0
+    assert eager["threads"] == compiled["threads"] == 1
+    assert eager["tokens_per_s"] > 0 and compiled["tokens_per_s"] > 0
+
+
+@pytest.mark.parametrize("argv", [["--compile", "--compile-models", "gpt"], ["--compile", "--threads", "0"]])
+def test_compile_report_rejects_bad_arguments(argv):
     with pytest.raises(SystemExit):
         main(argv)
