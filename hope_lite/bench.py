@@ -301,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma-separated subset of {CASES} (default: all but the two layer references)")
     p.add_argument("--equivalence", action="store_true",
                    help="print how closely the reference and chunked paths agree (no timing)")
+    p.add_argument("--gate-gradients", action="store_true",
+                   help="gate gradients at 0 and 1 against central differences, every gated memory (no timing)")
     p.add_argument("--optimizers", action="store_true",
                    help="time every hope_lite optimizer next to torch's AdamW: the step alone and a whole training step")
     p.add_argument("--train-batch", type=int, default=4096,
@@ -338,10 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     bad_models = [m for m in args.compile_models if m not in MODELS]
     if bad_models:
         p.error(f"--compile-models: unknown model(s) {bad_models}; choose from {MODELS}")
-    from .bench_equivalence import equivalence_report, stability_report
+    from .bench_equivalence import equivalence_report, gate_gradient_report, stability_report
     from .bench_models import compile_report, model_report, run_model_case
     if args.equivalence:
         equivalence_report()
+        return 0
+    if args.gate_gradients:
+        gate_gradient_report()
         return 0
     if args.one_model:
         print(json.dumps(run_model_case(args.one_model, args.preset, args.batch, args.tokens, args.device,

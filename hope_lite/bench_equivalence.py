@@ -1,7 +1,8 @@
 """Equivalence and stability reports of ``python -m hope_lite.bench`` (no timing).
 
 ``--equivalence`` prints how far apart each memory's and layer's reference and chunked paths
-are (the figures the tests bound); ``--stability`` runs the Titans layers on huge inputs.
+are (the figures the tests bound); ``--gate-gradients`` compares gate gradients at the bounds of
+the gates' ranges with central differences; ``--stability`` runs the Titans layers on huge inputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .layers import make_memory
 from .self_modifying import SelfModifyingTitans
 from .titans import TitansLayer
 
-__all__ = ["equivalence_report", "layer_equivalence_report", "stability_report"]
+__all__ = ["equivalence_report", "layer_equivalence_report", "stability_report", "gate_gradient_report"]
 
 
 def equivalence_report() -> None:
@@ -138,3 +139,70 @@ def stability_report(tokens: int = 16384, scale: float = 100.0, width: int = 256
         largest = max(w.flatten(-2).norm(dim=-1).max().item() for w in weights)
         print(f"  {cls.__name__:<20} finite={finite}  largest memory norm={largest:.2f}  "
               f"max |y|={y.abs().max().item():.3f}  ({seconds:.1f} s)")
+
+
+def gate_gradient_report(T: int = 12, eps: float = 1e-6) -> None:
+    """Gradients with respect to every gate, with gates at the bounds of their ranges, against central differences.
+
+    float64; the gates of each memory hold 0 and 1 (where the range allows) at several tokens.
+    The differences step past a bound, so the value checks are off while they are taken.
+    """
+    from . import checks
+    from .deep_memory import unrolled_chunk
+
+    g = torch.Generator().manual_seed(0)
+    rand = lambda *shape: torch.rand(*shape, dtype=torch.float64, generator=g)  # noqa: E731
+
+    def at_bounds(x: torch.Tensor, bounds: tuple[float, ...], offset: int = 0) -> torch.Tensor:
+        # each gate's bounds sit at its own tokens: theta = eta = 0 and alpha = 1 at one token
+        # would wipe the memory to a fixed point (zero weights, zero gradient) and test nothing
+        x, n = x.clone(), x.shape[-1]
+        for i, b in enumerate(bounds):
+            x[..., [offset + 2 * i, n // 2 + offset + 2 * i, n - 1 - offset - 2 * i]] = b
+        return x
+
+    def compare(label: str, fn, gates: dict[str, torch.Tensor]) -> None:
+        leaves = [x.clone().requires_grad_() for x in gates.values()]
+        grads = torch.autograd.grad(fn(*leaves), leaves)
+        worst, finite = 0.0, all(bool(torch.isfinite(gr).all()) for gr in grads)
+        with checks.value_checks(False), torch.no_grad():
+            for i, (leaf, grad) in enumerate(zip(leaves, grads)):
+                for idx in range(leaf.numel()):
+                    plus, minus = [x.detach().clone() for x in leaves], [x.detach().clone() for x in leaves]
+                    plus[i].view(-1)[idx] += eps
+                    minus[i].view(-1)[idx] -= eps
+                    fd = (fn(*plus) - fn(*minus)) / (2 * eps)
+                    worst = max(worst, abs(fd.item() - grad.view(-1)[idx].item()))
+        print(f"  {label:34s} gradients finite: {finite}   max |autograd - central difference| = {worst:.1e}")
+
+    print(f"gate gradients at the bounds (float64, T={T}; gates exactly 0 and 1 at several tokens):")
+    q, k, v = (torch.randn(2, T, 6, dtype=torch.float64, generator=g) for _ in range(3))
+    k = F.normalize(k, dim=-1)
+    weight = torch.randn(2, T, 6, dtype=torch.float64, generator=g)
+    bounds = {"hebbian": {"eta": (0.0,), "alpha": (0.0, 1.0)}, "delta": {"eta": (0.0, 1.0), "alpha": (0.0, 1.0)},
+              "titans": {"theta": (0.0,), "eta": (0.0, 1.0), "alpha": (1.0, 0.0)}}
+    for rule, gate_bounds in bounds.items():
+        for C in (1, 4, T):
+            torch.manual_seed(0)
+            mem = make_memory(rule, 6, chunk_size=C).to(torch.float64)
+            gates = {n: at_bounds(rand(2, T) * (0.3 if n == "theta" else 1.0), b, offset)
+                     for offset, (n, b) in enumerate(gate_bounds.items())}
+            names = list(gates)
+            compare(f"{rule} memory, chunk {C}",
+                    lambda *xs, mem=mem, names=names: (mem(q, k, v, **dict(zip(names, xs)))[0] * weight).sum(), gates)
+    W = [torch.randn(2, 7, 6, dtype=torch.float64, generator=g) / 3, torch.randn(2, 6, 7, dtype=torch.float64,
+                                                                             generator=g) / 3]
+    S0 = [torch.randn_like(w) / 5 for w in W]
+
+    def self_modifying_rule(step, retention):
+        y, new_W, _ = unrolled_chunk(q, k, v, step, retention, W, W, residual=True)
+        return (y * weight).sum() + sum(w.sum() for w in new_W)
+
+    def titans_rule(step, retention, momentum):
+        y, new_W, new_S = unrolled_chunk(q, k, v, step, retention, W, W, residual=True, momentum=momentum, S0=S0)
+        return (y * weight).sum() + sum(w.sum() for w in new_W + new_S)
+
+    step, retention, momentum = at_bounds(0.3 * rand(2, T), (0.0,)), at_bounds(rand(2, T), (0.0, 1.0), 1), \
+        at_bounds(rand(2, T), (0.0, 1.0), 2)
+    compare("self-modifying rule (no momentum)", self_modifying_rule, {"step": step, "retention": retention})
+    compare("Titans rule (momentum)", titans_rule, {"step": step, "retention": retention, "momentum": momentum})

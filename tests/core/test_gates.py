@@ -30,20 +30,24 @@ def _inputs(seed=0, lead=(2,)):
     return q, F.normalize(k, dim=-1), v, g
 
 
-def _with_bounds(values: torch.Tensor, bounds: list[float]) -> torch.Tensor:
-    """Random gates with every bound placed at a few tokens (first, middle, last)."""
+def _with_bounds(values: torch.Tensor, bounds: list[float], offset: int = 0) -> torch.Tensor:
+    """Random gates with every bound placed at a few tokens (near the start, middle and end).
+
+    Each gate gets its own ``offset``: theta = eta = 0 and alpha = 1 at the same token would wipe a
+    Titans memory to zero weights, a fixed point whose gradients are all zero (a test of nothing).
+    """
     out, n = values.clone(), values.shape[-1]
     for i, b in enumerate(bounds):
-        out[..., [i, n // 2 + i, n - 1 - i]] = b
+        out[..., [offset + 2 * i, n // 2 + offset + 2 * i, n - 1 - offset - 2 * i]] = b
     return out
 
 
 # gates per rule, each with its bounds placed at some tokens
 GATES = {
-    "hebbian": lambda r: {"eta": _with_bounds(r(), [0.0]), "alpha": _with_bounds(r(), [0.0, 1.0])},
-    "delta": lambda r: {"eta": _with_bounds(r(), [0.0, 1.0]), "alpha": _with_bounds(r(), [0.0, 1.0])},
-    "titans": lambda r: {"theta": _with_bounds(0.3 * r(), [0.0]), "eta": _with_bounds(r(), [0.0, 1.0]),
-                         "alpha": _with_bounds(0.2 * r(), [1.0, 0.0])},
+    "hebbian": lambda r: {"eta": _with_bounds(r(), [0.0]), "alpha": _with_bounds(r(), [0.0, 1.0], 1)},
+    "delta": lambda r: {"eta": _with_bounds(r(), [0.0, 1.0]), "alpha": _with_bounds(r(), [0.0, 1.0], 1)},
+    "titans": lambda r: {"theta": _with_bounds(0.3 * r(), [0.0]), "eta": _with_bounds(r(), [0.0, 1.0], 1),
+                         "alpha": _with_bounds(0.2 * r(), [1.0, 0.0], 2)},
 }
 
 
@@ -64,6 +68,7 @@ def test_gate_gradients_at_the_bounds_are_finite_and_exact(rule, path, chunk_siz
     leaves = [x.clone().requires_grad_() for x in gates.values()]
     grads = torch.autograd.grad(loss(*leaves), leaves)
     assert all(torch.isfinite(gr).all() for gr in grads)
+    assert all(gr.abs().max() > 1e-3 for gr in grads)       # the gates matter: not a degenerate fixed point
     with checks.value_checks(False):
         assert torch.autograd.gradcheck(loss, tuple(leaves), eps=1e-6, atol=1e-7, rtol=1e-5)
 
@@ -72,13 +77,13 @@ def test_gate_gradients_at_the_bounds_are_finite_and_exact(rule, path, chunk_siz
 def test_unrolled_chunk_gradients_at_zero_retention_and_zero_momentum(with_momentum):
     # the self-modifying memories' rule (no momentum) and Titans' (momentum), read and end state
     g = torch.Generator().manual_seed(1)
-    N, n, d = 3, 8, 5
+    N, n, d = 3, 12, 5
     Q, K, V = (torch.randn(N, n, d, dtype=F64, generator=g) for _ in range(3))
     W = [torch.randn(N, 7, d, dtype=F64, generator=g) / 3, torch.randn(N, d, 7, dtype=F64, generator=g) / 3]
     S0 = [torch.randn_like(w) / 5 for w in W]
     step = _with_bounds(0.3 * torch.rand(N, n, dtype=F64, generator=g), [0.0]).requires_grad_()
-    retention = _with_bounds(torch.rand(N, n, dtype=F64, generator=g), [0.0, 1.0]).requires_grad_()
-    momentum = _with_bounds(torch.rand(N, n, dtype=F64, generator=g), [0.0, 1.0]).requires_grad_()
+    retention = _with_bounds(torch.rand(N, n, dtype=F64, generator=g), [0.0, 1.0], 1).requires_grad_()
+    momentum = _with_bounds(torch.rand(N, n, dtype=F64, generator=g), [0.0, 1.0], 2).requires_grad_()
 
     def run(step, retention, momentum):
         y, new_W, new_S = unrolled_chunk(Q, K, V, step, retention, W, W, residual=True,
