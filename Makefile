@@ -64,7 +64,7 @@ test-browser: $(STAMP)
 	$(PY) -m pytest tests/browser -m browser -ra $(ARGS)
 
 figures: $(STAMP)
-	$(PY) -m hope_lite.viz --out figures $(ARGS)
+	$(PY) -m hope_lite.lessons.figures --out figures $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m hope_lite.bench $(ARGS)

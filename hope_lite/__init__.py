@@ -12,10 +12,10 @@ Modules (one concept each, one notebook each). Importing them needs torch and nu
     train     the trainer: checkpoints, exact resume, DDP; ``python -m hope_lite.train`` (notebook 07)
     bench     ``python -m hope_lite.bench``
 
-The teaching layer is ``hope_lite.lessons``: each chapter's experiments, figures and ipywidgets
-explorers, the FAST-mode and exercise helpers of the notebooks (``check``, ``fast_mode``, ``pick``,
-``seed_everything``) and ``python -m hope_lite.lessons.figures --out figures``. It builds on the
-core; the core never imports it.
+The teaching layer is the ``lessons`` subpackage: each chapter's experiments, figures and
+ipywidgets explorers, the FAST-mode and exercise helpers of the notebooks (``check``,
+``fast_mode``, ``pick``, ``seed_everything``) and the command that draws the static figures. It
+builds on the core; the core never imports it (tests/core/test_core_imports.py checks both).
 """
 
 from .cms import ContinuumMemory

@@ -5,7 +5,8 @@ Reuse in any ``tests/browser/test_*.py``::
     pytestmark = pytest.mark.browser
 
     def test_my_widget(widget_notebook):
-        wp = widget_notebook("from hope_lite.widgets import explore_x\\nexplore_x()", name="06-x")
+        wp = widget_notebook("from hope_lite.lessons.ch06_continuum_memory.explorer import explore_x\\nexplore_x()",
+                             name="06-x")
         before = wp.wait_for_output(r"some phrase")        # text printed in an ipywidgets.Output
         wp.screenshot("06-x-before.png")
         after = wp.change_sliders_until_output_changes(before)

@@ -13,10 +13,18 @@ pytestmark = pytest.mark.browser
 
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
+#: where each explorer lives: its chapter's ``explorer`` module
+EXPLORERS = {
+    "explore_associative_memory": "hope_lite.lessons.ch01_associative_memory.explorer",
+    "explore_nested_levels": "hope_lite.lessons.ch02_nested_optimization.explorer",
+    "explore_cms_timeline": "hope_lite.lessons.ch06_continuum_memory.explorer",
+    "explore_hope_levels": "hope_lite.lessons.ch07_hope.explorer",
+}
+
 
 def slide_and_compare(widget_notebook, explorer: str, name: str, pattern: str) -> tuple[str, str]:
-    """Serve ``hope_lite.widgets.<explorer>()``, move sliders until the text changes; (before, after)."""
-    wp = widget_notebook(f"from hope_lite.widgets import {explorer}\n{explorer}()", name=name)
+    """Serve ``<chapter>.explorer.<explorer>()``, move sliders until the text changes; (before, after)."""
+    wp = widget_notebook(f"from {EXPLORERS[explorer]} import {explorer}\n{explorer}()", name=name)
     before = wp.wait_for_output(pattern, timeout_s=120)
     wp.screenshot(f"{name}-before.png")
     after = wp.change_sliders_until_output_changes(before, timeout_s=60)

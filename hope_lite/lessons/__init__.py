@@ -1,0 +1,25 @@
+"""The teaching layer of hope_lite: the code behind the notebooks, one subpackage per chapter.
+
+The core (``hope_lite.memory``, ``.titans``, ``.cms``, ``.optim``, ``.models``, ``.train``,
+``.data``, ...) is what a researcher imports; it needs torch and numpy only and never imports
+this package. The lessons add what a chapter needs on top of it: seeded experiments that return
+plain numbers, pure figure functions (matplotlib, imported on demand) and ipywidgets explorers.
+
+    teaching    check, fast_mode, pick, seed_everything, seeded: what every notebook uses
+    plotting    the matplotlib helpers every chapter's figures share
+    explorer    the base of every ipywidgets explorer (imports ipywidgets)
+    links       Colab/Binder badges and the notebooks' navigation links
+    fit         the one small training loop the chapters share
+    figures     every chapter's static preview PNGs: ``python -m hope_lite.lessons.figures --out figures``
+
+    ch00_levels, ch01_associative_memory, ch02_nested_optimization, ch03_deep_optimizers,
+    ch04_titans, ch05_self_modifying_titans, ch06_continuum_memory, ch07_hope
+                one package per notebook, with the modules it needs of ``experiments``
+                (the numbers), ``figures`` (draws them) and ``explorer`` (the widget)
+
+A notebook starts with ``from hope_lite.lessons import check, fast_mode, pick, seed_everything``.
+"""
+
+from .teaching import check, fast_mode, pick, seed_everything, seeded
+
+__all__ = ["check", "fast_mode", "pick", "seed_everything", "seeded"]

@@ -1,0 +1,343 @@
+"""In-context remapping: where could self-modifying projections help? (notebook 05)
+
+The task (:func:`make_remap_batch`) is associative recall whose key -> value mapping **changes
+halfway through every sequence**::
+
+    k1 v1 k2 v2 ... kn vn  q1 .. qm  |  k1 v1' ... kn vn'  q1' .. qm'
+    ---------- mapping A ----------     ---------- mapping B ----------
+
+The same keys come back in the second half (in a new order) with new values (v_i' != v_i), and
+the queries after the switch must be answered with the *new* values. A memory must therefore
+write, read, and then **overwrite** associations inside one sequence; the old value is a
+distractor ("stale" answer).
+
+Three small models share everything but the sequence layer (:class:`RemapModel`: token
+embeddings -> residual layer -> LayerNorm -> head):
+
+* ``"self_modifying"``: :class:`~hope_lite.self_modifying.SelfModifyingTitans`, whose k, v, eta and
+  alpha projections are memories that keep learning inside the sequence;
+* ``"static"``: the same layer with ``self_modifying=False`` (projection memories frozen at their
+  meta-learned initial state: static projections, the same parameter count);
+* ``"titans"``: plain Titans, :class:`~hope_lite.titans.TitansLayer` (linear projections,
+  data-dependent gates, a deep memory with momentum).
+
+:func:`train_remap` trains one of them with AdamW (the outer optimizer) on fresh batches (the
+lessons' one training loop, :func:`hope_lite.lessons.fit.fit`) and evaluates on a fixed held-out
+batch; :func:`compare_remap` runs all three for several seeds.
+The command line re-runs the measurement quoted in notebook 05::
+
+    python -m hope_lite.lessons.ch05_self_modifying_titans.experiments remap --steps 300 --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hope_lite import SelfModifyingTitans, TitansLayer
+
+from .._args import require_choice, require_int
+from ..fit import fit
+from ..teaching import seeded
+
+__all__ = ["REMAP_TASK", "REMAP_MODEL", "LAYERS", "RemapBatch", "make_remap_batch", "RemapModel", "make_remap_model",
+           "RemapResult", "train_remap", "evaluate_remap", "compare_remap", "summarize", "format_table",
+           "generated_trace", "main"]
+
+# the task and model sizes of notebook 05 (small enough for a 2-core CPU)
+REMAP_TASK = {"n_pairs": 4, "n_queries": 2, "n_keys": 8, "n_values": 8}
+# chunk 5: the switch (token 10 of 20) falls on a chunk boundary of both chunk sizes
+REMAP_MODEL = {"width": 32, "heads": 2, "chunk_size": 5, "projection_chunk_size": 5}
+LAYERS = ("self_modifying", "static", "titans")
+LR = 1e-2
+BATCH = 32
+EVAL_BATCH = 512
+EVAL_SEED = 10_007  # the held-out batch is the same for every run
+
+
+# ---------------------------------------------------------------------------------------------
+# The task
+
+
+@dataclass
+class RemapBatch:
+    """A batch of remapping sequences.
+
+    ``tokens`` (B, T) and ``targets`` (B, T) (-100 = no loss at that position); ``phase`` (T,)
+    is 0 at the queries before the switch, 1 at the queries after it, -1 elsewhere; ``stale``
+    (B, T) holds the *old* value of each query after the switch (-100 elsewhere); ``switch`` is
+    the position of the first token of the second half.
+    """
+
+    tokens: Tensor
+    targets: Tensor
+    phase: Tensor
+    stale: Tensor
+    switch: int
+
+
+def make_remap_batch(batch: int, *, n_pairs: int = 4, n_queries: int = 2, n_keys: int = 8, n_values: int = 8,
+                     generator: torch.Generator | None = None) -> RemapBatch:
+    """Recall with a mid-sequence remapping: ``pairs A, queries, pairs B, queries`` (see the module doc).
+
+    Keys are tokens ``0 .. n_keys-1`` (distinct within a sequence), values ``n_keys ..
+    n_keys+n_values-1``. The second half shows the same keys in a new order, each with a value
+    different from its first one, and asks ``n_queries`` keys again (drawn anew). Sequences are
+    ``2 (2 n_pairs + n_queries)`` tokens long. Guessing a value uniformly scores ln(n_values).
+    Deterministic for a seeded ``generator``.
+    """
+    batch, n_pairs = require_int("batch", batch), require_int("n_pairs", n_pairs)
+    n_queries = require_int("n_queries", n_queries)
+    n_keys, n_values = require_int("n_keys", n_keys), require_int("n_values", n_values, 2)
+    if n_pairs > n_keys:
+        raise ValueError(f"n_pairs ({n_pairs}) must be <= n_keys ({n_keys}): keys are distinct in a sequence.")
+    if n_queries > n_pairs:
+        raise ValueError(f"n_queries ({n_queries}) must be <= n_pairs ({n_pairs}).")
+    g = generator
+    keys = torch.rand(batch, n_keys, generator=g).argsort(-1)[:, :n_pairs]                 # (B, n) distinct
+    old = torch.randint(n_values, (batch, n_pairs), generator=g)
+    # a new value that is never the old one: shift by 1 .. n_values-1 (mod n_values)
+    new = (old + 1 + torch.randint(n_values - 1, (batch, n_pairs), generator=g)) % n_values
+    order = torch.rand(batch, n_pairs, generator=g).argsort(-1)                            # second-half order
+    halves, answers, stales = [], [], []
+    for vals, perm in ((old, None), (new, order)):
+        k = keys if perm is None else keys.gather(1, perm)
+        v = vals if perm is None else vals.gather(1, perm)
+        asked = torch.rand(batch, n_pairs, generator=g).argsort(-1)[:, :n_queries]
+        halves.append(torch.cat([torch.stack([k, v + n_keys], -1).reshape(batch, -1), k.gather(1, asked)], 1))
+        answers.append(v.gather(1, asked) + n_keys)
+        stales.append((old if perm is None else old.gather(1, perm)).gather(1, asked) + n_keys)
+    tokens = torch.cat(halves, 1)
+    half = halves[0].shape[1]
+    targets = torch.full_like(tokens, -100)
+    stale = torch.full_like(tokens, -100)
+    phase = torch.full((tokens.shape[1],), -1, dtype=torch.long)
+    for i in range(2):
+        cols = slice(i * half + 2 * n_pairs, (i + 1) * half)
+        targets[:, cols] = answers[i]
+        phase[cols] = i
+    stale[:, half + 2 * n_pairs:] = stales[1]
+    return RemapBatch(tokens, targets, phase, stale, half)
+
+
+# ---------------------------------------------------------------------------------------------
+# The models
+
+
+def _make_layer(layer: str, width: int, heads: int, chunk_size: int, projection_chunk_size: int) -> nn.Module:
+    require_choice("layer", layer, LAYERS)
+    if layer == "titans":
+        return TitansLayer(width, heads, chunk_size)
+    return SelfModifyingTitans(width, heads, chunk_size, projection_chunk_size, self_modifying=layer == "self_modifying")
+
+
+class RemapModel(nn.Module):
+    """embeddings -> x + layer(x) -> LayerNorm -> head, for one of :data:`LAYERS`.
+
+    x_t = E[token_t] + E_prev[token_{t-1}] (a one-token shift, so that at a value's position the
+    layer sees the key and the value together, as in notebook 03's recall model).
+    """
+
+    def __init__(self, layer: str = "self_modifying", vocab: int = 16, *, width: int = 32, heads: int = 2,
+                 chunk_size: int = 5, projection_chunk_size: int = 5) -> None:
+        super().__init__()
+        self.kind = layer
+        self.embed = nn.Embedding(vocab, width)
+        self.embed_prev = nn.Embedding(vocab + 1, width)          # the last id means "no previous token"
+        self.layer = _make_layer(layer, width, heads, chunk_size, projection_chunk_size)
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab)
+
+    def embed_tokens(self, tokens: Tensor) -> Tensor:
+        prev = F.pad(tokens[:, :-1], (1, 0), value=self.embed_prev.num_embeddings - 1)
+        return self.embed(tokens) + self.embed_prev(prev)          # (B, T, width)
+
+    def forward(self, tokens: Tensor, **layer_options: Any) -> Tensor:   # (B, T) -> (B, T, vocab)
+        """``layer_options`` go to this call of the layer, e.g. a self-modifying layer's ``chunk_size``
+        and ``projection_chunk_size`` (the model itself is not changed)."""
+        x = self.embed_tokens(tokens)
+        y, _ = self.layer(x, **layer_options)
+        return self.head(self.norm(x + y))
+
+
+def make_remap_model(layer: str = "self_modifying", *, seed: int = 0, **sizes: Any) -> RemapModel:
+    """A freshly initialised :class:`RemapModel` (``seed`` fixes its weights; the global RNG is left alone)."""
+    config = {**REMAP_MODEL, **sizes}
+    vocab = REMAP_TASK["n_keys"] + REMAP_TASK["n_values"]
+    with seeded(seed):
+        return RemapModel(layer, vocab, **config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training and evaluation
+
+
+@dataclass
+class RemapResult:
+    """One training run: per-step training losses and held-out numbers after training."""
+
+    layer: str
+    seed: int
+    steps: int
+    losses: list[float] = field(default_factory=list)
+    eval: dict[str, float] = field(default_factory=dict)   # loss, acc_before, acc_after, stale_after
+    seconds: float = 0.0
+    model: RemapModel | None = field(default=None, repr=False)
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000 * self.seconds / max(self.steps, 1)
+
+
+@torch.no_grad()
+def evaluate_remap(model: RemapModel, batch: RemapBatch) -> dict[str, float]:
+    """Held-out numbers: loss over all queries, accuracy before / after the switch, stale-answer rate.
+
+    ``stale_after``: the share of queries after the switch answered with the key's *old* value.
+    """
+    logits = model(batch.tokens)
+    loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=-100).item()
+    pred = logits.argmax(-1)
+    out = {"loss": loss}
+    for i, name in enumerate(("before", "after")):
+        cols = batch.phase == i
+        out[f"acc_{name}"] = (pred[:, cols] == batch.targets[:, cols]).float().mean().item()
+        out[f"loss_{name}"] = F.cross_entropy(logits[:, cols].flatten(0, 1), batch.targets[:, cols].flatten()).item()
+    cols = batch.phase == 1
+    out["stale_after"] = (pred[:, cols] == batch.stale[:, cols]).float().mean().item()
+    return out
+
+
+def eval_batch(size: int = EVAL_BATCH) -> RemapBatch:
+    """The fixed held-out batch (seed :data:`EVAL_SEED`, never used for training)."""
+    return make_remap_batch(size, **REMAP_TASK, generator=torch.Generator().manual_seed(EVAL_SEED))
+
+
+def train_remap(layer: str, steps: int = 300, *, seed: int = 0, lr: float = LR, batch: int = BATCH,
+                eval_size: int = EVAL_BATCH, keep_model: bool = False, **sizes: Any) -> RemapResult:
+    """Train a :class:`RemapModel` with AdamW on fresh batches (seeded), then evaluate it.
+
+    The loss is cross-entropy at the query positions of both halves. Gradient norms are clipped
+    to 1 (the unrolled inner updates can give the outer loop large gradients). Returns a
+    :class:`RemapResult`; ``keep_model=True`` keeps the trained model in it.
+    """
+    require_int("steps", steps, 0)
+    model = make_remap_model(layer, seed=seed, **sizes)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(1000 + seed)
+
+    def fresh_batch(step: int) -> tuple[Tensor, Tensor]:
+        b = make_remap_batch(batch, **REMAP_TASK, generator=gen)
+        return b.tokens, b.targets
+
+    def loss_fn(logits: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+
+    run = fit(model, opt, fresh_batch, steps, loss_fn, clip_norm=1.0)
+    result = RemapResult(layer, seed, steps, losses=run.losses, seconds=run.seconds)
+    model.eval()
+    result.eval = evaluate_remap(model, eval_batch(eval_size))
+    if keep_model:
+        result.model = model
+    return result
+
+
+def compare_remap(steps: int = 300, seeds: Sequence[int] = (0,), layers: Sequence[str] = LAYERS,
+                  **kwargs: Any) -> dict[str, list[RemapResult]]:
+    """Train every layer of ``layers`` for every seed (same data stream per seed): {layer: [results]}."""
+    return {layer: [train_remap(layer, steps, seed=s, **kwargs) for s in seeds] for layer in layers}
+
+
+def summarize(runs: dict[str, list[RemapResult]]) -> dict[str, dict[str, float]]:
+    """Mean over seeds of every held-out number, plus the last-20-steps training loss and ms/step."""
+    out = {}
+    for layer, results in runs.items():
+        row = {key: float(np.mean([r.eval[key] for r in results])) for key in results[0].eval}
+        row["train_loss"] = float(np.mean([np.mean(r.losses[-20:]) for r in results])) if results[0].losses else math.nan
+        row["ms_per_step"] = float(np.mean([r.ms_per_step for r in results]))
+        out[layer] = row
+    return out
+
+
+def format_table(runs: dict[str, list[RemapResult]]) -> str:
+    """The comparison table printed by the command line and the notebook."""
+    seeds = [r.seed for r in next(iter(runs.values()))]
+    lines = [f"held-out batch of {EVAL_BATCH} sequences; mean over seeds {seeds}; chance loss "
+             f"ln({REMAP_TASK['n_values']}) = {math.log(REMAP_TASK['n_values']):.3f}",
+             f"{'layer':>15} {'loss':>6} {'acc before':>10} {'acc after':>10} {'stale after':>11} "
+             f"{'train loss':>10} {'ms/step':>8}   acc after, per seed"]
+    for layer, row in summarize(runs).items():
+        per_seed = " ".join(f"{r.eval['acc_after']:.3f}" for r in runs[layer])
+        lines.append(f"{layer:>15} {row['loss']:6.3f} {row['acc_before']:10.3f} {row['acc_after']:10.3f} "
+                     f"{row['stale_after']:11.3f} {row['train_loss']:10.3f} {row['ms_per_step']:8.1f}   {per_seed}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the projections do inside one sequence
+
+
+@torch.no_grad()
+def generated_trace(model: RemapModel, batch: RemapBatch) -> dict[str, np.ndarray]:
+    """Per-token k, v, eta, alpha that a self-modifying model's layer generates, and how they drift.
+
+    Returns ``eta``, ``alpha`` (B, H, T) and the *drift* of the adaptive projections: for each
+    token, |k_t - k_t^static| and |v_t - v_t^static| (B, H, T), where the static values come from
+    the same layer with its projection memories frozen at the initial state (same input). A
+    static layer has zero drift by construction.
+    """
+    if not isinstance(model.layer, SelfModifyingTitans):
+        raise ValueError("generated_trace needs a self_modifying or static RemapModel.")
+    x = model.embed_tokens(batch.tokens)
+    _, _, live = model.layer(x, return_generated=True)
+    _, _, frozen = model.layer(x, return_generated=True, freeze_projections=True)
+    out = {name: live[name].numpy() for name in ("eta", "alpha")}
+    out.update({f"{name}_static": frozen[name].numpy() for name in ("eta", "alpha")})
+    for name in ("k", "v"):
+        out[f"{name}_drift"] = (live[name] - frozen[name]).norm(dim=-1).numpy()
+        out[f"{name}_norm"] = frozen[name].norm(dim=-1).numpy()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m hope_lite.lessons.ch05_self_modifying_titans.experiments",
+                                description="Notebook 05's measurement: self-modifying vs static vs plain Titans "
+                                            "on in-context remapping.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("remap", help="train the three models and print the comparison table")
+    r.add_argument("--steps", type=int, default=300)
+    r.add_argument("--batch", type=int, default=BATCH)
+    r.add_argument("--chunk", type=int, default=REMAP_MODEL["chunk_size"],
+                   help="chunk size of the output memory and of the projection memories")
+    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    r.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS)
+    r.add_argument("--lr", type=float, default=LR)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)  # tiny tensors: one thread is faster and steadier
+    start = time.perf_counter()
+    runs = {}
+    for layer in args.layers:
+        runs[layer] = [train_remap(layer, args.steps, seed=s, lr=args.lr, batch=args.batch, chunk_size=args.chunk,
+                                   projection_chunk_size=args.chunk) for s in args.seeds]
+        print(f"  {layer}: done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    print(f"remap task {REMAP_TASK}, model {dict(REMAP_MODEL, chunk_size=args.chunk, projection_chunk_size=args.chunk)}, "
+          f"AdamW lr {args.lr}, batch {args.batch}, {args.steps} steps")
+    print(format_table(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Figures of notebook 06 (Continuum Memory System): pure functions that return a matplotlib Figure.
+
+Every figure is drawn from recorded or measured numbers: token timelines of the updates an
+:class:`~hope_lite.levels.UpdateRecorder` saw in a real forward pass (:func:`render_token_timeline`),
+forgetting curves from :func:`.experiments.forgetting_run`. Called without data, a ``render_*``
+runs the default experiment itself, so :data:`FIGURES` regenerates every static preview the
+notebook links::
+
+    python -m hope_lite.lessons.figures --only 06-update-timeline.png
+
+Figures are closed in pyplot before they are returned (:mod:`hope_lite.lessons.plotting`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from hope_lite import UpdateRecorder, build_model, levels_of
+
+from ..plotting import finish, subplots, update_colormap
+from ..teaching import seeded
+from .experiments import CMS_TIMELINE_EXPLORER_DEFAULTS, forgetting_run, timeline_run
+
+__all__ = ["LEARNER_COLORS", "LEARNER_LABELS", "LEVEL_PALETTE", "update_grid", "render_token_timeline",
+           "render_forgetting", "hope_recorded_run", "render_hope_timeline", "explorer_periods", "FIGURES"]
+
+LEARNER_COLORS = {"single": "#7570b3", "cms": "#d95f02", "cms-equal": "#1b9e77"}
+LEARNER_LABELS = {"single": "one MLP (period 4)", "cms": "CMS, η_l ∝ C_l", "cms-equal": "CMS, equal η_l"}
+#: the colours of the levels, fastest first
+LEVEL_PALETTE = ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The token timeline of the updates (sections 1, 3 and 6)
+
+
+def update_grid(recorder: Any, tokens: int, names: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Levels x tokens array of recorded update magnitudes; NaN where a level did not update.
+
+    ``names`` picks and orders the rows (default: every recorded level, in recording order); a
+    name with no events gives an all-NaN row. A level recorded without magnitudes gets 1.0 at its
+    update times. Times outside ``[0, tokens)`` are ignored.
+    """
+    if not hasattr(recorder, "events"):
+        raise ValueError("update_grid takes an UpdateRecorder (after a run inside `with UpdateRecorder(model):`).")
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
+        raise ValueError(f"tokens must be a positive int, got {tokens!r}.")
+    names = list(recorder.events) if names is None else list(names)
+    grid = np.full((len(names), tokens), np.nan)
+    for row, name in enumerate(names):
+        ev = recorder.events.get(name)
+        if ev is None:
+            continue
+        times = ev.all_times()
+        mags = ev.all_magnitudes()
+        if mags.size != times.size:
+            mags = np.ones(times.size)
+        keep = (times >= 0) & (times < tokens)
+        grid[row, times[keep]] = mags[keep]
+    return names, grid
+
+
+def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | None = None,
+                           labels: Sequence[str] | None = None, periods: Sequence[int] | None = None,
+                           switch: int | None = None, title: str | None = None, magnitudes: bool = True):
+    """Which level updates at which token, and by how much: a heat map drawn from recorded events.
+
+    Top: rows = levels (fastest on top), columns = tokens; a coloured cell is one recorded update,
+    its colour the update's magnitude |Δθ| (Frobenius norm over the level's weights, mean over
+    the batch); white = no update (the weights are frozen there). Bottom (``magnitudes=True``):
+    each level's magnitudes against the token of the update. ``periods`` adds each level's
+    declared period to its label; ``switch`` marks a task switch with a dashed line.
+    Static previews: ``figures/06-update-timeline.png``, ``06-explorer.png``, ``06-hope-levels.png``.
+    """
+    from matplotlib.colors import Normalize
+
+    names, grid = update_grid(recorder, tokens, names)
+    if not names:
+        raise ValueError("nothing to draw: no level names and no recorded events.")
+    if labels is None:
+        labels = [n.replace(".memory", "") for n in names]
+    if len(labels) != len(names) or (periods is not None and len(periods) != len(names)):
+        raise ValueError("labels and periods need one entry per level.")
+    counts = np.isfinite(grid).sum(1)
+    rows = len(names)
+    heat_h = 0.9 + 0.32 * rows
+    height = heat_h + (2.1 if magnitudes else 0.0) + 0.7
+    if magnitudes:
+        fig, (ax, ax2) = subplots(10.5, height, nrows=2, gridspec_kw={"height_ratios": [heat_h, 2.1]})
+    else:
+        fig, ax = subplots(10.5, height)
+        ax2 = None
+    finite = grid[np.isfinite(grid)]
+    vmax = float(finite.max()) if finite.size else 1.0
+    cmap = update_colormap()
+    image = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest", cmap=cmap,
+                      norm=Normalize(0.0, vmax if vmax > 0 else 1.0), extent=(-0.5, tokens - 0.5, rows - 0.5, -0.5))
+    ax.set_yticks(range(rows))
+    ax.set_yticklabels([f"{lab}" + (f"  (C = {p})" if periods is not None else "")
+                        for lab, p in zip(labels, periods if periods is not None else [None] * rows)], fontsize=8.5)
+    for r in range(rows):
+        ax.axhline(r + 0.5, color="0.85", lw=0.6)
+        ax.text(1.005, r, f"{counts[r]} update{'s' if counts[r] != 1 else ''}", transform=ax.get_yaxis_transform(),
+                va="center", ha="left", fontsize=8, color="0.2")
+    ax.set_xlim(-0.5, tokens - 0.5)
+    ax.set_xlabel("token t (a coloured cell: the level applied its accumulated chunk gradient at t)", fontsize=8.5)
+    if switch is not None:
+        ax.axvline(switch - 0.5, color="0.3", ls="--", lw=1)
+    bar = fig.colorbar(image, ax=ax, pad=0.1, fraction=0.025)
+    bar.set_label("|Δθ| of the update", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    ax.set_title(title or "Recorded updates of every level (UpdateRecorder), fastest level on top", fontsize=10)
+    if ax2 is not None:
+        for r, (lab, name) in enumerate(zip(labels, names)):
+            t = np.flatnonzero(np.isfinite(grid[r]))
+            if t.size:
+                ax2.plot(t, grid[r, t], "o-", ms=3, lw=1.2, color=LEVEL_PALETTE[r % len(LEVEL_PALETTE)], label=lab)
+        top = 1.45 * vmax if vmax > 0 else 1.0           # head room for the legend
+        ax2.set_ylim(0, top)
+        if switch is not None:
+            ax2.axvline(switch - 0.5, color="0.3", ls="--", lw=1)
+            ax2.text(switch, 0.04 * top, " task switch", fontsize=8, va="bottom", color="0.3")
+        ax2.set_xlim(-0.5, tokens - 0.5)
+        ax2.set_xlabel("token t", fontsize=8.5)
+        ax2.set_ylabel("|Δθ| per update", fontsize=8.5)
+        ax2.grid(alpha=0.3)
+        if finite.size:
+            ax2.legend(fontsize=7.5, ncol=min(rows, 4), loc="upper center")
+        # keep both x axes aligned: give the lower panel the same right margin as the colour bar
+        pos, pos2 = ax.get_position(), ax2.get_position()
+        ax2.set_position([pos2.x0, pos2.y0, pos.width, pos2.height])
+    fig.subplots_adjust(left=0.2 if max(len(lab) for lab in labels) > 12 else 0.13, right=0.9, top=1 - 0.45 / height, bottom=0.55 / height, hspace=0.55)
+    if ax2 is not None:
+        pos, pos2 = ax.get_position(), ax2.get_position()
+        ax2.set_position([pos.x0, pos2.y0, pos.width, pos2.height])
+    return finish(fig)
+
+
+def explorer_periods(levels: int, exponents: Sequence[int], max_exponent: int = 9) -> tuple[tuple[int, ...], bool]:
+    """Periods 2^e for the first ``levels`` exponents, repaired to be strictly increasing powers of two.
+
+    The library requires periods fastest first, each a multiple of the one before; with powers of
+    two that means strictly increasing exponents. An exponent not above the previous one is raised
+    to previous + 1; if that passes ``max_exponent``, the earlier ones are lowered. Returns
+    (periods, repaired?).
+    """
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= len(exponents):
+        raise ValueError(f"levels must be an int in 1..{len(exponents)}, got {levels!r}.")
+    wanted = [int(e) for e in exponents[:levels]]
+    fixed = list(wanted)
+    for i in range(1, levels):
+        fixed[i] = max(fixed[i], fixed[i - 1] + 1)
+    if fixed[-1] > max_exponent:                       # push down from the top
+        fixed[-1] = max_exponent
+        for i in range(levels - 2, -1, -1):
+            fixed[i] = min(fixed[i], fixed[i + 1] - 1)
+    if fixed[0] < 0:
+        raise ValueError(f"cannot fit {levels} levels below 2^{max_exponent}.")
+    return tuple(2 ** e for e in fixed), fixed != wanted
+
+
+def _explorer_preview():
+    d = CMS_TIMELINE_EXPLORER_DEFAULTS
+    periods, _ = explorer_periods(d["levels"], d["exponents"])
+    run = timeline_run(periods, d["tokens"])
+    return render_token_timeline(run["recorder"], run["tokens"], names=run["names"],
+                                  labels=[f"level {i + 1}" for i in range(len(periods))], periods=periods,
+                                  switch=run["switch"],
+                                  title=f"explore_cms_timeline() at its start values: {len(periods)} levels, "
+                                        f"{run['tokens']} tokens (task A, then task B)")
+
+
+def _section1_timeline():
+    """Four levels (4, 16, 64, 256) over 128 tokens: the slowest never updates."""
+    periods, tokens = (4, 16, 64, 256), 128
+    run = timeline_run(periods, tokens)
+    return render_token_timeline(run["recorder"], tokens, names=run["names"],
+                                  labels=[f"level {i + 1}" for i in range(len(periods))], periods=periods,
+                                  switch=run["switch"],
+                                  title="A ContinuumMemory with periods (4, 16, 64, 256) reads 128 tokens: "
+                                        "recorded updates (the level with C = 256 never updates)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Forgetting (section 4)
+
+
+def render_forgetting(run: dict | None = None, **params: Any):
+    """Error on the first task along the stream for every learner, and each CMS level's error on it.
+
+    ``run`` is a :func:`.experiments.forgetting_run` result (default: seed 0 of the
+    notebook's setting). Left: error on task A after every segment, phases shaded. Right: the error
+    on A of each level of the CMS (η_l ∝ C_l) alone at the end of each phase.
+    Static preview ``figures/06-forgetting.png``.
+    """
+    r = forgetting_run(**params) if run is None else run
+    tasks, per = r["tasks"], r["tokens_per_task"]
+    first = tasks[0]
+    fig, (ax, ax2) = subplots(11.0, 4.0, ncols=2, gridspec_kw={"width_ratios": [1.7, 1.0]})
+    for i, t in enumerate(tasks):
+        if i % 2:
+            ax.axvspan(i * per, (i + 1) * per, color="0.93", lw=0)
+        ax.text((i + 0.5) * per, 1.0, f"task {t}", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=8.5, color="0.3")
+    for name, errs in r["errors"].items():
+        ax.plot(np.r_[0, r["tokens"]], np.r_[r["initial"][name][first], errs[first]], "o-", ms=3, lw=1.6,
+                color=LEARNER_COLORS.get(name, "k"),
+                label=f"{LEARNER_LABELS.get(name, name)}: {r['parameters'][name]} params")
+    ax.set_xlabel("tokens read")
+    ax.set_ylabel(f"error on task {first} (held-out inputs)")
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, len(tasks) * per)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    name = "cms" if "cms" in r["levels_on_first"] else next(iter(r["levels_on_first"]))
+    levels = np.asarray(r["levels_on_first"][name])            # (phases, levels)
+    periods = r["periods"][name]
+    width = 0.8 / levels.shape[1]
+    x = np.arange(levels.shape[0])
+    for j in range(levels.shape[1]):
+        ax2.bar(x + (j - (levels.shape[1] - 1) / 2) * width, levels[:, j], width,
+                color=LEVEL_PALETTE[j % len(LEVEL_PALETTE)], label=f"level {j + 1} (C = {periods[j]}) alone")
+    ax2.set_xticks(x)
+    ax2.set_xticklabels([f"after {t}" for t in tasks], fontsize=8.5)
+    ax2.set_ylabel(f"error on task {first}")
+    ax2.set_title(f"{LEARNER_LABELS.get(name, name)}: each level's own answer", fontsize=9.5)
+    ax2.grid(axis="y", alpha=0.3)
+    ax2.legend(fontsize=7.5)
+    fig.suptitle(f"A stream of tasks {', '.join(tasks)} ({per} tokens each), learned in context only: "
+                 f"how much of task {first} is left?", fontsize=10)
+    fig.tight_layout()
+    return finish(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# HOPE's levels (section 6)
+
+
+@torch.no_grad()
+def hope_recorded_run(tokens: int = 64, *, preset: str = "tiny", seed: int = 0) -> dict[str, Any]:
+    """One forward pass of an untrained HopeLM under an UpdateRecorder; its declared levels too.
+
+    Returns ``{"model", "levels" (levels_of(model), token-clock ones), "recorder", "tokens"}``.
+    """
+    with seeded(seed):
+        model = build_model("hope", preset)
+        x = torch.randint(0, model.config.vocab_size, (1, tokens))
+    with UpdateRecorder(model) as rec:
+        model(x)
+    levels = [lv for lv in levels_of(model) if lv.clock == "tokens"]
+    return {"model": model, "levels": levels, "recorder": rec, "tokens": tokens}
+
+
+def _hope_label(name: str) -> str:
+    """'blocks.0.cms.blocks.1.memory' -> 'block 0 · CMS level 2'; 'blocks.1.mixer.k' -> 'block 1 · Titans k'."""
+    parts = name.split(".")
+    if len(parts) >= 5 and parts[2] == "cms":
+        return f"block {parts[1]} · CMS level {int(parts[4]) + 1}"
+    if len(parts) >= 4 and parts[2] == "mixer":
+        return f"block {parts[1]} · Titans {parts[3]}"
+    return name
+
+
+def render_hope_timeline(run: dict | None = None, **params: Any):
+    """The recorded updates of every token-clock level of a tiny HopeLM in one forward pass.
+
+    Rows follow ``levels_of(model)`` (fastest first): the self-modifying Titans memories and the
+    CMS levels of each block. Static preview ``figures/06-hope-levels.png``.
+    """
+    r = hope_recorded_run(**params) if run is None else run
+    names = [lv.qualified_name for lv in r["levels"]]
+    labels = [_hope_label(n) for n in names]
+    return render_token_timeline(r["recorder"], r["tokens"], names=names, labels=labels,
+                                  periods=[lv.period for lv in r["levels"]], magnitudes=False,
+                                  title=f"build_model('hope', 'tiny'): every in-context level in one forward pass "
+                                        f"of {r['tokens']} tokens")
+
+
+FIGURES: dict[str, Callable[[], Any]] = {
+    "06-update-timeline.png": _section1_timeline,
+    "06-explorer.png": _explorer_preview,
+    "06-forgetting.png": lambda: render_forgetting(),
+    "06-hope-levels.png": lambda: render_hope_timeline(),
+}

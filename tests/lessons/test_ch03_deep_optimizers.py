@@ -1,0 +1,319 @@
+"""Chapter 03 (deep optimizers): the toy landscape, the small models, training and timing (experiments),
+the figures and the landscape explorer (driven from Python)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from hope_lite.lessons import figures as lessons_figures
+from hope_lite.lessons.ch03_deep_optimizers import experiments as ex
+from hope_lite.lessons.ch03_deep_optimizers import figures as viz
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+# --------------------------------------------------------------------------------------------
+# The landscape
+# --------------------------------------------------------------------------------------------
+
+
+def test_landscape_minimum_and_valley_floor():
+    assert ex.landscape(*ex.LANDSCAPE_MINIMUM) == 0.0
+    assert ex.landscape_gradient(*ex.LANDSCAPE_MINIMUM) == (0.0, 0.0)
+    r = np.linspace(-3, 3, 121)
+    R, T = np.meshgrid(r, np.linspace(-3, 4, 141))
+    Z = ex.landscape(R, T)
+    assert Z.min() >= 0.0 and np.unravel_index(Z.argmin(), Z.shape) == (np.abs(T[:, 0]).argmin(), 60)
+    a, omega = ex.LANDSCAPE["a"], ex.LANDSCAPE["omega"]
+    floor = ex.landscape(r, r + a * np.sin(omega * r))          # on the valley floor psi = r^2
+    assert np.allclose(floor, r ** 2, atol=1e-12)
+
+
+def test_landscape_gradient_equals_autograd_on_floats_arrays_and_tensors():
+    g = torch.Generator().manual_seed(0)
+    pts = torch.randn(20, 2, generator=g, dtype=torch.float64) * 2
+    for constants in ({}, {"k": 3.0, "a": 0.2, "omega": 5.0}):
+        x = pts.clone().requires_grad_(True)
+        ex.landscape(x[:, 0], x[:, 1], **constants).sum().backward()
+        dr, dth = ex.landscape_gradient(pts[:, 0], pts[:, 1], **constants)
+        assert torch.allclose(torch.stack([dr, dth], 1), x.grad, atol=1e-10)
+        dr_np, _ = ex.landscape_gradient(pts[:, 0].numpy(), pts[:, 1].numpy(), **constants)
+        assert np.allclose(dr_np, dr.numpy(), atol=1e-12)
+        assert isinstance(ex.landscape(1.0, 2.0, **constants), float)
+
+
+@pytest.mark.parametrize("name", list(ex.OPTIMIZERS))
+def test_run_landscape_finite_for_every_optimizer(name):
+    traj = ex.run_landscape(name, 30)
+    assert traj.points.shape == (31, 2) and traj.losses.shape == (31,)
+    assert np.isfinite(traj.points).all() and np.isfinite(traj.losses).all() and not traj.diverged
+    assert tuple(traj.points[0]) == ex.LANDSCAPE_START
+    assert traj.losses[0] == pytest.approx(ex.landscape(*ex.LANDSCAPE_START))
+    assert traj.hparams == ex.LANDSCAPE_SETTINGS.get(name, {})
+
+
+def test_one_d_fallbacks_muon_is_momentum_and_dgd_is_gradient_descent():
+    a = ex.run_landscape("muon", 60, tuned=False, lr=0.01, momentum=0.9)
+    b = ex.run_landscape("momentum", 60, tuned=False, lr=0.01, momentum=0.9)
+    assert np.array_equal(a.points, b.points)
+    c = ex.run_landscape("dgd", 60, tuned=False, lr=0.01)
+    d = ex.run_landscape("sgd", 60, tuned=False, lr=0.01)
+    assert np.array_equal(c.points, d.points)
+
+
+def test_tuned_settings_give_the_documented_table():
+    """LANDSCAPE_SETTINGS docs: momentum 141 steps, delta (erase 0.1) 124; delta at erase = beta never."""
+    assert ex.run_landscape("momentum").steps_to() == 141
+    assert ex.run_landscape("delta").steps_to() == 124
+    assert ex.run_landscape("delta", erase=0.9).steps_to() is None
+    assert ex.run_landscape("sgd").steps_to() is None
+
+
+def test_run_landscape_stops_when_it_diverges():
+    traj = ex.run_landscape("momentum", 400, lr=1.0)
+    assert traj.diverged and len(traj.losses) < 401 and np.isfinite(traj.losses).all()
+    assert traj.final_loss == math.inf and ex.steps_to_tolerance(traj) is None
+
+
+def test_steps_to_tolerance():
+    losses = [5.0, 1.0, 0.5, 0.1, 0.05]
+    assert ex.steps_to_tolerance(losses, 0.2) == 3
+    assert ex.steps_to_tolerance(np.array(losses), 10.0) == 0
+    assert ex.steps_to_tolerance(torch.tensor(losses), 0.01) is None
+    bouncing = [1.0, 0.1, 1.0, 0.1, 0.05]
+    assert ex.steps_to_tolerance(bouncing, 0.2) == 3
+    assert ex.steps_to_tolerance(bouncing, 0.2, sustained=False) == 1
+    assert ex.steps_to_tolerance([1.0, float("nan"), 0.1], 0.5) == 2
+    assert ex.steps_to_tolerance([1.0, 0.1, float("nan")], 0.5) is None
+    traj = ex.run_landscape("momentum", 200)
+    assert ex.steps_to_tolerance(traj) == ex.steps_to_tolerance(traj.losses) == traj.steps_to() == 141
+
+
+def test_sweep_and_best_settings():
+    rows = ex.landscape_sweep(["momentum"], lrs=[0.001, 0.01585], grid={"momentum": [{"momentum": 0.9}]}, steps=200)
+    assert [r["hparams"] for r in rows] == [{"momentum": 0.9, "lr": 0.001}, {"momentum": 0.9, "lr": 0.01585}]
+    assert rows[0]["steps"] is None and rows[1]["steps"] == 141
+    best = ex.best_settings(rows)
+    assert best["momentum"]["hparams"]["lr"] == 0.01585
+    fake = [{"optimizer": "x", "hparams": {"lr": 1}, "steps": None, "final_loss": 0.5},
+            {"optimizer": "x", "hparams": {"lr": 2}, "steps": None, "final_loss": 0.1}]
+    assert ex.best_settings(fake)["x"]["hparams"] == {"lr": 2}
+
+
+def test_compare_on_landscape_uses_held_out_starts():
+    out = ex.compare_on_landscape(["momentum", "sgd"], starts=ex.LANDSCAPE_STARTS[:2], steps=300)
+    assert out["momentum"]["steps"][0] == 141 and out["momentum"]["converged"] == 2
+    assert out["sgd"]["converged"] == 0 and out["sgd"]["median"] == math.inf
+
+
+# --------------------------------------------------------------------------------------------
+# Newton-Schulz
+# --------------------------------------------------------------------------------------------
+
+
+def test_newton_schulz_errors_cubic_converges_quintic_stays_near():
+    cubic = ex.ns_orthogonality_error((16, 48), 14, "cubic", samples=2)
+    quintic = ex.ns_orthogonality_error((16, 48), 14, "quintic", samples=2)
+    assert cubic.shape == quintic.shape == (15,)
+    assert cubic[0] == pytest.approx(quintic[0]) and cubic[0] > 0.8      # the normalised input
+    assert cubic[-1] < 1e-8
+    assert 0.05 < quintic[5] < 0.5 and quintic[-1] > 0.05
+    assert quintic[3] < cubic[3]                                         # quintic is faster at first
+
+
+# --------------------------------------------------------------------------------------------
+# Models and data
+# --------------------------------------------------------------------------------------------
+
+
+def test_recall_batch_structure():
+    tokens, targets = ex.make_recall_batch(64, n_pairs=6, n_queries=3, seed=0)
+    assert tokens.shape == targets.shape == (64, 15)
+    keys, values = tokens[:, 0:12:2], tokens[:, 1:12:2]
+    assert (keys < 16).all() and (values >= 16).all() and (values < 32).all()
+    assert all(len(set(row.tolist())) == 6 for row in keys)              # distinct keys
+    assert (targets[:, :12] == -100).all()
+    for b in range(64):
+        table = dict(zip(keys[b].tolist(), values[b].tolist()))
+        assert [table[q] for q in tokens[b, 12:].tolist()] == targets[b, 12:].tolist()
+
+
+def test_recall_batch_is_multi_query_recall_without_the_teacher_forced_answers():
+    from hope_lite.data import multi_query_recall
+
+    task = multi_query_recall(8, 6, 3, vocab_size=32, seed=4)
+    tokens, targets = ex.make_recall_batch(8, n_pairs=6, n_queries=3, seed=4)
+    assert torch.equal(tokens, torch.cat([task["tokens"][:, :12], task["tokens"][:, 12::2]], 1))
+    assert torch.equal(targets[:, 12:], task["targets"][:, 12::2])
+
+
+def test_regression_data_seeded_and_test_split_shares_the_teacher():
+    X, y = ex.make_regression_data(256, seed=3)
+    X2, y2 = ex.make_regression_data(256, seed=3)
+    assert torch.equal(X, X2) and torch.equal(y, y2)
+    Xt, yt = ex.make_regression_data(256, seed=3, split="test")
+    assert not torch.equal(X, Xt)
+    assert 0.6 < y.var().item() < 1.4 and 0.6 < yt.var().item() < 1.4
+
+
+def test_models_forward_shapes():
+    assert ex.make_model("mlp")(torch.randn(5, 8)).shape == (5, 1)
+    tokens, _ = ex.make_recall_batch(3)
+    assert ex.make_model("recall")(tokens).shape == (3, tokens.shape[1], 32)
+    a, b = ex.make_model("recall", seed=1), ex.make_model("recall", seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ex.OPTIMIZERS))
+def test_train_with_smoke_both_models(name):
+    r = ex.train_with(name, "mlp", steps=4)
+    assert len(r.losses) == len(r.step_times) == 4 and not r.diverged
+    assert np.isfinite(r.losses).all() and (r.step_times > 0).all() and r.ms_per_step > 0
+    assert math.isfinite(r.eval_loss) and r.accuracy is None and r.lr == ex.DEFAULT_LR["mlp"][name]
+    r = ex.train_with(name, "recall", steps=2, seed=1)
+    assert len(r.losses) == 2 and np.isfinite(r.losses).all() and 0.0 <= r.accuracy <= 1.0
+
+
+def test_train_with_is_deterministic_and_learns():
+    a = ex.train_with("adamw", "mlp", steps=40)
+    b = ex.train_with("adamw", "mlp", steps=40)
+    assert np.array_equal(a.losses, b.losses)
+    assert a.final_loss < 0.5 * a.losses[0]
+
+
+def test_train_with_reports_divergence():
+    r = ex.train_with("sgd", "mlp", steps=50, lr=50.0)
+    assert r.diverged and r.final_loss == math.inf and len(r.losses) < 50
+
+
+def test_default_lrs_and_settings_cover_every_optimizer():
+    for model in ex.TOY_MODELS:
+        assert set(ex.DEFAULT_LR[model]) == set(ex.TRAIN_OPTIMIZERS)
+        assert all(lr in ex.TRAIN_LRS for lr in ex.DEFAULT_LR[model].values())
+    assert set(ex.LANDSCAPE_SETTINGS) == set(ex.LANDSCAPE_OPTIMIZERS)
+    assert ex.make_optimizer("adamw", ex.make_model()).param_groups[0]["weight_decay"] == 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: ex.run_landscape("nesterov"), "optimizer"),
+    (lambda: ex.run_landscape("momentum", 0), "steps"),
+    (lambda: ex.run_landscape("momentum", 2.5), "steps"),
+    (lambda: ex.run_landscape("momentum", start=(1.0,)), "start"),
+    (lambda: ex.run_landscape("momentum", constants={"b": 1.0}), "constant"),
+    (lambda: ex.run_landscape("momentum", constants={"k": -1.0}), "k"),
+    (lambda: ex.run_landscape("momentum", lr=-0.1), "lr"),
+    (lambda: ex.run_landscape("momentum", nesterov=True), "nesterov"),
+    (lambda: ex.landscape(1.0, 1.0, omega2=1.0), "constant"),
+    (lambda: ex.steps_to_tolerance([1.0, 0.5], 0.0), "tol"),
+    (lambda: ex.steps_to_tolerance([], 0.1), "run"),
+    (lambda: ex.steps_to_tolerance(np.ones((2, 2)), 0.1), "run"),
+    (lambda: ex.train_with("rmsprop"), "optimizer"),
+    (lambda: ex.train_with("sgd", "cnn"), "model"),
+    (lambda: ex.train_with("sgd", steps=0), "steps"),
+    (lambda: ex.train_with("sgd", lr=0.0), "lr"),
+    (lambda: ex.train_with("sgd", lr=float("nan")), "lr"),
+    (lambda: ex.train_with("sgd", seed=-1), "seed"),
+    (lambda: ex.train_with("delta", erase=2.0), "erase"),
+    (lambda: ex.make_optimizer("sgd", [torch.zeros(2)]), "model"),
+    (lambda: ex.make_recall_batch(0), "batch"),
+    (lambda: ex.make_recall_batch(2, n_pairs=20), "n_pairs"),
+    (lambda: ex.make_recall_batch(2, n_pairs=2, n_queries=3), "n_queries"),
+    (lambda: ex.make_regression_data(8, split="valid"), "split"),
+    (lambda: ex.ns_orthogonality_error((4,), 3), "shape"),
+    (lambda: ex.ns_orthogonality_error((4, 4), 3, "septic"), "coefficients"),
+    (lambda: ex.landscape_sweep(["nope"]), "optimizer"),
+    (lambda: ex.landscape_controls("nope"), "optimizer"),
+])
+def test_bad_input_raises_value_error_naming_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --------------------------------------------------------------------------------------------
+# Figures and the explorer
+# --------------------------------------------------------------------------------------------
+
+
+def test_render_functions_return_figures(no_open_figures):
+    figs = [
+        viz.render_landscape("momentum", 20),
+        viz.render_landscape("momentum", 400, lr=1.0),                    # diverged: still a figure
+        viz.render_landscape_runs({n: ex.run_landscape(n, 15) for n in ("sgd", "delta")}),
+        viz.render_newton_schulz(shapes=((8, 8), (8, 24)), max_steps=3, samples=1, spectrum_steps=2),
+        viz.render_training_runs({n: ex.train_with(n, "mlp", 3) for n in ("sgd", "muon")}),
+        viz.render_training_runs({"adamw": ex.train_with("adamw", "recall", 2)}),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+    assert no_open_figures()
+    with pytest.raises(ValueError):
+        viz.render_landscape_runs({})
+
+
+@pytest.mark.parametrize("name", ex.LANDSCAPE_OPTIMIZERS)
+def test_explorer_controls_round_trip_to_the_tuned_settings(name):
+    hp = ex.landscape_hparams(name, **ex.landscape_controls(name))
+    a = ex.run_landscape(name, 40, tuned=False, **hp)
+    b = ex.run_landscape(name, 40)
+    assert np.array_equal(a.points, b.points)
+
+
+def test_landscape_explorer_driven_from_python(no_open_figures):
+    from hope_lite.lessons.ch03_deep_optimizers.explorer import LandscapeExplorer, explore_landscape
+
+    w = explore_landscape(steps=40)
+    assert isinstance(w, LandscapeExplorer)
+    optimizer, lr, beta, erase, period, steps, output = w.children
+    assert optimizer.value == "delta" and not erase.disabled and period.disabled
+    assert all(not c.continuous_update for c in (lr, beta, erase, period, steps))
+    first = w.text
+    assert first.startswith("delta:") and "40 steps" in first
+    assert [o["output_type"] for o in output.outputs] == ["stream", "display_data"]
+    optimizer.value = "momentum"                                  # loads momentum's tuned settings
+    assert lr.value == pytest.approx(ex.LANDSCAPE_SETTINGS["momentum"]["lr"], rel=0.06)
+    assert erase.disabled and w.text.startswith("momentum:") and w.text != first
+    lr.value = 0.9
+    text = w.update()
+    assert text == w.text and "diverged" in text
+    steps.value = 400
+    lr.value = ex.LANDSCAPE_SETTINGS["momentum"]["lr"]
+    w.update()
+    assert "after 1" in w.text and w.trajectory.steps_to() is not None
+    optimizer.value = "m3"
+    assert not period.disabled and beta.description == "β1"
+    with pytest.raises(ValueError, match="unknown"):
+        explore_landscape(colour="red")
+    with pytest.raises(ValueError, match="optimizer"):
+        explore_landscape(optimizer="dgd")
+    assert no_open_figures()
+
+
+def test_figures_registered_and_the_explorer_preview_is_small(tmp_path):
+    for name in ("03-landscape.png", "03-landscape-explorer.png", "03-newton-schulz.png", "03-training-mlp.png",
+                 "03-training-recall.png", "03-m3-readings.png"):
+        assert name in viz.FIGURES
+    assert lessons_figures.main(["--out", str(tmp_path), "--only", "03-landscape-explorer.png"]) == 0
+    assert 0 < (tmp_path / "03-landscape-explorer.png").stat().st_size < 300 * 1024
+
+
+def test_m3_readings_sum_grows_ema_levels_off():
+    r = ex.m3_readings(40, seed=0)
+    assert set(r) == {"ema", "sum"} and all(len(v["loss"]) == 40 for v in r.values())
+    assert r["sum"]["second"][-1] > 1.2 * r["sum"]["second"][19]          # a running sum keeps growing
+    assert r["sum"]["second"][-1] > 100 * r["ema"]["second"][-1]
+    assert isinstance(viz.render_m3_readings(r), Figure)

@@ -1,0 +1,51 @@
+"""hope_lite.lessons.teaching: seeding, FAST mode and exercise checks (what every notebook imports)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hope_lite.lessons import check, fast_mode, pick, seed_everything, seeded
+
+
+def test_check_reports_without_raising(capsys):
+    ref = lambda x: 2 * x  # noqa: E731
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert check(stub, ref, torch.ones(3)) is False
+    assert "not done yet" in capsys.readouterr().out
+    assert check(lambda x: 2 * x, ref, torch.ones(3)) is True
+    assert check(lambda x: 3 * x, ref, torch.ones(3)) is False
+    assert check(lambda x: x[:2], ref, torch.ones(3)) is False
+    assert check(lambda x: 1 / 0, ref, torch.ones(3)) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_fast_mode_and_pick(monkeypatch):
+    monkeypatch.delenv("HOPE_LITE_FAST", raising=False)
+    assert fast_mode(False) is False and fast_mode(True) is True
+    assert pick(1, 100) == 100
+    monkeypatch.setenv("HOPE_LITE_FAST", "1")
+    assert fast_mode(False) is True and pick(1, 100) == 1
+
+
+def test_seed_everything_repeats_and_rejects_bad_seeds():
+    seed_everything(3)
+    a = torch.randn(4)
+    seed_everything(3)
+    assert torch.equal(a, torch.randn(4))
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything("3")
+
+
+def test_seeded_draws_the_same_and_leaves_the_global_rng_alone():
+    torch.manual_seed(5)
+    expected_next = torch.rand(3)
+    torch.manual_seed(5)
+    with seeded(1):
+        a = torch.randn(4)
+    assert torch.equal(torch.rand(3), expected_next)
+    with seeded(1):
+        assert torch.equal(torch.randn(4), a)
