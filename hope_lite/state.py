@@ -65,6 +65,17 @@ class MemoryState:
         """A copy with ``fn`` applied to every tensor."""
         return dataclasses.replace(self, **{f.name: _map(getattr(self, f.name), fn) for f in dataclasses.fields(self)})
 
+    def numel(self) -> int:
+        """How many numbers the state holds (every tensor, anchors included)."""
+        count = 0
+
+        def add(t: Tensor) -> Tensor:
+            nonlocal count
+            count += t.numel()
+            return t
+        self.map_tensors(add)
+        return count
+
     def detach(self: S) -> S:
         return self.map_tensors(Tensor.detach)
 

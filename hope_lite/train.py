@@ -177,15 +177,9 @@ class WindowSampler:
         return self.carry and step % self.windows_per_row == 0
 
 
-def _detach(state: Any) -> Any:
-    """The memory state with every tensor detached (the outer gradient stops at the window's start)."""
-    if torch.is_tensor(state):
-        return state.detach()
-    if isinstance(state, dict):
-        return {k: _detach(v) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_detach(v) for v in state)
-    return state
+def _detach(state: list | None) -> list | None:
+    """The model's state (one typed state per block) detached: the outer gradient stops at the window's start."""
+    return None if state is None else [block_state.detach() for block_state in state]
 
 
 # ---------------------------------------------------------------------------------------------
