@@ -1,6 +1,6 @@
 """How a stream is cut into chunks: the chunk clock, decay products inside a chunk, update events.
 
-Every chunked memory in hope_lite works the same way (paper_spec §1.6): the stream is cut into
+Every chunked memory in hope_lite works the same way (docs/paper.md §1.6): the stream is cut into
 chunks of C tokens; inside a chunk, every inner gradient is taken at the weights of the chunk
 start (the *anchor*); at the chunk's last token the anchor moves on, which is one update event of
 the memory's level. A stream may arrive in several calls, so a chunk can be left open at the end

@@ -1,4 +1,4 @@
-"""Continuum Memory System: a spectrum of MLP memories, each updating at its own period (paper_spec §5).
+"""Continuum Memory System: a spectrum of MLP memories, each updating at its own period (docs/paper.md §5).
 
 A CMS is a chain of MLP blocks ``MLP^(1), ..., MLP^(K)`` ordered **fastest first**, with update
 periods (chunk sizes) ``C_1 < C_2 < ... < C_K``, each a multiple of the one before. Inside a
@@ -13,7 +13,7 @@ does not take a C-times larger step). ``clip`` scales g to norm ``max_update`` a
 1.0; not in the paper): plain gradient steps on an MLP diverge once its weights grow, and a
 bounded step keeps every level finite on any stream.
 
-**The objective that drives the in-context updates** (the paper only says "grad L", paper_spec
+**The objective that drives the in-context updates** (the paper only says "grad L", docs/paper.md
 §9.8): each block is an associative memory of its own input stream. Its key is its normalised
 input n_t (scaled to unit length), read exactly as an FFN reads it; its value is a static, outer-learned projection of
 the same input, so the MLP learns in context to map each input to what the outer loop decided it

@@ -187,7 +187,7 @@ class DeepMemoryState(MemoryState):
 
 
 class TitansMemory(AssociativeMemory):
-    """Titans' deep long-term memory (paper_spec §1.5-1.6; Titans §3; notebook 01, 04).
+    """Titans' deep long-term memory (docs/paper.md §1.5-1.6; Titans §3; notebook 01, 04).
 
     The memory is an MLP ``M(z) = [z +] W_L s(... s(W_1 z))`` (s = SiLU; the residual ``z +`` when
     ``residual=True``), whose weights are the state. Objective 1/2 |M(k_t) - v_t|^2; its gradient is
@@ -202,7 +202,7 @@ class TitansMemory(AssociativeMemory):
     ``alpha`` forget gate in [0, 1] (default 0).
 
     The initial weights ``M_0`` are ``nn.Parameter``s: the outer optimizer meta-learns them
-    (knowledge transfer by initialisation, paper_spec §2.3). Per-token gradients of an MLP are
+    (knowledge transfer by initialisation, docs/paper.md §2.3). Per-token gradients of an MLP are
     outer products ``delta_i z_i^T`` per layer, so the chunked path never builds a weight per
     token: reading with the updated weights becomes attention-like products (TTT's dual form).
 

@@ -87,7 +87,7 @@ class CausalConv(nn.Module):
 class DataDependentGates(nn.Module):
     """Per-token gates from the input: ``gate_t = max * sigmoid(x_t w + b)``, one scalar per head.
 
-    Titans makes theta, eta and alpha functions of x_t (paper_spec §1.5; the paper gives no
+    Titans makes theta, eta and alpha functions of x_t (docs/paper.md §1.5; the paper gives no
     parameterisation, public code uses linear -> sigmoid). Returns a dict of tensors of shape
     ``(B, heads, T)`` ready for a memory that takes inputs ``(B, heads, T, d)``.
     """

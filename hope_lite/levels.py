@@ -1,6 +1,6 @@
 """Nested-learning bookkeeping: levels, who declares them, and what actually updates when.
 
-Nested Learning (paper_spec §2.1) orders the learnable components of a model by **update
+Nested Learning (docs/paper.md §2.1) orders the learnable components of a model by **update
 frequency**: a component that updates more often sits at a faster level. Each level has its own
 *context flow* (the stream it compresses), its own *objective*, and a *clock* that ticks either
 per token (in-context memories) or per optimizer step (weights, momentum).
@@ -33,7 +33,7 @@ CLOCKS = ("tokens", "steps")
 
 @dataclass(frozen=True)
 class Level:
-    """One level of a nested system (paper_spec §2.1, Def. 2-3).
+    """One level of a nested system (docs/paper.md §2.1, Def. 2-3).
 
     Args:
         name: short name of the component that updates, e.g. ``"memory"``.
@@ -93,7 +93,7 @@ def _optimizer_levels(optimizer: torch.optim.Optimizer) -> list[Level]:
                       "m <- beta m + g ; W <- W - lr m", owner=name)]
     if name in ("Adam", "AdamW", "NAdam", "RAdam", "Adamax"):
         return [Level("moments", "steps", 1, "gradients g_i and g_i^2",
-                      "element-wise L2 regression of the gradient (paper_spec §3, App. B)",
+                      "element-wise L2 regression of the gradient (docs/paper.md §3, App. B)",
                       "m <- b1 m + (1-b1) g ; v <- b2 v + (1-b2) g^2", owner=name)]
     return []
 

@@ -1,4 +1,4 @@
-"""Associative memories as optimization problems (paper_spec §1; notebook 01).
+"""Associative memories as optimization problems (docs/paper.md §1; notebook 01).
 
 An associative memory maps keys to values. Nested Learning reads every such memory as the
 running solution of an internal objective, updated by one gradient step per token:
@@ -29,7 +29,7 @@ Each memory has two paths that compute the same thing:
   each chunk is one batch of matrix products; the Python loop runs over chunks, never over the
   tokens of a chunk. For the linear memories the chunked form is *exact* for every chunk size
   (closed form / WY representation). For the deep memory, Titans' mini-batch rule takes every
-  gradient of a chunk at the chunk-start weights (paper_spec §1.6), which equals the reference
+  gradient of a chunk at the chunk-start weights (docs/paper.md §1.6), which equals the reference
   at ``chunk_size=1`` and is a deliberate approximation for larger chunks.
 
 Memory state is a typed record (:class:`MatrixState` here, :class:`~hope_lite.deep_memory.DeepMemoryState`
@@ -275,7 +275,7 @@ class _MatrixMemory(AssociativeMemory):
 
 
 class HebbianMemory(_MatrixMemory):
-    """Hebbian memory = (gated) linear attention (paper_spec §1.2; notebook 01).
+    """Hebbian memory = (gated) linear attention (docs/paper.md §1.2; notebook 01).
 
     Objective -<M k_t, v_t>; its gradient is -v_t k_t^T, so one step of size eta_t from the
     retained state gives ``M_t = alpha_t M_{t-1} + eta_t v_t k_t^T`` and ``y_t = M_t q_t``.
@@ -318,7 +318,7 @@ class HebbianMemory(_MatrixMemory):
 
 
 class DeltaRuleMemory(_MatrixMemory):
-    """Delta-rule memory = gated DeltaNet (paper_spec §1.3; notebook 01).
+    """Delta-rule memory = gated DeltaNet (docs/paper.md §1.3; notebook 01).
 
     Objective 1/2 |M k_t - v_t|^2. One gradient step of size eta_t taken from the retained
     state alpha_t M_{t-1} gives

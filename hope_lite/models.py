@@ -1,4 +1,4 @@
-"""Language models: HopeLM, HOPE-attention, Transformer++ and a Titans (LMM) LM (paper_spec §6-7; notebooks 06-07).
+"""Language models: HopeLM, HOPE-attention, Transformer++ and a Titans (LMM) LM (docs/paper.md §6-7; notebooks 06-07).
 
 Every model is ``embeddings -> depth x block -> RMSNorm -> head`` over bytes (vocabulary 256 by
 default), with pre-norm residual blocks:
@@ -78,7 +78,7 @@ class ModelConfig:
     notes: str = field(default="", compare=False)
 
 
-# The paper does not state width/depth/heads for its 760M / 1.3B runs (paper_spec §8.1); the
+# The paper does not state width/depth/heads for its 760M / 1.3B runs (docs/paper.md §8.1); the
 # shapes below follow the common Titans/FLA line (d = 1536 / 2048, 24 layers) with a 32K vocabulary.
 PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(width=32, depth=2, heads=2, ffn_hidden=128, cms_periods=(4, 16), chunk_size=8,

@@ -1,4 +1,4 @@
-"""Self-modifying Titans: every projection is a memory that learns in context (paper_spec §4; notebook 05).
+"""Self-modifying Titans: every projection is a memory that learns in context (docs/paper.md §4; notebook 05).
 
 AX §8.1-8.2, eqs 83-91: memories for k, v, eta, alpha and the output memory, each a 2-layer
 residual MLP ``M(z) = z + W_1 s(W_2 z)`` that starts close to its static input map and learns
@@ -56,7 +56,7 @@ class SelfModifyingState(MemoryState):
 
 
 class SelfModifyingTitans(nn.Module):
-    """Self-modifying Titans (paper_spec §4; AX §8.1-8.2, eqs 83-91).
+    """Self-modifying Titans (docs/paper.md §4; AX §8.1-8.2, eqs 83-91).
 
     Every projection is a memory that keeps learning inside the sequence. Each memory m reads its
     own input u_m,t = conv(x W_m)_t (a static linear map and a short causal convolution, split

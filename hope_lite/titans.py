@@ -1,4 +1,4 @@
-"""Titans' memory layer, the paper's LMM (paper_spec §1.5-1.6; Titans §3, §4.4; notebook 04).
+"""Titans' memory layer, the paper's LMM (docs/paper.md §1.5-1.6; Titans §3, §4.4; notebook 04).
 
 A sequence layer ``(B, T, width) -> (B, T, width)`` around :class:`~hope_lite.deep_memory.TitansMemory`:
 q/k/v projections, short causal depthwise convolutions, SiLU, l2-normalised q and k, a deep MLP
@@ -37,7 +37,7 @@ class TitansLayerState(MemoryState):
 
 
 class TitansLayer(nn.Module):
-    """Titans' long-term memory as a sequence layer: the paper's LMM (paper_spec §1.5; Titans §3, §4.4).
+    """Titans' long-term memory as a sequence layer: the paper's LMM (docs/paper.md §1.5; Titans §3, §4.4).
 
     Per token t (heads are independent memories of width ``width // heads``)::
 

@@ -1,4 +1,4 @@
-"""Checks on the teaching notebooks in ``notebooks/`` (conventions in docs/TEACHING.md).
+"""Checks on the teaching notebooks in ``notebooks/`` (conventions in docs/teaching.md).
 
 * every notebook runs top to bottom on a fresh kernel under papermill with ``FAST=True``
   (and ``HOPE_LITE_FAST=1``) within the 60 s FAST budget; the executed copies are kept in
@@ -30,7 +30,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 README = ROOT / "README.md"
 
-# TEACHING.md: FAST mode, every notebook <= 60 s on a 2-core CPU; the series <= 8 min.
+# docs/teaching.md: FAST mode, every notebook <= 60 s on a 2-core CPU; the series <= 8 min.
 BUDGET_S = float(os.environ.get("HOPE_LITE_NOTEBOOK_BUDGET_S", "60"))
 SERIES_BUDGET_S = 8 * 60
 CELL_TIMEOUT_S = 300  # a hung cell fails the test instead of hanging the run
@@ -128,7 +128,7 @@ def test_notebook_runs_fast(notebook: Path, notebook_env, notebook_times):
     print(f"{notebook.name}: {wall:.1f} s")
     assert wall <= BUDGET_S, (
         f"{notebook.name} took {wall:.1f} s with FAST=True; the budget is {BUDGET_S:.0f} s "
-        "(docs/TEACHING.md). Cache the slow part or shrink the FAST preset.")
+        "(docs/teaching.md). Cache the slow part or shrink the FAST preset.")
 
 
 def test_papermill_kernel_is_this_interpreter(tmp_path, notebook_env):

@@ -2,7 +2,7 @@
 
 Language-model loss on real text mixes everything a model does; these tasks isolate one ability
 each, so a number means one thing. They are toy-scale cousins of the paper's evaluations
-(paper_spec §7.4-7.6): class-incremental learning (AX §9.1), needle-in-a-haystack (RULER NIAH,
+(docs/paper.md §7.4-7.6): class-incremental learning (AX §9.1), needle-in-a-haystack (RULER NIAH,
 AX §9.2) and in-context recall (AX §9.4-9.6):
 
 - :func:`multi_query_recall` (MQAR): a list of key-value pairs, then several keys asked again;

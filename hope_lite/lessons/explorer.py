@@ -1,6 +1,6 @@
 """The base of every ipywidgets explorer of the lessons (core ipywidgets only, so Colab works as is).
 
-An explorer is the thin top layer of three (docs/TEACHING.md): the numbers and the figure come
+An explorer is the thin top layer of three (docs/teaching.md): the numbers and the figure come
 from pure, unit-tested functions of its chapter (``experiments`` and ``figures``); the explorer
 only wires controls to them; the notebook shows a static preview PNG above it for readers
 without a kernel. What every explorer shares lives here:

@@ -1,4 +1,4 @@
-"""Matplotlib helpers shared by every chapter's figures (docs/TEACHING.md, "two layers").
+"""Matplotlib helpers shared by every chapter's figures (docs/teaching.md, "two layers").
 
 Every figure of the lessons has two layers: a function that computes the numbers (the one
 source of truth that notebooks assert on and tests check) and a ``render_*`` function that

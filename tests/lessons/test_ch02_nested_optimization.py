@@ -34,7 +34,7 @@ def _drawn_ticks(fig: Figure) -> dict[str, np.ndarray]:
 
 
 def test_momentum_horizon_paper_numbers():
-    # paper_spec §2.2: with beta = 0.9 the last ~6 (+ the current) carry >= 50 %, ~43 (+ current) >= 99 %
+    # docs/paper.md §2.2: with beta = 0.9 the last ~6 (+ the current) carry >= 50 %, ~43 (+ current) >= 99 %
     assert ex.momentum_horizon(0.9, 0.5) == 7
     assert ex.momentum_horizon(0.9, 0.99) == 44
     assert ex.momentum_share(0.9, 7) >= 0.5 > ex.momentum_share(0.9, 6)

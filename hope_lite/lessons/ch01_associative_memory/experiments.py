@@ -1,4 +1,4 @@
-"""The numbers of notebook 01 (associative memory: a memory is an optimizer; paper_spec §1).
+"""The numbers of notebook 01 (associative memory: a memory is an optimizer; docs/paper.md §1).
 
 **The data.** :func:`make_kv_pairs` draws the key-value pairs that the chapter writes into the
 memories of :mod:`hope_lite.memory`. The one knob that matters for interference is how similar
@@ -60,7 +60,7 @@ def orthogonal_capacity(dim: int, correlation: float) -> int:
 
 def make_kv_pairs(n_pairs: int, dim: int, *, correlation: float = 0.0, seed: int = 0,
                   dtype: torch.dtype = torch.float32, orthogonal: bool = True) -> tuple[Tensor, Tensor]:
-    """Seeded key-value pairs for associative recall (paper_spec §1; notebook 01).
+    """Seeded key-value pairs for associative recall (docs/paper.md §1; notebook 01).
 
     Args:
         n_pairs: number of pairs, >= 1.

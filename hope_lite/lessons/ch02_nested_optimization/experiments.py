@@ -1,4 +1,4 @@
-"""The numbers of notebook 02 (nested optimization: a training loop is nested memories; paper_spec §2).
+"""The numbers of notebook 02 (nested optimization: a training loop is nested memories; docs/paper.md §2).
 
 * **Momentum is a short memory of gradients** (§2): :func:`momentum_share` and
   :func:`momentum_horizon` (how many recent gradients carry a share of the momentum), measured on
@@ -47,7 +47,7 @@ def momentum_share(beta: float, k: int) -> float:
 
     The momentum m_t = beta m_{t-1} + g_t unrolls to m_t = sum_j beta^j g_{t-j}: the gradient j steps
     back has weight beta^j, all of them together 1 / (1 - beta) (after many steps). The last k carry
-    (1 - beta^k) of it (paper_spec §2.2: "momentum has a short memory"; notebook 02, §2).
+    (1 - beta^k) of it (docs/paper.md §2.2: "momentum has a short memory"; notebook 02, §2).
     """
     beta = _check_beta(beta)
     return 1.0 - beta ** require_int("k", k, low=0)

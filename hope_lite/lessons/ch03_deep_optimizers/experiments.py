@@ -352,7 +352,7 @@ def _m3_run(accumulate: str, steps: int, lr: float, X: Tensor, y: Tensor, seed: 
 
 
 def m3_readings(steps: int = 300, lr: float | None = None, *, seed: int = 0, **hparams: Any) -> dict[str, dict]:
-    """M3's two readings of Algorithm 1 side by side on the MLP task (paper_spec §9.9; notebook 03, §6).
+    """M3's two readings of Algorithm 1 side by side on the MLP task (docs/paper.md §9.9; notebook 03, §6).
 
     Trains the MLP with ``M3(accumulate="ema")`` and ``M3(accumulate="sum")`` at the same ``lr``
     (default: M3's tuned lr) and records, at every step: the training loss, the mean second

@@ -1,4 +1,4 @@
-"""The toy landscape of notebook 03 (AX Fig. 4, eq 53; paper_spec §3): optimizers on a narrow, curved valley.
+"""The toy landscape of notebook 03 (AX Fig. 4, eq 53; docs/paper.md §3): optimizers on a narrow, curved valley.
 
 A function of a 2-D parameter (r, theta)::
 

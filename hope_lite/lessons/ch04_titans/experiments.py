@@ -1,4 +1,4 @@
-"""Experiments of notebook 04 (Titans: learning to memorize at test time; paper_spec §1.5-1.6).
+"""Experiments of notebook 04 (Titans: learning to memorize at test time; docs/paper.md §1.5-1.6).
 
 Every function here runs a Titans memory (:class:`hope_lite.deep_memory.TitansMemory`) on a seeded
 stream (:func:`make_shift_stream`, :func:`make_needle_stream`) and returns plain numbers;

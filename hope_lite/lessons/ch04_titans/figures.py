@@ -1,4 +1,4 @@
-"""Figures of notebook 04 (Titans: learning to memorize at test time; paper_spec §1.5-1.6).
+"""Figures of notebook 04 (Titans: learning to memorize at test time; docs/paper.md §1.5-1.6).
 
 Pure figure functions: each takes the numbers of :mod:`.experiments` (or computes them with that
 module's defaults when called without), draws them and returns a

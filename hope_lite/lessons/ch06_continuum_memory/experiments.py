@@ -15,7 +15,7 @@ the chunk's last token). The learners:
   a slow level then moves C_l / C_1 times less per token).
 
 **What a task is, and what "error" means.** Every level of a CMS learns in context to map its
-normalised input n_t to a value v_t = n_t W_v (cms module docstring, paper_spec §9.8): the target
+normalised input n_t to a value v_t = n_t W_v (cms module docstring, docs/paper.md §9.8): the target
 map is fixed by the outer-learned W_v; a task only decides *where* the inputs lie. Task tau draws
 inputs from its own random ``rank``-dimensional subspace of R^width, so learning task B moves
 weights that task A needs (shared hidden units), and A is partly forgotten. We use the
