@@ -95,23 +95,23 @@ def model_report(args: argparse.Namespace) -> int:
 
 
 def compile_report(args: argparse.Namespace) -> int:
-    """Each model eager, then compiled, at one sequence length: tokens/s, the speed-up and the compile time."""
+    """Each model eager, then compiled, at one sequence length: tokens/s, the speed-up and the compile time.
+
+    Rows are printed as each model finishes (a compile can take many minutes on a CPU).
+    """
     T = args.model_tokens[0]
-    rows = []
+    if not args.json:
+        print(_header(args, f"torch.compile against eager, T={T}"))
+        print(f"{'model':<16}{'eager tok/s':>13}{'compiled tok/s':>16}{'speed-up':>10}{'compile s':>11}"
+              f"{'eager MB':>10}{'compiled MB':>13}", flush=True)
     for model in args.compile_models:
         eager = _run_subprocess(model, T, args, compile=False)
         compiled = _run_subprocess(model, T, args, compile=True)
-        rows.append((eager, compiled))
-    if args.json:
-        for eager, compiled in rows:
+        if args.json:
             print(json.dumps(eager))
-            print(json.dumps(compiled))
-        return 0
-    print(_header(args, f"torch.compile against eager, T={T}"))
-    print(f"{'model':<16}{'eager tok/s':>13}{'compiled tok/s':>16}{'speed-up':>10}{'compile s':>11}"
-          f"{'eager MB':>10}{'compiled MB':>13}")
-    for eager, compiled in rows:
-        print(f"{eager['model']:<16}{eager['tokens_per_s']:13.0f}{compiled['tokens_per_s']:16.0f}"
+            print(json.dumps(compiled), flush=True)
+            continue
+        print(f"{model:<16}{eager['tokens_per_s']:13.0f}{compiled['tokens_per_s']:16.0f}"
               f"{compiled['tokens_per_s'] / eager['tokens_per_s']:10.2f}{compiled['compile_s']:11.1f}"
-              f"{eager['peak_mem_mb']:10.1f}{compiled['peak_mem_mb']:13.1f}")
+              f"{eager['peak_mem_mb']:10.1f}{compiled['peak_mem_mb']:13.1f}", flush=True)
     return 0
