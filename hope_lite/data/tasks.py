@@ -33,22 +33,20 @@ import math
 import torch
 from torch import Tensor
 
+from .. import checks
+
 __all__ = ["IGNORE_INDEX", "multi_query_recall", "needle_retrieval", "class_incremental_stream"]
 
 IGNORE_INDEX = -100
 """Target value for "no question here": the default ``ignore_index`` of ``F.cross_entropy``."""
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
-    return value
-
-
-def _check_seed(seed: object) -> int:
+def _check_sizes(seed: object, **sizes: object) -> None:
+    """Every size a positive int and the seed an int (the shared checkers of ``hope_lite.checks``)."""
+    for name, value in sizes.items():
+        checks.positive_int(name, value)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an int, got {seed!r}.")
-    return seed
 
 
 def multi_query_recall(n_sequences: int, n_pairs: int, n_queries: int, *, vocab_size: int = 256,
@@ -82,11 +80,7 @@ def multi_query_recall(n_sequences: int, n_pairs: int, n_queries: int, *, vocab_
     >>> tuple(batch["tokens"].shape), int((batch["targets"] != -100).sum())
     ((2, 10), 4)
     """
-    _check_positive_int("n_sequences", n_sequences)
-    _check_positive_int("n_pairs", n_pairs)
-    _check_positive_int("n_queries", n_queries)
-    _check_positive_int("vocab_size", vocab_size)
-    _check_seed(seed)
+    _check_sizes(seed, n_sequences=n_sequences, n_pairs=n_pairs, n_queries=n_queries, vocab_size=vocab_size)
     if vocab_size < 2:
         raise ValueError(f"vocab_size must be >= 2 (keys and values use disjoint halves), got {vocab_size}.")
     n_keys = vocab_size // 2
@@ -143,10 +137,7 @@ def needle_retrieval(n_sequences: int, length: int, *, depth: float = 0.5, vocab
     >>> batch["needle_at"], batch["tokens"][0, 0].item(), batch["targets"][0, -1] == batch["tokens"][0, 2]
     (0, 15, tensor(True))
     """
-    _check_positive_int("n_sequences", n_sequences)
-    _check_positive_int("length", length)
-    _check_positive_int("vocab_size", vocab_size)
-    _check_seed(seed)
+    _check_sizes(seed, n_sequences=n_sequences, length=length, vocab_size=vocab_size)
     if length < 5:
         raise ValueError(f"length must be >= 5 (marker, key, value, then marker, key at the end), got {length}.")
     if isinstance(depth, bool) or not isinstance(depth, (int, float)) or not math.isfinite(depth) \
@@ -204,16 +195,12 @@ def class_incremental_stream(n_tasks: int, classes_per_task: int, samples_per_cl
         ``x`` (n, dim) float32 and ``y`` (n,) int64 with ``n = classes_per_task *
         samples_per_class``, and the held-out ``x_test``, ``y_test`` of the same classes.
     """
-    _check_positive_int("n_tasks", n_tasks)
-    _check_positive_int("classes_per_task", classes_per_task)
-    _check_positive_int("samples_per_class", samples_per_class)
-    _check_positive_int("dim", dim)
-    _check_seed(seed)
+    _check_sizes(seed, n_tasks=n_tasks, classes_per_task=classes_per_task, samples_per_class=samples_per_class, dim=dim)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a number >= 0 (the std of samples around their class mean), got {noise!r}.")
     if test_samples_per_class is None:
         test_samples_per_class = samples_per_class
-    _check_positive_int("test_samples_per_class", test_samples_per_class)
+    checks.positive_int("test_samples_per_class", test_samples_per_class)
 
     stream = []
     for t in range(n_tasks):
