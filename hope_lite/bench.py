@@ -3,7 +3,8 @@
 Every case is a *block* of the same width: input projections -> token mixer -> output
 projection, timed forward + backward (the memory writes included) on the same inputs. The
 mixers are the memories of :mod:`hope_lite.memory` and :mod:`hope_lite.deep_memory` (per-token
-reference and chunked paths), the whole layers of :mod:`hope_lite.titans` (Titans LMM and self-modifying Titans) and, as the
+reference and chunked paths), the whole layers of :mod:`hope_lite.titans` and
+:mod:`hope_lite.self_modifying` (Titans LMM and self-modifying Titans) and, as the
 yardstick, PyTorch's causal ``scaled_dot_product_attention``. Ratios to that SDPA block are
 printed from numbers measured in the same run. ``--sweep`` runs the Titans layers over chunk
 sizes; ``--stability`` streams 16k tokens of inputs scaled x100 through both layers; ``--models``

@@ -22,7 +22,8 @@ from torch import Tensor
 
 from .levels import active_recorder, record_update
 
-__all__ = ["chunk_sizes", "ChunkClock", "common_pieces", "UpdateLog", "weight_change", "decay_products", "suffix_products",
+__all__ = ["chunk_sizes", "ChunkClock", "common_pieces", "UpdateLog", "weight_change", "decay_products",
+           "suffix_products",
            "pad_to_chunks"]
 
 

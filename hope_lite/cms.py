@@ -255,7 +255,8 @@ class ContinuumMemory(nn.Module):
             for i, block in enumerate(self.blocks):
                 k, v = block.keys_values(xt if self.variant == "independent" else h)
                 out = block.read(levels[i].weights, k)
-                levels[i] = block.accumulate(levels[i], autograd_inner_gradient(levels[i].weights, k, v, residual=False))
+                grads = autograd_inner_gradient(levels[i].weights, k, v, residual=False)
+                levels[i] = block.accumulate(levels[i], grads)
                 contributions.append(out)
                 h = h + out
             if self.variant == "independent":

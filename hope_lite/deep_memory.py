@@ -276,7 +276,8 @@ class TitansMemory(AssociativeMemory):
         grads = clip_gradients(autograd_inner_gradient(weights, k, v, self.residual), self.max_surprise)
         momentum = [eta[:, None, None] * S - theta[:, None, None] * gr for S, gr in zip(state.momentum, grads)]
         new_weights = [(1 - alpha[:, None, None]) * W + S for W, S in zip(weights, momentum)]
-        return DeepMemoryState(new_weights, momentum, new_weights, state.position + 1), weight_change(new_weights, weights)
+        new = DeepMemoryState(new_weights, momentum, new_weights, state.position + 1)
+        return new, weight_change(new_weights, weights)
 
     def read(self, state, q):
         return self.mlp(state.weights, q)

@@ -219,7 +219,8 @@ class LanguageModel(nn.Module):
             raise ValueError(f"tokens must be an integer tensor of shape (batch, T), "
                              f"got {getattr(tokens, 'shape', type(tokens).__name__)} "
                              f"{getattr(tokens, 'dtype', '')}.")
-        if checks.value_checks_enabled() and tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.config.vocab_size):
+        vocab = self.config.vocab_size
+        if checks.value_checks_enabled() and tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab):
             raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got "
                              f"{tokens.min().item()} .. {tokens.max().item()}.")
         if state is not None and (not isinstance(state, list) or len(state) != len(self.blocks)
