@@ -70,8 +70,8 @@ def optional_positive_finite(name: str, value: Any, none_means: str) -> float | 
 
 def in_range(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
              high_open: bool = False) -> float:
-    """A number in [low, high] (a bracket becomes open with ``low_open`` / ``high_open``)."""
-    ok = _is_number(value) and not math.isnan(value)
+    """A finite number in [low, high] (a bracket becomes open with ``low_open`` / ``high_open``)."""
+    ok = _is_number(value) and math.isfinite(value)
     if ok:
         ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:

@@ -21,6 +21,7 @@ OPTIMIZERS = {
     "ns-delta": lambda m: NewtonSchulzMomentum(m.parameters(), lr=0.02, memory="delta", nesterov=True),
     "m3": lambda m: M3(m.parameters(), lr=3e-3, slow_period=3),
     "m3-sum": lambda m: M3(m.parameters(), lr=3e-3, slow_period=3, accumulate="sum"),
+    "m3-algorithm1": lambda m: M3(m.parameters(), lr=3e-3, slow_period=3, scale="algorithm1"),
     "dgd": lambda m: DeltaGradientDescent(m, lr=0.05),
 }
 
@@ -106,23 +107,92 @@ def test_newton_schulz_orthogonalises(shape):
     assert ((quintic > 0.6) & (quintic < 1.25)).double().mean() >= 0.9
 
 
-def test_m3_without_slow_weight_equals_its_fast_part():
+def m3_reference(model, steps, X, Y, *, lr, scale, accumulate, f, alpha=1.0, b1=0.9, b2=0.999, b3=0.9, eps=1e-8):
+    """M3 written out from its equations (AX Algorithm 1 and the "adam" scale), one tensor at a time."""
+    params = list(model.parameters())
+    M1, V, M2, chunk, O2 = ([torch.zeros_like(p) for p in params] for _ in range(5))
+    for t in range(1, steps + 1):
+        model.zero_grad()
+        (model(X) - Y).square().mean().backward()
+        with torch.no_grad():
+            for i, p in enumerate(params):
+                g = p.grad
+                NS = newton_schulz if p.dim() == 2 else (lambda M: M)       # vectors: no Newton-Schulz
+                if accumulate == "ema":
+                    M1[i], V[i] = b1 * M1[i] + (1 - b1) * g, b2 * V[i] + (1 - b2) * g * g
+                    m1, v = M1[i] / (1 - b1 ** t), V[i] / (1 - b2 ** t)
+                else:                                                       # Algorithm 1's running sums
+                    M1[i], V[i] = M1[i] + b1 * g, V[i] + b2 * g * g
+                    m1, v = M1[i], V[i]
+                if scale == "algorithm1":                   # W -= lr (O1 + alpha O2) / (sqrt(V) + eps)
+                    p -= lr * (NS(m1) + alpha * O2[i]) / (v.sqrt() + eps)
+                else:                                       # W -= lr (|A1| O1/|O1| + alpha |A2| O2/|O2|)
+                    def sized(M, O):
+                        A = M / (v.sqrt() + eps)
+                        if p.dim() < 2:
+                            return A
+                        return O * (A.norm() / O.norm()) if O.norm() > 0 else torch.zeros_like(O)
+                    p -= lr * (sized(m1, NS(m1)) + alpha * sized(M2[i] / f, O2[i]))
+                chunk[i] += g
+                if t % f == 0:                              # the slow level: every f steps
+                    M2[i] = b3 * M2[i] + (1 - b3) * chunk[i] if accumulate == "ema" else M2[i] + b3 * chunk[i]
+                    O2[i], chunk[i] = NS(M2[i]), torch.zeros_like(g)
+
+
+@pytest.mark.parametrize("scale", ["adam", "algorithm1"])
+@pytest.mark.parametrize("accumulate", ["ema", "sum"])
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_m3_equals_its_equations_written_out(scale, accumulate, alpha):
+    # scale="algorithm1" is the implementation before "adam" became the default: same equations
     X, Y = data()
     a, b = make_model(), make_model()
-    train(a, M3(a.parameters(), lr=3e-3, alpha=0.0, slow_period=4), 12, X, Y)
-    M1 = [torch.zeros_like(p) for p in b.parameters()]
-    V = [torch.zeros_like(p) for p in b.parameters()]
-    for t in range(1, 13):
-        b.zero_grad()
-        (b(X) - Y).square().mean().backward()
-        with torch.no_grad():
-            for p, m, v in zip(b.parameters(), M1, V):
-                m.mul_(0.9).add_(p.grad, alpha=0.1)
-                v.mul_(0.999).addcmul_(p.grad, p.grad, value=0.001)
-                fast = m / (1 - 0.9 ** t)
-                O = newton_schulz(fast) if p.dim() == 2 else fast
-                p.sub_(3e-3 * O / ((v / (1 - 0.999 ** t)).sqrt() + 1e-8))
+    lr = 3e-3 if accumulate == "ema" else 3e-4
+    train(a, M3(a.parameters(), lr=lr, alpha=alpha, slow_period=3, accumulate=accumulate, scale=scale), 12, X, Y)
+    m3_reference(b, 12, X, Y, lr=lr, scale=scale, accumulate=accumulate, f=3, alpha=alpha)
     assert max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters())) <= 1e-12
+
+
+def least_squares(seed=0):
+    """16 -> 8 linear regression, 32 rows, float64: X ~ N(0, 1), Y = teacher(X) + 0.1 N(0, 1)."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(32, 16, generator=g, dtype=torch.float64)
+    torch.manual_seed(seed + 1000)
+    teacher = nn.Linear(16, 8).double()                      # a random linear map (default init)
+    with torch.no_grad():
+        Y = teacher(X) + 0.1 * torch.randn(32, 8, generator=g, dtype=torch.float64)
+    torch.manual_seed(seed)
+    return X, Y, nn.Linear(16, 8).double()
+
+
+@pytest.mark.parametrize("lr", [1e-2, 1e-3])
+def test_m3_default_converges_on_least_squares(lr):
+    # Loss after 300 steps / lowest loss of the run, seed 0 (start 0.83; lstsq floor 0.0053):
+    #   scale="adam" (default):  lr 1e-2: 0.00528 / 0.00528    lr 1e-3: 0.0129 / 0.0129
+    #   scale="algorithm1":      lr 1e-2: 1.80 / 0.71          lr 1e-3: 0.199 / 0.080 (climbs back)
+    def run(scale):
+        X, Y, model = least_squares()
+        losses = train(model, M3(model.parameters(), lr=lr, scale=scale), 300, X, Y)
+        final = (model(X) - Y).square().mean().item()
+        return final, min(losses + [final])
+
+    final, lowest = run("adam")
+    assert final < 0.05 and final <= 1.05 * lowest           # converged, and did not climb back
+    final, _ = run("algorithm1")
+    assert final > 0.05                                      # the threshold fails Algorithm 1 as printed
+
+
+def test_m3_state_dict_without_scale_resumes_as_algorithm1():
+    # state dicts saved before ``scale`` existed were trained with Algorithm 1's update
+    X, Y = data()
+    a = make_model()
+    opt = M3(a.parameters(), lr=3e-3, scale="algorithm1")
+    train(a, opt, 3, X, Y)
+    saved = opt.state_dict()
+    for group in saved["param_groups"]:
+        del group["scale"]
+    resumed = M3(a.parameters(), lr=3e-3)
+    resumed.load_state_dict(saved)
+    assert resumed.param_groups[0]["scale"] == "algorithm1"
 
 
 def test_m3_slow_level_updates_every_f_steps_and_changes_the_trajectory():
@@ -243,6 +313,7 @@ BAD = [
     (lambda p: M3(p, alpha=float("nan")), "alpha"),
     (lambda p: M3(p, accumulate="mean"), "accumulate"),
     (lambda p: M3(p, ns_steps=2.5), "ns_steps"),
+    (lambda p: M3(p, scale="rms"), "scale"),
     (lambda p: DeltaGradientDescent(list(p)), "nn.Module"),
 ]
 
