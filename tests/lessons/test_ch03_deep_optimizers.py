@@ -75,6 +75,14 @@ def test_tuned_settings_give_the_documented_table():
     assert ex.run_landscape("sgd").steps_to() is None
 
 
+def test_m3_landscape_alpha_one_is_algorithm1_alpha_one_over_f():
+    """M3's default divides the slow sums by f = 10: its tuned alpha 1 walks Algorithm 1's alpha-0.1 path."""
+    default = ex.run_landscape("m3")
+    as_printed = ex.run_landscape("m3", alpha=0.1, scale="algorithm1")
+    assert default.hparams == {"alpha": 1.0, "lr": 1.0} and default.steps_to() == as_printed.steps_to() == 188
+    assert np.allclose(default.points, as_printed.points, rtol=0, atol=1e-12)
+
+
 def test_run_landscape_stops_when_it_diverges():
     traj = ex.run_landscape("momentum", 400, lr=1.0)
     assert traj.diverged and len(traj.losses) < 401 and np.isfinite(traj.losses).all()
@@ -197,6 +205,17 @@ def test_train_with_reports_divergence():
     assert r.diverged and r.final_loss == math.inf and len(r.losses) < 50
 
 
+def test_tune_lr_scores_each_lr_by_the_median_over_its_seeds():
+    res = ex.tune_lr("sgd", "mlp", lrs=[0.1, 0.3], steps=5, seeds=(0, 1, 2))
+    assert res["seeds"] == (0, 1, 2) and set(res["final_loss"]) == {0.1, 0.3}
+    for lr, finals in res["final_losses"].items():
+        assert len(finals) == 3 and res["final_loss"][lr] == float(np.median(finals))
+        assert finals[1] == ex.train_with("sgd", "mlp", 5, lr, seed=1).final_loss
+    assert res["best_lr"] == min(res["final_loss"], key=res["final_loss"].get)
+    assert ex.tune_lr("sgd", "mlp", lrs=[0.1], steps=2)["seeds"] == (0,)         # one seed unless TUNE_SEEDS says
+    assert ex.TUNE_SEEDS["m3"] == (0, 1, 2, 3, 4)
+
+
 def test_default_lrs_and_settings_cover_every_optimizer():
     for model in ex.TOY_MODELS:
         assert set(ex.DEFAULT_LR[model]) == set(ex.TRAIN_OPTIMIZERS)
@@ -314,6 +333,52 @@ def test_figures_registered_and_the_explorer_preview_is_small(tmp_path):
 def test_m3_readings_sum_grows_ema_levels_off():
     r = ex.m3_readings(40, seed=0)
     assert set(r) == {"ema", "sum"} and all(len(v["loss"]) == 40 for v in r.values())
+    # the readings are Algorithm 1's: M3(scale="algorithm1") at its own tuned lr
+    as_printed = ex.train_with("m3", "mlp", 40, lr=ex.M3_ALGORITHM1_LR["mlp"], scale="algorithm1")
+    assert np.array_equal(r["ema"]["loss"], as_printed.losses)
     assert r["sum"]["second"][-1] > 1.2 * r["sum"]["second"][19]          # a running sum keeps growing
     assert r["sum"]["second"][-1] > 100 * r["ema"]["second"][-1]
     assert isinstance(viz.render_m3_readings(r), Figure)
+
+
+# --------------------------------------------------------------------------------------------
+# Least squares: M3's default step vs Algorithm 1 as printed
+# --------------------------------------------------------------------------------------------
+
+
+def test_least_squares_problem_is_seeded_and_its_floor_is_the_exact_fit():
+    state = torch.random.get_rng_state()
+    X, Y, student = ex.make_least_squares(3)
+    assert torch.equal(torch.random.get_rng_state(), state)                       # global RNG untouched
+    assert X.shape == (32, 16) and Y.shape == (32, 8) and X.dtype == Y.dtype == torch.float32
+    assert (student.in_features, student.out_features) == (16, 8)
+    X2, Y2, student2 = ex.make_least_squares(3)
+    assert torch.equal(X, X2) and torch.equal(Y, Y2) and torch.equal(student.weight, student2.weight)
+    floor = ex.least_squares_floor(X, Y)
+    assert 0.2 * 0.1 ** 2 < floor < 0.1 ** 2                 # noise variance 0.01, times (32 - 17) / 32 on average
+    with torch.no_grad():                                     # no affine map does better than the floor
+        assert torch.nn.functional.mse_loss(student(X), Y).item() > floor
+
+
+def test_least_squares_m3_default_converges_algorithm1_does_not():
+    """The bug that changed M3's default: Algorithm 1's NS(M1)/sqrt(V) steps grow as the gradients shrink."""
+    r = ex.least_squares_comparison(300, seeds=(0,), optimizers=("m3", "m3 algorithm1"))
+    for lr in (1e-2, 1e-3):
+        final, low = r["final"][("m3", lr)], r["min"][("m3", lr)]
+        assert final.shape == (1,) and (final < 0.05).all() and (final <= 1.01 * low).all()
+    assert (r["final"][("m3", 1e-2)] < 1.1 * r["floor"]).all()                       # the noise floor
+    assert (r["final"][("m3 algorithm1", 1e-2)] > 0.05).all()
+    assert (r["final"][("m3 algorithm1", 1e-2)] > r["start"]).all()                   # above where it started
+    assert (r["final"][("m3 algorithm1", 1e-3)] > 2 * r["min"][("m3 algorithm1", 1e-3)]).all()   # climbs back
+    assert [len(c) for c in r["losses"][("m3", 1e-2)]] == [301]
+
+
+def test_least_squares_command_prints_the_table(capsys):
+    assert ex.main(["least-squares", "--steps", "3", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "noise floor" in out and "seeds 1" in out
+    assert all(f" {label}  final [" in out for label in ex.LEAST_SQUARES_OPTIMIZERS)
+    with pytest.raises(ValueError, match="optimizer"):
+        ex.least_squares_comparison(2, optimizers=("sgd",))
+    with pytest.raises(ValueError, match="lr"):
+        ex.least_squares_comparison(2, lrs=(0.0,))

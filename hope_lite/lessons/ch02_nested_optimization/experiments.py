@@ -135,10 +135,7 @@ def make_nested_optimizer(name: str, params: Any, *, period: int = 4):
     """One of the deep optimizers of :mod:`hope_lite.optim`, with a learning rate that suits the toy model.
 
     ``period`` is the slow level's period where there is one: M3's ``slow_period`` and
-    DeepMomentum's ``period``; the other optimizers ignore it. M3 divides a Newton-Schulz output
-    (entries of size ~1/sqrt(width), whatever the gradient) by sqrt(V): coordinates with tiny
-    gradients would take huge steps (with the default eps = 1e-8 the toy model diverges), so it gets
-    eps = 1e-2 here.
+    DeepMomentum's ``period``; the other optimizers ignore it.
     """
     require_choice("optimizer", name, NESTED_OPTIMIZERS)
     period = require_int("period", period)
@@ -148,7 +145,7 @@ def make_nested_optimizer(name: str, params: Any, *, period: int = 4):
         "DeltaMomentum": lambda: optim.DeltaMomentum(params, lr=0.05, momentum=0.9),
         "DeepMomentum": lambda: optim.DeepMomentum(params, lr=0.05, period=period),
         "Muon": lambda: optim.Muon(params, lr=0.02),
-        "M3": lambda: optim.M3(params, lr=3e-4, eps=1e-2, slow_period=period),
+        "M3": lambda: optim.M3(params, lr=3e-4, slow_period=period),
     }
     return build[name]()
 

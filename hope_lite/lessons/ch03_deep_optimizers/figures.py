@@ -277,7 +277,8 @@ def render_training_runs(results: dict | None = None, *, model: str = "mlp", ste
 def render_m3_readings(readings: dict | None = None, **params: Any):
     """M3 with moving averages ("ema") vs Algorithm 1's running sums ("sum") on the MLP (notebook 03, §6).
 
-    Pass the result of :func:`.experiments.m3_readings`, or its parameters.
+    Pass the result of :func:`.experiments.m3_readings`, or its parameters (by default Algorithm 1 as
+    printed, ``M3(scale="algorithm1")``, at its tuned lr).
     Three panels: training loss; the mean second moment V; the update size / lr for matrices
     (solid) and vectors (dashed).
     """
