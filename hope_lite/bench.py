@@ -275,6 +275,8 @@ def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
            "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
            "--chunk-size", str(args.chunk_size), "--projection-chunk-size", str(args.projection_chunk_size),
            "--device", args.device, "--min-time", str(args.min_time)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark case {case} failed:\n{out.stderr}")
