@@ -258,9 +258,6 @@ class TitansMemory(AssociativeMemory):
         """M(z) for batched weights (N, d_out, d_in) and inputs (N, ..., d_in)."""
         return mlp_forward(weights, z, self.residual)
 
-    def _surprise_factors(self, weights: list[Tensor], K: Tensor, V: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-        return mlp_surprise_factors(weights, K, V, self.residual)
-
     def surprise(self, weights: list[Tensor], k: Tensor, v: Tensor) -> Tensor:
         """Titans' momentary surprise |grad L(M; k_i, v_i)| of every token at ``weights``, (N, n).
 
