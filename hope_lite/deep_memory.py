@@ -31,7 +31,7 @@ from .memory import AssociativeMemory, check_gate
 from .state import MemoryState
 
 __all__ = ["mlp_forward", "mlp_surprise_factors", "autograd_inner_gradient", "surprise_scale", "clip_gradients",
-           "unrolled_chunk", "TitansMemory", "DeepMemoryState", "weight_change"]
+           "unrolled_chunk", "TitansMemory", "DeepMemoryState"]
 
 
 def mlp_forward(weights: list[Tensor], z: Tensor, residual: bool) -> Tensor:
@@ -77,7 +77,8 @@ def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: 
     grad W_l (token i) = delta_l[i] z_{l-1}[i]^T, returned as lists (inputs z, signals delta),
     each (N, C, width). V is the target: no gradient is taken through it. With ``max_norm`` each
     token's whole gradient is clipped to that norm (|grad|^2 = sum_l |delta_l|^2 |z_l|^2).
-    The last signal is M(k) - v, so the read at the anchor is ``deltas[-1] + V`` for free.
+    Without clipping the last signal is M(k) - v, so the read at the anchor is ``deltas[-1] + V``
+    for free (what the CMS uses).
     """
     zs, hs, x = [], [], K
     for i, W in enumerate(weights):
@@ -279,8 +280,7 @@ class TitansMemory(AssociativeMemory):
     def read(self, state, q):
         return self.mlp(state.weights, q)
 
-    def _recall(self, state, queries):
-        return self.mlp(state.weights, queries)
+    _recall = read            # M(z) reads any number of queries
 
     # -- chunked ----------------------------------------------------------------------------
     def _chunked(self, q, k, v, g, st, C):

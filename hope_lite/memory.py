@@ -98,9 +98,10 @@ class MatrixState(MemoryState):
 class AssociativeMemory(nn.Module):
     """Base class: shape checks, the choice of path, streaming state and the level declaration.
 
-    Subclasses implement ``init_state``, ``write`` (one token, the rule), ``read`` and
-    ``_chunk`` (one chunk in parallel). Inputs have shape ``(..., T, d)``: any leading dims
-    (batch, heads) are batch dims, each with its own memory state.
+    Subclasses set ``state_type`` and implement ``init_state``, ``_gates``, ``write`` (one token,
+    the rule), ``read``, ``_recall`` (many queries, no write) and ``_chunked`` (the whole input,
+    chunk by chunk). Inputs have shape ``(..., T, d)``: any leading dims (batch, heads) are batch
+    dims, each with its own memory state.
     """
 
     rule: str = ""

@@ -221,7 +221,7 @@ class LanguageModel(nn.Module):
                              f"{getattr(tokens, 'dtype', '')}.")
         vocab = self.config.vocab_size
         if checks.value_checks_enabled() and tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab):
-            raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got "
+            raise ValueError(f"token ids must lie in [0, {vocab}), got "
                              f"{tokens.min().item()} .. {tokens.max().item()}.")
         if state is not None and (not isinstance(state, list) or len(state) != len(self.blocks)
                                   or not all(isinstance(s, BlockState) for s in state)):

@@ -169,8 +169,9 @@ class SelfModifyingTitans(nn.Module):
         """``(B, T, width) -> (y, state)``; with ``return_generated`` also the per-token k, v, eta, alpha.
 
         Per call: ``freeze_projections`` keeps the projection memories from writing;
-        ``chunk_size`` / ``projection_chunk_size`` override the layer's two chunk sizes (a chunk
-        left open by a previous call with another size is closed at the current weights).
+        ``chunk_size`` / ``projection_chunk_size`` override the layer's two chunk sizes. A chunk left
+        open by a previous call continues under this call's size; if it already holds that many
+        tokens or more, it is closed at the current weights (no update event is logged for it).
         The generated dict holds ``k``, ``v`` (B, H, T, dh) and ``eta``, ``alpha`` (B, H, T).
         """
         check_sequence_input(x, self.width, path)

@@ -41,8 +41,8 @@ def _map(value: Any, fn: Callable[[Tensor], Tensor]) -> Any:
 def _first_tensor(value: Any) -> Tensor | None:
     if torch.is_tensor(value):
         return value
-    if isinstance(value, MemoryState):
-        value = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    if isinstance(value, MemoryState):          # a nested state knows which of its tensors holds the batch
+        return value.batch_tensor()
     if isinstance(value, (list, tuple)):
         for v in value:
             t = _first_tensor(v)
@@ -84,17 +84,20 @@ class MemoryState:
 
     def batch_tensor(self) -> Tensor | None:
         """A tensor whose first dim is the batch (of rows): the first tensor, unless a state says otherwise."""
-        return _first_tensor(self)
+        return _first_tensor([getattr(self, f.name) for f in dataclasses.fields(self)])
 
     def batch_size(self) -> int:
         """Rows of the batch this state belongs to (-1 for a state without tensors)."""
         t = self.batch_tensor()
         return -1 if t is None else t.shape[0]
 
-    def check_for(self, batch: int, like: Tensor, owner: str, rows_per_sequence: int = 1) -> None:
+    def check_for(self, batch: int, like: Tensor, owner: str, rows_per_sequence: int = 1,
+                  dtype: bool = True) -> None:
         """Raise a clear ValueError unless this state fits an input of ``batch`` sequences shaped like ``like``.
 
         ``rows_per_sequence`` is how many state rows one sequence owns (heads folded into the batch).
+        ``dtype=False`` leaves the dtype to the inner memory: under autocast a layer's input and its
+        state's tensors legitimately differ (a bf16 convolution cache beside a float32 input).
         """
         t = self.batch_tensor()
         if t is None:
@@ -105,6 +108,6 @@ class MemoryState:
         if t.device != like.device:
             raise ValueError(f"the state is on {t.device} but the input of {owner} is on {like.device}; "
                              f"move it with state.to({str(like.device)!r}).")
-        if t.dtype != like.dtype:
+        if dtype and t.dtype != like.dtype:
             raise ValueError(f"the state has dtype {t.dtype} but the input of {owner} has {like.dtype}; "
                              f"cast it with state.to(dtype={like.dtype}).")

@@ -99,7 +99,7 @@ class TitansLayer(nn.Module):
             if not isinstance(state, TitansLayerState):
                 raise ValueError("state must be the TitansLayerState returned by a previous call of this layer "
                                  f"(or None), got {type(state).__name__}.")
-            state.check_for(B, x, "TitansLayer")
+            state.check_for(B, x, "TitansLayer", dtype=False)   # the memory checks its dtype against q
         n_p = 0
         if state is None and self.persistent is not None:
             n_p = self.persistent.shape[0]

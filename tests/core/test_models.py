@@ -54,6 +54,19 @@ def test_streaming_one_token_at_a_time_equals_the_full_forward_pass(model):
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_a_carried_state_streams_under_bf16_autocast(model):
+    # under autocast a layer's input (float32 after RMSNorm) and parts of its state (a bf16
+    # convolution cache) differ in dtype: the layers must accept their own state back
+    torch.manual_seed(0)
+    net, x = build_model(model, "tiny"), tokens(T=12).long()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _, state = net(x[:, :7])
+        logits, _ = net(x[:, 7:], state=state)
+        out = net.generate(x[:1, :5], 3, temperature=0)
+    assert torch.isfinite(logits.float()).all() and out.shape == (1, 8)
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_greedy_generation_equals_recomputing_the_whole_sequence(model):
     net, prompt = tiny(model), tokens(B=1, T=9)
     out = net.generate(prompt, 8, temperature=0)
@@ -161,3 +174,12 @@ def test_bad_tokens_and_state():
         net(tokens(), state=[{}])
     with pytest.raises(ValueError, match="max_new_tokens"):
         net.generate(tokens(), -1)
+
+
+def test_nested_states_report_the_batch_of_their_inner_state():
+    # a block's state asks its mixer's state which tensor holds the batch (heads folded into rows)
+    net = build_model("hope", "tiny")
+    _, state = net(tokens(B=3, T=5))
+    assert state[0].batch_size() == state[0].mixer.batch_size() == 3 * net.config.heads
+    assert state[0].numel() == state[0].mixer.numel() + state[0].cms.numel()
+    assert all(t.requires_grad is False for t in state[0].detach().mixer.memory)
