@@ -269,6 +269,12 @@ class TitansMemory(AssociativeMemory):
         return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
 
     # -- reference: one token at a time, gradients by autograd ----------------------------
+    def _reference(self, q, k, v, g, st):
+        if st.done:     # the reference takes every gradient at the current weights: no open chunk
+            raise ValueError("path='reference' updates every token; carry on a state from the reference path "
+                             "or from chunk_size=1.")
+        return super()._reference(q, k, v, g, st)
+
     def write(self, state, k, v, *, theta, eta, alpha):
         weights = state.weights
         grads = clip_gradients(autograd_inner_gradient(weights, k, v, self.residual), self.max_surprise)

@@ -372,3 +372,13 @@ def test_both_paths_run_under_no_grad(rule):
         y_chk, _ = mem(q, k, v, chunk_size=1)
     assert not y_ref.requires_grad
     assert (y_ref - y_chk).abs().max().item() < 1e-5
+
+
+def test_titans_reference_path_refuses_a_state_with_an_open_chunk():
+    q, k, v, _ = random_inputs(lead=(2,), T=10, dtype=torch.float32)
+    mem = make_memory("titans", 8, chunk_size=4)
+    _, state = mem(q[:, :3], k[:, :3], v[:, :3])          # 3 of 4 tokens: the chunk is open
+    with pytest.raises(ValueError, match="path='reference' updates every token"):
+        mem(q[:, 3:], k[:, 3:], v[:, 3:], state=state, path="reference")
+    _, closed = mem(q[:, :4], k[:, :4], v[:, :4])        # a whole chunk: the reference may carry on
+    assert mem(q[:, 4:], k[:, 4:], v[:, 4:], state=closed, path="reference")[0].shape == (2, 6, 8)
