@@ -56,7 +56,7 @@ from torch import Tensor, nn
 from .data import CORPORA, corpus_bytes, load_corpus
 from .models import MODELS, PRESETS, LanguageModel, build_model
 
-__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "main"]
+__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "load_checkpoint", "CHECKPOINT_FORMAT", "main"]
 
 CHECKPOINT, CONFIG, METRICS = "checkpoint.pt", "config.json", "metrics.jsonl"
 STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so it can be carried
@@ -242,8 +242,12 @@ def _prepare_out(out: Path, identity: dict, resume: bool) -> bool:
 
 
 def _rng_states(sampler: WindowSampler) -> dict:
+    """Every random generator's state as tensors and plain Python values, so the checkpoint loads with
+    ``torch.load(weights_only=True)`` (NumPy's state is a tuple holding an array: stored as its parts)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
     return {"torch": torch.get_rng_state(), "data": sampler.generator.get_state(), "python": random.getstate(),
-            "numpy": np.random.get_state(),
+            "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
 
@@ -251,9 +255,35 @@ def _set_rng_states(states: dict, sampler: WindowSampler) -> None:
     torch.set_rng_state(states["torch"])
     sampler.generator.set_state(states["data"])
     random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
+    n = states["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
     if states["cuda"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
+
+
+CHECKPOINT_FORMAT = 2      # 2: loads with weights_only=True (format 1 pickled NumPy's state as an array)
+
+
+def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict:
+    """A trainer checkpoint, loaded with ``torch.load(weights_only=True)``: tensors and plain data only.
+
+    A file that holds anything else (pickled code, a format-1 checkpoint's NumPy array) is refused
+    with a ValueError that names it; nothing in it runs.
+    """
+    import pickle
+
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        raise ValueError(f"{path} holds more than tensors and plain data ({reason}); it is not loaded, since "
+                         "loading it could run code. A checkpoint written by hope_lite's trainer before "
+                         "checkpoint format 2 cannot be resumed: start the run again.") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise ValueError(f"{path} is not a hope_lite checkpoint of format {CHECKPOINT_FORMAT} (found {found!r}).")
+    return ckpt
 
 
 def _save_checkpoint(out: Path, payload: dict) -> None:
@@ -269,7 +299,7 @@ def load_trained(out: str | Path, *, model: str | None = None, preset: str | Non
     path = Path(out) / CHECKPOINT
     if not path.exists():
         raise ValueError(f"{path} does not exist; train with out={str(out)!r} first.")
-    ckpt = torch.load(path, map_location=device, weights_only=False)
+    ckpt = load_checkpoint(path, device)
     config = TrainConfig(**ckpt["config"])
     for name, want in (("model", model), ("preset", preset)):
         if want is not None and want != getattr(config, name):
@@ -348,7 +378,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     memory, step, metrics = None, 0, []
 
     if resuming:
-        ckpt = torch.load(out / CHECKPOINT, map_location=device, weights_only=False)
+        ckpt = load_checkpoint(out / CHECKPOINT, device)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -379,7 +409,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
 
     def checkpoint() -> None:
         if out is not None and rank == 0:
-            _save_checkpoint(out, {"format": 1, "config": asdict(config), "world_size": world, "step": step,
+            _save_checkpoint(out, {"format": CHECKPOINT_FORMAT, "config": asdict(config), "world_size": world, "step": step,
                                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                    "scheduler": scheduler.state_dict(), "rng": _rng_states(sampler),
                                    "memory": memory})

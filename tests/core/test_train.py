@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from hope_lite.models import MODELS, build_model
-from hope_lite.train import CHECKPOINT, CONFIG, METRICS, TrainConfig, evaluate, load_trained, train
+from hope_lite.train import (CHECKPOINT, CHECKPOINT_FORMAT, CONFIG, METRICS, TrainConfig, evaluate, load_checkpoint,
+                             load_trained, train)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +54,7 @@ def test_metrics_and_checkpoint_hold_what_the_docstring_says(tmp_path):
     val = rows[-1]
     assert val["val_ppl"] == pytest.approx(torch.tensor(val["val_loss"]).exp().item())
     assert val["val_bpb"] == pytest.approx(val["val_loss"] / torch.log(torch.tensor(2.0)).item())
-    ckpt = torch.load(out / CHECKPOINT, weights_only=False)
+    ckpt = torch.load(out / CHECKPOINT, weights_only=True)
     assert ckpt["step"] == 6 and set(ckpt["rng"]) >= {"torch", "data", "python", "numpy"}
     assert {"model", "optimizer", "scheduler", "memory", "config"} <= set(ckpt)
     assert json.loads((out / CONFIG).read_text())["model"] == "hope"
@@ -96,11 +97,11 @@ def test_resuming_gives_bit_for_bit_the_run_that_never_stopped(tmp_path, model, 
 
 def test_carried_memory_is_in_the_checkpoint(tmp_path):
     train(small_run(model="titans", steps=2, carry_memory=True), tmp_path / "r", progress=False, log=lambda _: None)
-    memory = torch.load(tmp_path / "r" / CHECKPOINT, weights_only=False)["memory"]
+    memory = torch.load(tmp_path / "r" / CHECKPOINT, weights_only=True)["memory"]
     assert isinstance(memory, list) and len(memory) == 2          # one state per block
     stateless = tmp_path / "s"
     train(small_run(model="titans", steps=2), stateless, progress=False, log=lambda _: None)
-    assert torch.load(stateless / CHECKPOINT, weights_only=False)["memory"] is None
+    assert torch.load(stateless / CHECKPOINT, weights_only=True)["memory"] is None
 
 
 # -- bad input: clear errors, nothing overwritten ---------------------------------------------------
@@ -194,3 +195,31 @@ def test_two_processes_of_batch_b_follow_one_process_of_batch_2b(tmp_path):
     assert (losses["one"] - losses["two"]).abs().max().item() <= 1e-5
     assert json.loads((tmp_path / "two" / CONFIG).read_text())["world_size"] == 2
     shutil.rmtree(tmp_path)
+
+
+class _Planted:
+    """An object whose unpickling makes a directory: what a crafted checkpoint could smuggle in."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = str(target)
+
+    def __reduce__(self):
+        return os.mkdir, (self.target,)
+
+
+def test_a_checkpoint_with_planted_code_is_refused_and_nothing_runs(tmp_path):
+    target = tmp_path / "planted"
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save({"format": CHECKPOINT_FORMAT, "step": 1, "evil": _Planted(target)}, run / CHECKPOINT)
+    with pytest.raises(ValueError, match="holds more than tensors and plain data"):
+        load_trained(run)
+    with pytest.raises(ValueError, match="holds more than tensors and plain data"):
+        load_checkpoint(run / CHECKPOINT)
+    assert not target.exists()
+
+
+def test_a_checkpoint_of_another_format_is_refused_by_name(tmp_path):
+    torch.save({"format": 1, "step": 3}, tmp_path / CHECKPOINT)
+    with pytest.raises(ValueError, match="not a hope_lite checkpoint of format 2"):
+        load_checkpoint(tmp_path / CHECKPOINT)

@@ -164,11 +164,11 @@ def _same_run(saved_config: Path, config) -> bool:
 def _one_run(config, run_dir: Path | None, *, text, device: str, progress: bool, log: Callable[[str], Any],
              want_model: bool):
     """Train (or resume, or read back) one run; returns (record, model or None)."""
-    from hope_lite.train import CHECKPOINT, CONFIG, METRICS, load_trained, train
+    from hope_lite.train import CHECKPOINT, CONFIG, METRICS, load_checkpoint, load_trained, train
 
     model, resume, rows, started = None, False, None, time.perf_counter()
     if run_dir is not None and (run_dir / CHECKPOINT).exists():
-        done = torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=False)["step"]
+        done = load_checkpoint(run_dir / CHECKPOINT)["step"]
         if done >= config.steps and _same_run(run_dir / CONFIG, config):
             rows = _read_metrics(run_dir, config.steps)
             log(f"{run_dir}: finished earlier ({done} steps), read back")
