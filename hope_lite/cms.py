@@ -197,6 +197,10 @@ class ContinuumMemory(nn.Module):
         # eq 74's aggregation: softmax weights over the levels, equal at initialisation
         self.mix = nn.Parameter(torch.zeros(len(self.periods))) if variant == "independent" else None
 
+    def aggregate(self, x: Tensor, contributions: list[Tensor]) -> Tensor:
+        """Eq 74, the independent CMS's output: ``x + sum_l softmax(mix)_l * MLP_l(x)``."""
+        return x + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
+
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> CMSState:
         return CMSState([b.init_state(batch, dtype) for b in self.blocks])
 
@@ -242,7 +246,7 @@ class ContinuumMemory(nn.Module):
             else:
                 h = h + out
         if self.variant == "independent":
-            h = x + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
+            h = self.aggregate(x, contributions)
         return h, CMSState(levels, start + T)
 
     def _reference(self, x: Tensor, state: CMSState) -> tuple[Tensor, CMSState]:
@@ -260,7 +264,7 @@ class ContinuumMemory(nn.Module):
                 contributions.append(out)
                 h = h + out
             if self.variant == "independent":
-                h = xt + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
+                h = self.aggregate(xt, contributions)
             ys.append(h)
             pos += 1
             levels = self._end_of_token(levels, pos, logs)
@@ -306,7 +310,7 @@ class ContinuumMemory(nn.Module):
                 else:
                     h = h + out
             if self.variant == "independent":
-                h = xc + sum(w * c for w, c in zip(torch.softmax(self.mix, 0), contributions))
+                h = self.aggregate(xc, contributions)
             outputs.append(h)
             levels = self._end_of_token(levels, clock.position, logs)
         for block, log in zip(self.blocks, logs):
@@ -325,7 +329,7 @@ def frozen_read(cms: ContinuumMemory, state: CMSState, x: Tensor) -> Tensor:
         else:
             h = h + out
     if cms.variant == "independent":
-        return x + sum(w * c for w, c in zip(torch.softmax(cms.mix, 0), contributions))
+        return cms.aggregate(x, contributions)
     return h
 
 

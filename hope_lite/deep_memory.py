@@ -70,6 +70,11 @@ def clip_gradients(grads: list[Tensor], max_norm: float | None) -> list[Tensor]:
     return [g * scale[:, None, None] for g in grads]
 
 
+def _gradient_norms(zs: list[Tensor], deltas: list[Tensor]) -> Tensor:
+    """|grad| per token of rank-1 factors: sqrt(sum_l |delta_l|^2 |z_l|^2), no per-token weight built."""
+    return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+
+
 def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: bool,
                          max_norm: float | None = None) -> tuple[list[Tensor], list[Tensor]]:
     """Per-token gradient of 1/2|M(k_i) - v_i|^2 at ``weights`` as rank-1 factors.
@@ -93,7 +98,7 @@ def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: 
         deltas.append(delta)
     deltas = deltas[::-1]
     if max_norm is not None:
-        norms = sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+        norms = _gradient_norms(zs, deltas)
         scale = surprise_scale(norms, max_norm)[..., None]
         deltas = [d * scale for d in deltas]
     return zs, deltas
@@ -266,7 +271,7 @@ class TitansMemory(AssociativeMemory):
         sqrt(sum_l |delta_l,i|^2 |z_l,i|^2): no per-token weight tensor is built.
         """
         zs, deltas = mlp_surprise_factors(weights, k, v, self.residual)
-        return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+        return _gradient_norms(zs, deltas)
 
     # -- reference: one token at a time, gradients by autograd ----------------------------
     def _reference(self, q, k, v, g, st):
