@@ -10,6 +10,12 @@ device) and declares its levels, so ``levels_of(model, optimizer)`` shows
 weights <- momentum <- ... with clocks and periods, and an :class:`~hope_lite.levels.UpdateRecorder`
 sees the updates that really happen.
 
+Every hyperparameter may be set per param group, and every group (given to the constructor or
+added with ``add_param_group``) is checked by the rule that checks the constructor's argument: each
+optimizer's ``HYPERPARAMETERS`` maps a name to its rule, and a bad value is refused with e.g.
+``param group 1: momentum must be a finite number in [0, 1), got 3.`` Parameters with no elements
+are left as they are.
+
 =========================  ===========================================  ==========================================
 optimizer                  the momentum memory's internal objective     update (g = gradient, W -= lr * output)
 =========================  ===========================================  ==========================================

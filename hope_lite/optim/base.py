@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
@@ -10,7 +11,8 @@ from torch import Tensor
 from .. import checks
 from ..levels import record_update
 
-__all__ = ["MemoryOptimizer", "newton_schulz", "NS_COEFFICIENTS", "as_matrix"]
+__all__ = ["MemoryOptimizer", "newton_schulz", "NS_COEFFICIENTS", "as_matrix", "Rule", "nonnegative", "positive",
+           "below_one", "zero_to_one", "flag", "one_of"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,21 +47,88 @@ def newton_schulz(G: Tensor, steps: int = 5, coefficients: str = "quintic", eps:
 
 def as_matrix(t: Tensor) -> Tensor | None:
     """View a >= 2-D tensor as (shape[0], rest); None for 0-/1-D tensors (no matrix to orthogonalise)."""
-    return t.reshape(t.shape[0], -1) if t.dim() >= 2 else None
+    return t.flatten(1) if t.dim() >= 2 else None       # flatten, not reshape(r, -1): -1 is ambiguous at 0 elements
+
+
+# ---------------------------------------------------------------------------------------------
+# Hyperparameter rules. A rule(name, value) returns the value to store or raises a one-line
+# ValueError naming ``name``; each optimizer maps every hyperparameter to its rule in
+# ``HYPERPARAMETERS``, and the same rule checks the constructor's argument and every param group.
+
+Rule = Callable[[str, Any], Any]
+
+
+def nonnegative(name: str, value: Any) -> float:
+    """A finite number >= 0 (learning rates, weight decay, mixing weights)."""
+    return checks.in_range(name, value, 0, math.inf)
+
+
+def positive(name: str, value: Any) -> float:
+    """A finite number > 0 (an epsilon that a division relies on)."""
+    return checks.in_range(name, value, 0, math.inf, low_open=True)
+
+
+def below_one(name: str, value: Any) -> float:
+    """A number in [0, 1): a momentum or moving-average factor (1 would never forget, nor learn)."""
+    return checks.in_range(name, value, 0, 1, high_open=True)
+
+
+def zero_to_one(name: str, value: Any) -> float:
+    """A number in [0, 1] (erase strength, retention)."""
+    return checks.in_range(name, value, 0, 1)
+
+
+def flag(name: str, value: Any) -> bool:
+    """True or False (0 and 1 too; a string such as "no" is refused rather than read as True)."""
+    if isinstance(value, str) or value not in (True, False):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def one_of(*choices: str) -> Rule:
+    """The rule "one of ``choices``" (a string option)."""
+    return lambda name, value: checks.choice(name, value, choices)
 
 
 # ---------------------------------------------------------------------------------------------
 
 
 class MemoryOptimizer(torch.optim.Optimizer):
-    """Base class: closures, the per-parameter update loop, levels and recorded updates.
+    """Base class: hyperparameter checks, closures, the per-parameter update loop, levels and recorded updates.
 
     Subclasses implement ``_update(p, grad, state, group) -> set of level names updated`` and
-    ``declared_levels()``. State tensors live on the parameter's device.
+    ``declared_levels()``, and declare ``HYPERPARAMETERS``: every key of their defaults mapped to
+    its rule (see :func:`nonnegative` and its neighbours). The rule checks the constructor's
+    argument and every param group: the groups given to the constructor (a list of dicts) and
+    those added later with :meth:`add_param_group`. A bad value is refused with a ValueError that
+    names the group (its index in ``param_groups``), e.g.
+    ``param group 1: momentum must be a finite number in [0, 1), got 3.`` State tensors live on
+    the parameter's device. Parameters with no elements are left as they are (no state).
     """
 
+    HYPERPARAMETERS: dict[str, Rule] = {"lr": nonnegative, "weight_decay": nonnegative}
+
     def __init__(self, params: Any, defaults: dict) -> None:
-        super().__init__(params, defaults)
+        unruled = sorted(set(defaults) - set(self.HYPERPARAMETERS))
+        if unruled:                                    # a mistake in the subclass, not in the user's input
+            raise TypeError(f"{type(self).__name__}.HYPERPARAMETERS has no rule for {unruled}.")
+        defaults = {name: self.HYPERPARAMETERS[name](name, value) for name, value in defaults.items()}
+        super().__init__(params, defaults)             # calls add_param_group for every group
+
+    def add_param_group(self, param_group: dict) -> None:
+        """torch's ``add_param_group``, after checking the group's own hyperparameters with their rules.
+
+        Values the group leaves out come from the (already checked) defaults. Keys without a rule
+        (a group's name, a scheduler's ``initial_lr``) pass unchecked, as in torch.
+        """
+        if isinstance(param_group, dict):              # anything else: torch's own TypeError
+            for name, rule in self.HYPERPARAMETERS.items():
+                if name in param_group:
+                    try:
+                        param_group[name] = rule(name, param_group[name])
+                    except ValueError as err:
+                        raise ValueError(f"param group {len(self.param_groups)}: {err}") from None
+        super().add_param_group(param_group)
 
     def _update(self, p: Tensor, grad: Tensor, state: dict, group: dict) -> set[str]:
         raise NotImplementedError
@@ -75,7 +144,7 @@ class MemoryOptimizer(torch.optim.Optimizer):
         step_no = 0
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p.grad is None or p.numel() == 0:   # no elements: nothing to update (nor to orthogonalise)
                     continue
                 if p.grad.is_sparse:
                     raise ValueError(f"{type(self).__name__} does not support sparse gradients.")

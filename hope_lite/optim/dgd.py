@@ -43,7 +43,9 @@ class DeltaGradientDescent(MemoryOptimizer):
 
     For one sample it is exactly :func:`dgd_step`. Biases and parameters outside ``nn.Linear``
     layers take plain gradient descent (they have no input to regress on). Call
-    :meth:`remove_hooks` when done with it.
+    :meth:`remove_hooks` when done with it. The update is computed in each weight's dtype, so a
+    forward under autocast (bf16 inputs recorded) steps a float32 weight in float32. Param groups
+    (``add_param_group``) are checked with the constructor's rules.
 
     Note: the regression target -dL/dy pulls W x towards the negative error, so the fixed points
     satisfy W X^T X / n = -grad_W L, not grad_W L = 0: on a per-sample 1/2 |W x - y|^2 DGD settles
@@ -53,9 +55,7 @@ class DeltaGradientDescent(MemoryOptimizer):
     def __init__(self, model: nn.Module, lr: float = 1e-2, weight_decay: float = 0.0) -> None:
         if not isinstance(model, nn.Module):
             raise ValueError(f"DeltaGradientDescent takes the model (an nn.Module), got {type(model).__name__}.")
-        defaults = dict(lr=checks.in_range("lr", lr, 0, math.inf),
-                        weight_decay=checks.in_range("weight_decay", weight_decay, 0, math.inf))
-        super().__init__([p for p in model.parameters() if p.requires_grad], defaults)
+        super().__init__([p for p in model.parameters() if p.requires_grad], dict(lr=lr, weight_decay=weight_decay))
         self._inputs: dict[int, Tensor] = {}
         self._hooks = []
         for layer in model.modules():
@@ -64,7 +64,8 @@ class DeltaGradientDescent(MemoryOptimizer):
 
     def _remember_input(self, layer: nn.Linear, args: tuple, output: Tensor) -> None:
         if torch.is_grad_enabled():
-            self._inputs[id(layer.weight)] = args[0].detach().reshape(-1, layer.in_features)
+            x = args[0].detach()                      # (..., in) -> rows (n, in); math.prod, not -1: in may be 0
+            self._inputs[id(layer.weight)] = x.reshape(math.prod(x.shape[:-1]), layer.in_features)
 
     def declared_levels(self) -> list[Level]:
         return [Level("weights (DGD)", "steps", 1, "layer inputs x and output errors dL/dy",
@@ -72,9 +73,10 @@ class DeltaGradientDescent(MemoryOptimizer):
 
     def _update(self, p, grad, state, group):
         X = self._inputs.get(id(p))
-        if X is None:                                 # bias or a parameter outside nn.Linear: GD
+        if X is None or X.shape[0] == 0:              # bias, a parameter outside nn.Linear, or no rows: GD
             p.add_(grad, alpha=-group["lr"])
             return {"weights (DGD)"}
+        X = X.to(p.dtype)                             # inputs recorded under autocast may be bf16
         lr_eff = group["lr"] / (1 + group["lr"] * X.square().sum(-1).mean())
         decay = p @ (X.T @ X) / X.shape[0]
         p.sub_((decay + grad) * lr_eff)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -10,7 +9,7 @@ from torch import Tensor
 
 from .. import checks
 from ..levels import Level
-from .base import MemoryOptimizer, as_matrix, newton_schulz
+from .base import MemoryOptimizer, as_matrix, below_one, newton_schulz, nonnegative, one_of, positive
 
 __all__ = ["M3"]
 
@@ -46,26 +45,23 @@ class M3(MemoryOptimizer):
     steps) ``"algorithm1"`` climbs back above its start at lr 1e-2 (final ~2, start 0.83) and
     to ~0.19 at 1e-3; ``"adam"`` reaches the noise floor (~0.005) at 1e-2 and ~0.01 at 1e-3,
     because Adam's ratio M/sqrt(V) shrinks there instead (V remembers the larger past gradients).
+
+    Param groups may override any hyperparameter; each group is checked with the constructor's
+    rules. Parameters with no elements are left as they are.
     """
 
     SCALES = ("adam", "algorithm1")
+    HYPERPARAMETERS = {**MemoryOptimizer.HYPERPARAMETERS, "beta1": below_one, "beta2": below_one, "beta3": below_one,
+                       "alpha": nonnegative, "eps": positive, "ns_steps": checks.positive_int,
+                       "slow_period": checks.positive_int, "accumulate": one_of("ema", "sum"), "scale": one_of(*SCALES)}
 
     def __init__(self, params: Any, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  beta3: float = 0.9, alpha: float = 1.0, eps: float = 1e-8, ns_steps: int = 5,
                  slow_period: int = 10, accumulate: str = "ema", weight_decay: float = 0.0,
                  scale: str = "adam") -> None:
-        defaults = dict(lr=checks.in_range("lr", lr, 0, math.inf),
-                        beta1=checks.in_range("beta1", beta1, 0, 1, high_open=True),
-                        beta2=checks.in_range("beta2", beta2, 0, 1, high_open=True),
-                        beta3=checks.in_range("beta3", beta3, 0, 1, high_open=True),
-                        alpha=checks.in_range("alpha", alpha, 0, math.inf),
-                        eps=checks.in_range("eps", eps, 0, math.inf, low_open=True),
-                        ns_steps=checks.positive_int("ns_steps", ns_steps),
-                        slow_period=checks.positive_int("slow_period", slow_period),
-                        accumulate=checks.choice("accumulate", accumulate, ("ema", "sum")),
-                        weight_decay=checks.in_range("weight_decay", weight_decay, 0, math.inf),
-                        scale=checks.choice("scale", scale, self.SCALES))
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, beta1=beta1, beta2=beta2, beta3=beta3, alpha=alpha, eps=eps,
+                                      ns_steps=ns_steps, slow_period=slow_period, accumulate=accumulate,
+                                      weight_decay=weight_decay, scale=scale))
 
     def __setstate__(self, state: dict) -> None:      # state dicts saved before ``scale`` existed ran Algorithm 1
         super().__setstate__(state)

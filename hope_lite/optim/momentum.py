@@ -10,7 +10,8 @@ from torch import Tensor
 
 from .. import checks
 from ..levels import Level
-from .base import NS_COEFFICIENTS, MemoryOptimizer, as_matrix, newton_schulz
+from .base import (NS_COEFFICIENTS, MemoryOptimizer, as_matrix, below_one, flag, newton_schulz, nonnegative, one_of,
+                   positive, zero_to_one)
 
 __all__ = ["MomentumSGD", "PreconditionedMomentum", "DeltaMomentum", "NewtonSchulzMomentum", "Muon", "DeepMomentum"]
 
@@ -24,13 +25,15 @@ class MomentumSGD(MemoryOptimizer):
         m_t = beta m_{t-1} + g_t,        W_t = W_{t-1} - lr m_t.
 
     This is ``torch.optim.SGD(momentum=beta)`` step for step (tests hold it to 1e-12).
+
+    Param groups may override any hyperparameter (``[{"params": ..., "momentum": 0.5}, ...]`` or
+    ``add_param_group``); each group is checked with the constructor's rules (MemoryOptimizer).
     """
 
+    HYPERPARAMETERS = {**MemoryOptimizer.HYPERPARAMETERS, "momentum": below_one}
+
     def __init__(self, params: Any, lr: float = 1e-2, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
-        defaults = dict(lr=checks.in_range("lr", lr, 0, math.inf),
-                        momentum=checks.in_range("momentum", momentum, 0, 1, high_open=True),
-                        weight_decay=checks.in_range("weight_decay", weight_decay, 0, math.inf))
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     def declared_levels(self) -> list[Level]:
         return [Level("momentum", "steps", 1, "gradients g_t", "-<m, g_t>  (Hebbian, key-less)", "m <- beta m + g")]
@@ -54,14 +57,14 @@ class PreconditionedMomentum(MomentumSGD):
         v_t = beta2 v_{t-1} + (1 - beta2) g_t^2,   m_t = beta m_{t-1} + P_t g_t,   W -= lr m_t
     """
 
+    HYPERPARAMETERS = {**MomentumSGD.HYPERPARAMETERS, "beta2": below_one, "eps": positive,
+                       "preconditioner": one_of("rms", "identity")}
+
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0, preconditioner: str = "rms") -> None:
-        super().__init__(params, lr, momentum, weight_decay)
-        for group in self.param_groups:
-            group.setdefault("beta2", checks.in_range("beta2", beta2, 0, 1, high_open=True))
-            group.setdefault("eps", checks.in_range("eps", eps, 0, math.inf, low_open=True))
-            group.setdefault("preconditioner", checks.choice("preconditioner", preconditioner, ("rms", "identity")))
-        self.defaults.update(beta2=beta2, eps=eps, preconditioner=preconditioner)
+        # MomentumSGD's defaults and these in one dict (not MomentumSGD.__init__), so groups get all of them
+        MemoryOptimizer.__init__(self, params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, beta2=beta2,
+                                                    eps=eps, preconditioner=preconditioner))
 
     def declared_levels(self) -> list[Level]:
         return [Level("second moment", "steps", 1, "squared gradients g_t^2", "1/2 |v - g_t^2|^2 (EMA)",
@@ -95,13 +98,13 @@ class DeltaMomentum(MomentumSGD):
     tensor (flattened). ``normalize=False`` (the literal key g) diverges once gamma |g|^2 > 1 + beta.
     """
 
+    HYPERPARAMETERS = {**MomentumSGD.HYPERPARAMETERS, "erase": zero_to_one, "normalize": flag}
+
     def __init__(self, params: Any, lr: float = 1e-2, momentum: float = 0.9, erase: float = 0.1,
                  normalize: bool = True, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, momentum, weight_decay)
-        for group in self.param_groups:
-            group.setdefault("erase", checks.in_range("erase", erase, 0, 1))
-            group.setdefault("normalize", bool(normalize))
-        self.defaults.update(erase=erase, normalize=normalize)
+        # MomentumSGD's defaults and these in one dict (not MomentumSGD.__init__), so groups get all of them
+        MemoryOptimizer.__init__(self, params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, erase=erase,
+                                                    normalize=normalize))
 
     def declared_levels(self) -> list[Level]:
         return [Level("momentum", "steps", 1, "gradients g_t (keys g_t/|g_t|)",
@@ -125,21 +128,20 @@ class NewtonSchulzMomentum(MemoryOptimizer):
     With the linear momentum memory this is **Muon** (``Muon`` below). ``s = sqrt(max(1, r / c))``
     keeps the update's RMS comparable across shapes. Parameters with >= 2 dims are viewed as
     (shape[0], rest). **Fallback:** 0-/1-D parameters (biases, norms) have no matrix to
-    orthogonalise; they take the plain memory output, W -= lr m.
+    orthogonalise; they take the plain memory output, W -= lr m. Parameters with no elements are
+    left as they are. Every param group is checked with the constructor's rules.
     """
+
+    HYPERPARAMETERS = {**MemoryOptimizer.HYPERPARAMETERS, "momentum": below_one, "ns_steps": checks.positive_int,
+                       "memory": one_of("momentum", "delta"), "coefficients": one_of(*NS_COEFFICIENTS),
+                       "nesterov": flag, "erase": zero_to_one, "normalize": flag}
 
     def __init__(self, params: Any, lr: float = 0.02, momentum: float = 0.95, ns_steps: int = 5,
                  memory: str = "momentum", coefficients: str = "quintic", nesterov: bool = False,
                  weight_decay: float = 0.0, erase: float = 0.1) -> None:
-        defaults = dict(lr=checks.in_range("lr", lr, 0, math.inf),
-                        momentum=checks.in_range("momentum", momentum, 0, 1, high_open=True),
-                        ns_steps=checks.positive_int("ns_steps", ns_steps),
-                        memory=checks.choice("memory", memory, ("momentum", "delta")),
-                        coefficients=checks.choice("coefficients", coefficients, NS_COEFFICIENTS),
-                        nesterov=bool(nesterov),
-                        weight_decay=checks.in_range("weight_decay", weight_decay, 0, math.inf),
-                        erase=checks.in_range("erase", erase, 0, 1), normalize=True)
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, momentum=momentum, ns_steps=ns_steps, memory=memory,
+                                      coefficients=coefficients, nesterov=nesterov, weight_decay=weight_decay,
+                                      erase=erase, normalize=True))
 
     def declared_levels(self) -> list[Level]:
         return [Level("momentum", "steps", 1, "gradients g_t", "-<m, g_t> (or the delta rule's L2)",
@@ -186,18 +188,17 @@ class DeepMomentum(MemoryOptimizer):
 
     Stability: the inner step is not normalised, so it needs about inner_lr |a|^2 < 2 with
     |a|^2 ~ 0.36 hidden, and the stored values scale with |g|; with large gradients (the toy
-    landscape of notebook 03, |g| ~ 100) lower ``inner_lr`` or rescale the loss.
+    landscape of notebook 03, |g| ~ 100) lower ``inner_lr`` or rescale the loss. Every param group
+    is checked with the constructor's rules.
     """
+
+    HYPERPARAMETERS = {**MemoryOptimizer.HYPERPARAMETERS, "hidden": checks.positive_int, "inner_lr": nonnegative,
+                       "retention": zero_to_one, "period": checks.positive_int, "seed": checks.nonnegative_int}
 
     def __init__(self, params: Any, lr: float = 1e-2, hidden: int = 16, inner_lr: float = 0.5,
                  retention: float = 0.9, period: int = 1, weight_decay: float = 0.0, seed: int = 0) -> None:
-        defaults = dict(lr=checks.in_range("lr", lr, 0, math.inf), hidden=checks.positive_int("hidden", hidden),
-                        inner_lr=checks.in_range("inner_lr", inner_lr, 0, math.inf),
-                        retention=checks.in_range("retention", retention, 0, 1),
-                        period=checks.positive_int("period", period),
-                        weight_decay=checks.in_range("weight_decay", weight_decay, 0, math.inf),
-                        seed=checks.nonnegative_int("seed", seed))
-        super().__init__(params, defaults)
+        super().__init__(params, dict(lr=lr, hidden=hidden, inner_lr=inner_lr, retention=retention, period=period,
+                                      weight_decay=weight_decay, seed=seed))
 
     def declared_levels(self) -> list[Level]:
         period = self.param_groups[0]["period"] if self.param_groups else 1

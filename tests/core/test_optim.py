@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import pytest
 import torch
 from torch import nn
 
+import hope_lite.optim
 from hope_lite.levels import UpdateRecorder, levels_of
-from hope_lite.optim import (M3, DeepMomentum, DeltaGradientDescent, DeltaMomentum, MomentumSGD, Muon,
-                             NewtonSchulzMomentum, PreconditionedMomentum, dgd_step, newton_schulz)
+from hope_lite.optim import (M3, DeepMomentum, DeltaGradientDescent, DeltaMomentum, MemoryOptimizer, MomentumSGD,
+                             Muon, NewtonSchulzMomentum, PreconditionedMomentum, dgd_step, newton_schulz)
+
+pytestmark = pytest.mark.usefixtures("one_thread")          # tiny tensors: one thread is faster and steadier
 
 OPTIMIZERS = {
     "momentum": lambda m: MomentumSGD(m.parameters(), lr=0.05, momentum=0.9),
@@ -314,6 +318,8 @@ BAD = [
     (lambda p: M3(p, accumulate="mean"), "accumulate"),
     (lambda p: M3(p, ns_steps=2.5), "ns_steps"),
     (lambda p: M3(p, scale="rms"), "scale"),
+    (lambda p: NewtonSchulzMomentum(p, nesterov="no"), "nesterov"),
+    (lambda p: DeltaMomentum(p, normalize=None), "normalize"),
     (lambda p: DeltaGradientDescent(list(p)), "nn.Module"),
 ]
 
@@ -331,3 +337,176 @@ def test_bad_tensors_for_the_functional_forms():
         dgd_step(torch.randn(3, 4), torch.randn(3), torch.randn(3), 0.1)
     with pytest.raises(ValueError, match="lr"):
         dgd_step(torch.randn(3, 4), torch.randn(4), torch.randn(3), -0.1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Param groups: every group is checked with the constructor's rules (issue 12, item 7).
+
+# every MemoryOptimizer that hope_lite.optim exports: a new optimizer is covered without editing these tests
+MEMORY_OPTIMIZERS = sorted((c for c in vars(hope_lite.optim).values()
+                            if isinstance(c, type) and issubclass(c, MemoryOptimizer) and c is not MemoryOptimizer),
+                           key=lambda c: c.__name__)
+IDS = [c.__name__ for c in MEMORY_OPTIMIZERS]
+ALL_HYPERPARAMETERS = [(c, name) for c in MEMORY_OPTIMIZERS for name in c.HYPERPARAMETERS]
+
+
+def build(cls, module, **hparams):
+    """``cls`` for ``module``: DGD takes the module itself (it hooks its Linear layers), the others its parameters."""
+    return cls(module, **hparams) if cls is DeltaGradientDescent else cls(module.parameters(), **hparams)
+
+
+def takes_param_groups(cls):
+    return cls is not DeltaGradientDescent
+
+
+def test_every_optimizer_is_found():
+    assert len(MEMORY_OPTIMIZERS) >= 8 and DeltaGradientDescent in MEMORY_OPTIMIZERS and M3 in MEMORY_OPTIMIZERS
+
+
+@pytest.mark.parametrize("cls", MEMORY_OPTIMIZERS, ids=IDS)
+def test_a_param_group_with_negative_lr_is_refused(cls):
+    m = make_model()
+    if takes_param_groups(cls):
+        with pytest.raises(ValueError, match=r"^param group 1: lr must be .*got -1\.$"):
+            cls([{"params": m[0].parameters()}, {"params": m[2].parameters(), "lr": -1}])
+    opt = build(cls, m[0])
+    with pytest.raises(ValueError, match=r"^param group 1: lr must be .*got -1\.$"):
+        opt.add_param_group({"params": m[2].parameters(), "lr": -1})
+    assert len(opt.param_groups) == 1                   # nothing was added
+
+
+MEMORY_FACTOR = {c: next(n for n in ("momentum", "beta1", "retention", "weight_decay") if n in c.HYPERPARAMETERS)
+                 for c in MEMORY_OPTIMIZERS}
+
+
+@pytest.mark.parametrize("cls", MEMORY_OPTIMIZERS, ids=IDS)
+def test_add_param_group_with_a_bad_momentum_is_refused(cls):
+    name = MEMORY_FACTOR[cls]                           # momentum, M3's beta1, DMGD's retention; DGD has none
+    bad = -1 if name == "weight_decay" else 3
+    m = make_model()
+    opt = build(cls, m[0])
+    with pytest.raises(ValueError, match=rf"^param group 1: {name} must be .*got {bad}\.$"):
+        opt.add_param_group({"params": m[2].parameters(), name: bad})
+    assert len(opt.param_groups) == 1
+
+
+@pytest.mark.parametrize("cls,name", ALL_HYPERPARAMETERS, ids=[f"{c.__name__}-{n}" for c, n in ALL_HYPERPARAMETERS])
+def test_groups_and_constructor_share_one_rule_per_hyperparameter(cls, name):
+    # -1 is outside every rule (numbers >= 0, ints >= 1, flags, choices): the same message, group or argument
+    m = make_model()
+    opt = build(cls, m[0])
+    with pytest.raises(ValueError, match=rf"^param group 1: {name} ") as in_group:
+        opt.add_param_group({"params": m[2].parameters(), name: -1})
+    if name in inspect.signature(cls).parameters:      # NewtonSchulzMomentum's normalize is a group key only
+        with pytest.raises(ValueError) as as_argument:
+            build(cls, m, **{name: -1})
+        assert str(in_group.value) == f"param group 1: {as_argument.value}"
+
+
+@pytest.mark.parametrize("cls", MEMORY_OPTIMIZERS, ids=IDS)
+def test_a_valid_group_override_is_used(cls):
+    X, Y = data()
+    for given_to_constructor in (True, False) if takes_param_groups(cls) else (False,):
+        m = make_model()
+        frozen = [p.detach().clone() for p in m[2].parameters()]
+        if given_to_constructor:
+            opt = cls([{"params": m[0].parameters()}, {"params": m[2].parameters(), "lr": 0}])
+        else:
+            opt = build(cls, m[0])
+            opt.add_param_group({"params": m[2].parameters(), "lr": 0})
+        assert opt.param_groups[1]["lr"] == 0.0 and opt.param_groups[0]["lr"] == opt.defaults["lr"] > 0
+        before = m[0].weight.detach().clone()
+        train(m, opt, 3, X, Y)
+        assert all(torch.equal(p, q) for p, q in zip(m[2].parameters(), frozen))    # lr 0: left as it is
+        assert not torch.equal(m[0].weight, before)
+
+
+def test_a_group_momentum_override_matches_torch_sgd():
+    X, Y = data()
+    a, b = make_model(), make_model()
+    groups = lambda m: [{"params": m[0].parameters()}, {"params": m[2].parameters(), "momentum": 0.5, "lr": 0.1}]
+    train(a, MomentumSGD(groups(a), lr=0.05, momentum=0.9), 20, X, Y)
+    train(b, torch.optim.SGD(groups(b), lr=0.05, momentum=0.9), 20, X, Y)
+    assert max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters())) <= 1e-12
+
+
+def test_a_default_without_a_rule_is_a_programming_error():
+    class Sloppy(MomentumSGD):
+        def __init__(self, params):
+            MemoryOptimizer.__init__(self, params, dict(lr=0.1, momentum=0.9, weight_decay=0.0, dampening=0.1))
+
+    with pytest.raises(TypeError, match=r"Sloppy.HYPERPARAMETERS has no rule for \['dampening'\]"):
+        Sloppy(make_model().parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters with no elements, and DGD after a bf16 autocast forward (issue 12, item 8)
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (4, 0), (0,), (2, 0, 3)])
+@pytest.mark.parametrize("cls", MEMORY_OPTIMIZERS, ids=IDS)
+def test_a_parameter_with_no_elements_is_left_as_it_is(cls, shape):
+    X, Y = data()
+    m = make_model()
+    empty = nn.Parameter(torch.zeros(shape, dtype=torch.float64))
+    opt = build(cls, m)
+    opt.add_param_group({"params": [empty]})
+    before = [p.detach().clone() for p in m.parameters()]
+
+    def closure():
+        opt.zero_grad()
+        loss = (m(X) - Y).square().mean() + empty.sum()      # the empty parameter gets an (empty) gradient
+        loss.backward()
+        return loss
+    for _ in range(4):
+        opt.step(closure)
+    assert empty.grad is not None and empty.shape == shape
+    assert opt.state[empty] == {}                             # no state to go stale
+    assert all(not torch.equal(p, q) for p, q in zip(m.parameters(), before))
+    resumed = build(cls, m)                                   # its state dict loads as any other
+    resumed.add_param_group({"params": [empty]})
+    resumed.load_state_dict(opt.state_dict())
+    resumed.step(closure)
+
+
+def test_newton_schulz_and_as_matrix_take_empty_matrices():
+    from hope_lite.optim.base import as_matrix
+    for shape in [(0, 4), (4, 0), (2, 0, 3)]:
+        assert newton_schulz(torch.zeros(shape)).shape == shape
+    assert as_matrix(torch.zeros(0, 2, 3)).shape == (0, 6)
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
+def test_dgd_with_a_layer_of_no_inputs_and_an_empty_batch():
+    layer = nn.Linear(0, 3)                                   # weight (3, 0): left as it is; bias: GD
+    opt = DeltaGradientDescent(layer, lr=0.5)
+    bias = layer.bias.detach().clone()
+    layer(torch.zeros(4, 0)).sum().backward()                 # d/d bias = 4 per entry
+    opt.step()
+    assert torch.allclose(layer.bias, bias - 0.5 * 4)
+    layer = nn.Linear(3, 2)
+    opt = DeltaGradientDescent(layer, lr=0.5)
+    W = layer.weight.detach().clone()
+    layer(torch.zeros(0, 3)).sum().backward()                 # no rows: nothing to regress on, GD (zero gradient)
+    opt.step()
+    assert torch.equal(layer.weight, W)
+
+
+def test_dgd_after_a_bf16_autocast_forward_steps_in_the_weights_dtype():
+    def run(autocast):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 3))
+        opt = DeltaGradientDescent(model, lr=0.05)
+        X, Y = data(torch.float32)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = (model(X).float() - Y).square().mean()
+        loss.backward()
+        if autocast:
+            assert opt._inputs[id(model[2].weight)].dtype == torch.bfloat16   # what the hook recorded
+        opt.step()
+        return model
+
+    bf16, fp32 = run(True), run(False)
+    for p, q in zip(bf16.parameters(), fp32.parameters()):
+        assert p.dtype == torch.float32 and torch.isfinite(p).all()
+        assert (p - q).abs().max() < 1e-2                   # bf16 rounding of inputs and gradients, nothing worse
