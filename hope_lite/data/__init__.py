@@ -5,6 +5,7 @@ One concept per module:
     tokenizer  ByteTokenizer and its instance BYTES: UTF-8 bytes as tokens, vocab_size 256
     corpora    load_corpus (CORPORA: "pydoc" offline, "wikitext2", "tinystories" through the
                hub, with an instant offline fallback), Corpus, corpus_bytes, hub_reachable
+               (a real exchange with the hub, HUB_PROBE_TIMEOUT = 0.5 s at most)
     tasks      token tasks for language models (multi_query_recall, needle_retrieval; targets
                use IGNORE_INDEX = -100) and class_incremental_stream for continual learning
 
@@ -15,12 +16,12 @@ Everything public is importable from here: ``from hope_lite.data import BYTES, l
 Importing this package does not import ``datasets`` (about a second); the corpora do, when built.
 """
 
-from .corpora import CORPORA, SPLITS, Corpus, corpus_bytes, hub_reachable, load_corpus
+from .corpora import CORPORA, HUB_PROBE_TIMEOUT, SPLITS, Corpus, corpus_bytes, hub_reachable, load_corpus
 from .tasks import IGNORE_INDEX, class_incremental_stream, multi_query_recall, needle_retrieval
 from .tokenizer import BYTES, ByteTokenizer
 
 __all__ = [
     "ByteTokenizer", "BYTES",
-    "CORPORA", "SPLITS", "Corpus", "load_corpus", "corpus_bytes", "hub_reachable",
+    "CORPORA", "SPLITS", "Corpus", "load_corpus", "corpus_bytes", "hub_reachable", "HUB_PROBE_TIMEOUT",
     "IGNORE_INDEX", "multi_query_recall", "needle_retrieval", "class_incremental_stream",
 ]

@@ -27,30 +27,35 @@ The corpora (:data:`CORPORA`):
 
 Offline behaviour, and why it is built this way: ``datasets`` retries unreachable hosts for a
 long time before giving up, which would freeze a notebook or a CI job. So before touching the hub,
-:func:`load_corpus` probes it with one TCP connect and TLS handshake (:func:`hub_reachable`, 0.5 s
-at worst, DNS included). When the hub is unreachable (or ``offline=True``, or ``HF_HUB_OFFLINE=1``
-is set) it switches ``datasets`` and ``huggingface_hub`` into offline mode *for this one call*
-(their module flags ``datasets.config.HF_HUB_OFFLINE`` and ``huggingface_hub.constants.
-HF_HUB_OFFLINE``, which both libraries read at call time; the environment variables themselves are
-only read when the libraries are imported), tries the local cache once, and if the corpus is not
-cached logs one message and returns the pydoc corpus: all within a second.
+:func:`load_corpus` probes it with one real exchange (:func:`hub_reachable`: a TLS handshake with
+the hub, through the proxy's ``CONNECT`` tunnel behind a proxy), :data:`HUB_PROBE_TIMEOUT` = 0.5 s
+at worst whatever the network does (DNS included). When the hub is unreachable (or
+``offline=True``, or ``HF_HUB_OFFLINE=1`` is set) it switches ``datasets`` and ``huggingface_hub``
+into offline mode *for this one call* (their module flags ``datasets.config.HF_HUB_OFFLINE`` and
+``huggingface_hub.constants.HF_HUB_OFFLINE``, which both libraries read at call time; the
+environment variables themselves are only read when the libraries are imported), tries the local
+cache once, and if the corpus is not cached logs one message and returns the pydoc corpus: all
+within a second.
 
 ``datasets`` is imported only when a corpus is built, so ``import hope_lite.data`` stays light.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import math
 import os
 import re
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 import torch
 from torch import Tensor
@@ -58,7 +63,7 @@ from torch import Tensor
 if TYPE_CHECKING:  # imported lazily at run time: `datasets` takes about a second to import
     from datasets import Dataset, DatasetDict
 
-__all__ = ["CORPORA", "SPLITS", "Corpus", "load_corpus", "corpus_bytes", "hub_reachable"]
+__all__ = ["CORPORA", "SPLITS", "Corpus", "load_corpus", "corpus_bytes", "hub_reachable", "HUB_PROBE_TIMEOUT"]
 
 CORPORA = ("pydoc", "wikitext2", "tinystories")
 """Names accepted by :func:`load_corpus`; the first is the offline default."""
@@ -157,49 +162,213 @@ def _pydoc_dataset() -> DatasetDict:
 
 # ---- the hub: reachability and offline mode ----
 
-def _hub_address() -> tuple[str, int, bool]:
-    """(host, port, use TLS) of the first hop to the hub: ``HF_ENDPOINT``'s host, or the proxy."""
-    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT)
-    host = endpoint.hostname or "huggingface.co"
-    scheme = endpoint.scheme or "https"
-    port = endpoint.port or (443 if scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        # behind a proxy the direct route may be closed while the hub is reachable: probe the proxy
-        proxy_url = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        if proxy_url.hostname:
-            return proxy_url.hostname, proxy_url.port or (443 if proxy_url.scheme == "https" else 80), False
-    return host, port, scheme == "https"
+HUB_PROBE_TIMEOUT = 0.5
+"""Seconds :func:`hub_reachable` may take in all (DNS, proxy and TLS included): the fallback's worst delay."""
 
 
-def hub_reachable(timeout: float = 0.5) -> bool:
-    """Whether the Hugging Face Hub answers a TCP connect and a TLS handshake within ``timeout`` s.
+class _Proxy(NamedTuple):
+    scheme: str          # "http" or "https" (anything else is not spoken by the probe)
+    host: str            # "" when the setting names no host
+    port: int
+    authorization: str   # a "Proxy-Authorization: Basic ..." header line from user:password@, or ""
 
-    No HTTP request: enough to tell "no network" from "network", in a bounded time. The TLS
-    handshake (with the usual certificate and host-name check) matters because some sandboxes
-    and firewalls accept *every* TCP connection and drop the traffic afterwards; there a bare
-    connect says "reachable" and ``datasets`` would then retry for half a minute. The probe runs
-    in a daemon thread because a DNS lookup ignores socket timeouts and can hang for many seconds
-    on a machine without a resolver; we stop waiting after ``timeout``.
+    def __str__(self) -> str:   # for messages: never the credentials
+        return f"{self.scheme}://{_host_port(self.host, self.port)}"
+
+    __repr__ = __str__
+
+
+class _Route(NamedTuple):
+    host: str
+    port: int
+    tls: bool                  # an https hub
+    proxy: _Proxy | None       # the proxy in between, as the hub libraries would pick it
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"     # an IPv6 literal needs brackets
+
+
+def _hub_route(endpoint: str | None = None) -> _Route:
+    """The hub (``endpoint``, else ``HF_ENDPOINT``, else huggingface.co) and the proxy on the way to it.
+
+    The proxy is the one ``huggingface_hub`` and ``requests`` pick from the environment:
+    ``https_proxy`` / ``HTTPS_PROXY`` for an https hub (``http_proxy`` for an http one), else
+    ``all_proxy`` / ``ALL_PROXY``; none when ``no_proxy`` / ``NO_PROXY`` covers the hub's host.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}.")
-    host, port, use_tls = _hub_address()
-    answer: list[bool] = []
+    source = "endpoint" if endpoint is not None else "HF_ENDPOINT"
+    url = endpoint if endpoint is not None else (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT)
+    bad = ValueError(f"{source} must be an http(s) URL such as {_DEFAULT_ENDPOINT!r} (the Hugging Face Hub "
+                     f"or a mirror), got {url!r}.")
+    if not isinstance(url, str):
+        raise bad
+    hub = urllib.parse.urlsplit(url)
+    try:
+        port = hub.port
+    except ValueError:      # a port that is not a number, or out of range
+        raise bad from None
+    if hub.scheme not in ("http", "https") or not hub.hostname:
+        raise bad
+    tls = hub.scheme == "https"
+    route = _Route(hub.hostname, port or (443 if tls else 80), tls, None)
+    proxies = urllib.request.getproxies()
+    setting = proxies.get(hub.scheme) or proxies.get("all")
+    if not setting or urllib.request.proxy_bypass(hub.hostname):
+        return route
+    proxy = urllib.parse.urlsplit(setting if "://" in setting else f"http://{setting}")
+    try:
+        proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
+    except ValueError:
+        proxy_port = 0      # the probe then reports the setting as unusable
+    authorization = ""
+    if proxy.username is not None:
+        credentials = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+        authorization = f"Proxy-Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
+    return route._replace(proxy=_Proxy(proxy.scheme, proxy.hostname or "", proxy_port, authorization))
 
-    def connect() -> None:
+
+class _Probe:
+    """One exchange with the hub under one deadline, run by :func:`_hub_problem` in a daemon thread.
+
+    ``step`` always names what the probe is doing, so that a timeout can say where it got stuck.
+    Every socket operation gets the time left as its timeout, so the thread ends by the deadline
+    too (except inside a DNS lookup, which no timeout reaches: that is why it is a thread).
+    """
+
+    def __init__(self, route: _Route, timeout: float) -> None:
+        self.route, self.deadline, self.step = route, time.monotonic() + timeout, "the probe"
+
+    def _left(self) -> float:
+        seconds = self.deadline - time.monotonic()
+        if seconds <= 0:
+            raise TimeoutError("the deadline has passed")
+        return seconds
+
+    def _connect(self, host: str, port: int, name: str) -> socket.socket:
+        self.step = f"the DNS lookup of {host}"
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        self.step = f"the connection to {name}"
+        error: OSError = OSError(f"no address for {host}")
+        for family, kind, protocol, _, address in addresses:     # IPv6 and IPv4, as create_connection
+            connection = socket.socket(family, kind, protocol)
+            try:
+                connection.settimeout(self._left())
+                connection.connect(address)
+                return connection
+            except OSError as failure:
+                connection.close()
+                error = failure
+        raise error
+
+    def _tls(self, connection: socket.socket, host: str) -> ssl.SSLSocket:
+        # the usual certificate and host-name check: a captive portal's certificate is no hub
+        self.step = f"the TLS handshake with {host}"
+        connection.settimeout(self._left())
+        return ssl.create_default_context().wrap_socket(connection, server_hostname=host)
+
+    def _ask(self, connection: socket.socket, request: str) -> tuple[int, str]:
+        """Send one HTTP request head and read the answer's status line: (code, "403 Forbidden")."""
+        connection.settimeout(self._left())
+        connection.sendall(request.encode("latin-1"))
+        answer = b""
+        while b"\r\n" not in answer and len(answer) < 8192:
+            connection.settimeout(self._left())
+            chunk = connection.recv(8192)
+            if not chunk:
+                raise ConnectionError(f"the connection was closed after {len(answer)} bytes of answer")
+            answer += chunk
+        version, _, status = answer.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+        if not version.startswith("HTTP/") or not status[:3].isdigit():
+            raise ConnectionError(f"not an HTTP answer: {answer[:40]!r}")
+        return int(status[:3]), status.strip()
+
+    def run(self) -> str | None:
+        """The exchange; returns why the hub is unreachable (a phrase), None when it answered."""
+        route, proxy = self.route, self.route.proxy
+        target = _host_port(route.host, route.port)
+        if proxy is not None and (proxy.scheme not in ("http", "https") or not proxy.host or not proxy.port):
+            return (f"the proxy {proxy} is not an http(s) proxy URL with a host and port, which is all "
+                    f"this probe speaks; pass offline=False to try the hub through it anyway")
+        if proxy is not None:
+            connection = self._connect(proxy.host, proxy.port, f"the proxy {proxy}")
+        else:
+            connection = self._connect(route.host, route.port, target)
         try:
-            with socket.create_connection((host, port), timeout=timeout) as connection:
-                if use_tls:
-                    ssl.create_default_context().wrap_socket(connection, server_hostname=host).close()
-                answer.append(True)
-        except OSError:  # ssl.SSLError and socket.timeout are OSErrors too
-            answer.append(False)
+            if proxy is not None and proxy.scheme == "https":
+                connection = self._tls(connection, proxy.host)
+            if proxy is not None and route.tls:
+                # the tunnel that the hub libraries open; only a 2xx answer opens it
+                self.step = f"CONNECT {target} through the proxy {proxy}"
+                code, status = self._ask(connection, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+                                                     f"{proxy.authorization}\r\n")
+                if not 200 <= code < 300:
+                    return f"the proxy {proxy} answered {status!r} to CONNECT {target}"
+            if route.tls and not (proxy is not None and proxy.scheme == "https"):
+                # the hub itself must answer, not just something that accepts connections
+                # (in an https proxy's tunnel that would be TLS in TLS: the proxy's 2xx stands for it)
+                connection = self._tls(connection, route.host)
+            elif not route.tls:
+                # an http hub (a local mirror): a HEAD answered, directly or through the proxy
+                path = f"http://{target}/" if proxy is not None else "/"
+                authorization = proxy.authorization if proxy is not None else ""
+                asked = f"the proxy {proxy}" if proxy is not None else target
+                self.step = f"HEAD {path} to {asked}"
+                code, status = self._ask(connection, f"HEAD {path} HTTP/1.1\r\nHost: {target}\r\n"
+                                                     f"{authorization}Connection: close\r\n\r\n")
+                if code >= 500:
+                    return f"{asked} answered {status!r} to HEAD {path}"
+            return None
+        finally:
+            connection.close()
 
-    probe = threading.Thread(target=connect, name="hope_lite-hub-probe", daemon=True)
-    probe.start()
-    probe.join(timeout)
-    return bool(answer and answer[0])
+
+def _hub_problem(timeout: float = HUB_PROBE_TIMEOUT, endpoint: str | None = None) -> str | None:
+    """Why the hub cannot be reached, as a phrase for the log, or None when it answered in time."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}.")
+    probe = _Probe(_hub_route(endpoint), timeout)
+    answer: list[str | None] = []
+
+    def run() -> None:
+        try:
+            answer.append(probe.run())
+        except TimeoutError:                # socket.timeout is TimeoutError
+            answer.append(f"{probe.step} got no answer within {timeout:g} s")
+        except OSError as error:            # socket.gaierror, ssl.SSLError, ConnectionError ...
+            answer.append(f"{probe.step} failed: {error}")
+
+    thread = threading.Thread(target=run, name="hope_lite-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)    # the deadline, whatever the thread is stuck in (a DNS lookup ignores timeouts)
+    return answer[0] if answer else f"{probe.step} got no answer within {timeout:g} s"
+
+
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT, *, endpoint: str | None = None) -> bool:
+    """Whether the Hugging Face Hub answers one real exchange within ``timeout`` seconds, all included.
+
+    Enough to tell "the hub answers" from "no network", and quick in every network condition:
+    the whole exchange (DNS lookup included) runs in a daemon thread that is waited for at most
+    ``timeout`` seconds (:data:`HUB_PROBE_TIMEOUT`, 0.5 s, by default). The exchange is:
+
+    - directly (no proxy): a TCP connection and a TLS handshake with the hub, with the usual
+      certificate and host-name check;
+    - behind an http proxy (``HTTPS_PROXY`` / ``https_proxy``, else ``ALL_PROXY`` / ``all_proxy``;
+      not for hosts in ``NO_PROXY`` / ``no_proxy``): ``CONNECT host:443`` sent to the proxy, its
+      answer read (it must be 2xx: a 403 or 407 is "unreachable"), then the TLS handshake with the
+      hub through that tunnel. Behind an ``https://`` proxy the handshake is with the proxy and
+      its 2xx answer to CONNECT is the hub's sign of life (no TLS inside TLS). Other proxy kinds
+      (``socks5://``) count as unreachable: the probe does not speak them;
+    - for an ``http://`` hub (a mirror): a ``HEAD /`` answered with an HTTP status below 500.
+
+    A bare TCP connect is not enough: some sandboxes, firewalls and dead proxies accept *every*
+    connection and never answer; there ``datasets`` would retry for minutes.
+
+    Args:
+        timeout: the deadline in seconds, > 0.
+        endpoint: the hub's URL; default ``HF_ENDPOINT``, else ``"https://huggingface.co"``.
+            The proxy is taken from the environment as the hub libraries do.
+    """
+    return _hub_problem(timeout, endpoint) is None
 
 
 def _offline_reason(offline: bool | None) -> str | None:
@@ -277,10 +446,10 @@ def load_corpus(name: str = "pydoc", *, offline: bool | None = None,
         name: ``"pydoc"`` (offline, default), ``"wikitext2"`` or ``"tinystories"``.
         offline: None (default) decides by itself: offline when ``HF_HUB_OFFLINE`` /
             ``HF_DATASETS_OFFLINE`` is set or the hub does not answer :func:`hub_reachable`'s
-            0.5 s probe. True never contacts the hub (the local ``datasets`` cache is still
-            used). False always tries the hub, without the probe and despite the offline
-            variables (for a slow link that fails the probe; a dead one then waits for the
-            retries of ``datasets``).
+            probe within :data:`HUB_PROBE_TIMEOUT` (0.5 s). True never contacts the hub (the
+            local ``datasets`` cache is still used). False always tries the hub, without the
+            probe and despite the offline variables (for a slow link that fails the probe, or a
+            proxy the probe does not speak; a dead one then waits for the retries of ``datasets``).
         log: called with one message when the fallback is used (default ``print``; pass
             ``logging.getLogger(...).warning`` or a no-op to redirect or silence it).
 
@@ -289,7 +458,8 @@ def load_corpus(name: str = "pydoc", *, offline: bool | None = None,
         you got; ``corpus.note`` says why.
 
     Raises:
-        ValueError: for an unknown ``name``, a non-bool ``offline`` or a ``log`` that is not callable.
+        ValueError: for an unknown ``name``, a non-bool ``offline``, a ``log`` that is not callable
+            or an ``HF_ENDPOINT`` that is not an http(s) URL.
 
     >>> corpus = load_corpus()
     >>> corpus.name, sorted(corpus.dataset), corpus["train"].column_names
@@ -304,9 +474,11 @@ def load_corpus(name: str = "pydoc", *, offline: bool | None = None,
         return Corpus("pydoc", "pydoc", _pydoc_dataset())
 
     reason = _offline_reason(offline)
-    if reason is None and offline is None and not hub_reachable():
-        host, port, _ = _hub_address()
-        reason = f"the Hugging Face Hub ({host}:{port}) is unreachable"
+    if reason is None and offline is None:
+        problem = _hub_problem()
+        if problem is not None:
+            route = _hub_route()
+            reason = f"the Hugging Face Hub ({_host_port(route.host, route.port)}) is unreachable ({problem})"
     try:
         with _hub_mode(offline=reason is not None):
             dataset = _load_from_hub(name)
@@ -358,7 +530,12 @@ def corpus_bytes(corpus: Corpus | DatasetDict | str, split: str) -> Tensor:
                          f"a {split!r} split, got {type(corpus).__name__}.")
     if "text" not in corpus[split].column_names:
         raise ValueError(f"corpus[{split!r}] has no 'text' column (columns: {corpus[split].column_names}).")
-    return _bytes_tensor(DOCUMENT_SEPARATOR.join(corpus[split]["text"]).encode("utf-8"))
+    texts = list(corpus[split]["text"])
+    for row, text in enumerate(texts):
+        if not isinstance(text, str):   # else str.join fails with "sequence item 0: expected str instance"
+            raise ValueError(f"corpus[{split!r}]['text'] must hold one str per row (a document), got "
+                             f"{type(text).__name__} {text!r:.40} at row {row}; drop or convert such rows first.")
+    return _bytes_tensor(DOCUMENT_SEPARATOR.join(texts).encode("utf-8"))
 
 
 def _bytes_tensor(raw: bytes) -> Tensor:

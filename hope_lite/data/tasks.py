@@ -49,6 +49,14 @@ def _check_sizes(seed: object, **sizes: object) -> None:
         raise ValueError(f"seed must be an int, got {seed!r}.")
 
 
+def _generator(seed: int) -> torch.Generator:
+    """A private generator seeded with ``seed``, with the range torch accepts said in words."""
+    if not -2**63 <= seed < 2**64:
+        raise ValueError(f"seed must be an int in [-2**63, 2**64) (what torch.Generator.manual_seed takes), "
+                         f"got {seed}.")
+    return torch.Generator().manual_seed(seed)
+
+
 def multi_query_recall(n_sequences: int, n_pairs: int, n_queries: int, *, vocab_size: int = 256,
                        seed: int = 0) -> dict[str, Tensor]:
     """Multi-query associative recall (MQAR): list key-value pairs, then ask for some of them.
@@ -90,7 +98,7 @@ def multi_query_recall(n_sequences: int, n_pairs: int, n_queries: int, *, vocab_
     if n_queries > n_pairs:
         raise ValueError(f"n_queries must be <= n_pairs = {n_pairs} (each listed key is asked at most "
                          f"once), got n_queries={n_queries}.")
-    gen = torch.Generator().manual_seed(seed)
+    gen = _generator(seed)
     # n_pairs distinct keys per row: the first n_pairs of a random permutation of the key range
     keys = torch.rand(n_sequences, n_keys, generator=gen).argsort(dim=1)[:, :n_pairs]      # (N, P)
     values = torch.randint(n_keys, vocab_size, (n_sequences, n_pairs), generator=gen)      # (N, P)
@@ -147,7 +155,7 @@ def needle_retrieval(n_sequences: int, length: int, *, depth: float = 0.5, vocab
         raise ValueError(f"vocab_size must be >= 2 (one marker id plus at least one other), got {vocab_size}.")
     marker = vocab_size - 1
     needle_at = round(depth * (length - 5))
-    gen = torch.Generator().manual_seed(seed)
+    gen = _generator(seed)
     tokens = torch.randint(0, marker, (n_sequences, length), generator=gen)               # filler (N, T)
     key, value = torch.randint(0, marker, (2, n_sequences), generator=gen)                # (N,) each
     tokens[:, needle_at] = marker

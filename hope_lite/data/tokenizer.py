@@ -15,6 +15,7 @@ by U+FFFD instead of failing, so sampled text can always be printed.
 
 from __future__ import annotations
 
+import operator
 from typing import Sequence
 
 import torch
@@ -50,9 +51,10 @@ class ByteTokenizer:
         return torch.frombuffer(bytearray(raw), dtype=torch.uint8).to(torch.int64)
 
     def decode(self, ids: Tensor | Sequence[int]) -> str:
-        """The text whose UTF-8 bytes are ``ids`` (a 1-D tensor or a list of ints in 0..255).
+        """The text whose UTF-8 bytes are ``ids`` (a 1-D tensor or a sequence of ints in 0..255).
 
-        Byte sequences that are not valid UTF-8 (e.g. a character cut in half) become U+FFFD
+        A sequence may be a list, ``bytes`` or a 1-D NumPy array (any integer type). Byte
+        sequences that are not valid UTF-8 (e.g. a character cut in half) become U+FFFD
         ("\ufffd"), because sampled ids must always be printable. Ids outside 0..255 are a bug
         upstream (a model with the wrong vocabulary size), so they raise a ValueError.
         """
@@ -64,11 +66,14 @@ class ByteTokenizer:
                 raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}; decode one "
                                  f"sequence at a time (e.g. ids[0]).")
             values = ids.tolist()
+        elif isinstance(ids, str):
+            raise ValueError("ids must be token ids (a 1-D tensor or a sequence of ints), got a str: it is "
+                             "text already (encode turns text into ids).")
+        elif not hasattr(ids, "__iter__"):
+            raise ValueError(f"ids must be token ids (a 1-D tensor or a sequence of ints), got "
+                             f"{type(ids).__name__}.")
         else:
-            values = list(ids)
-            for position, value in enumerate(values):
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise ValueError(f"ids must be ints, got {value!r} at position {position}.")
+            values = [_token_id(value, position) for position, value in enumerate(ids)]
         bad = [(position, value) for position, value in enumerate(values) if not 0 <= value < 256]
         if bad:
             shown = ", ".join(f"{value} at position {position}" for position, value in bad[:5])
@@ -79,6 +84,16 @@ class ByteTokenizer:
 
     def __repr__(self) -> str:
         return f"ByteTokenizer(vocab_size={self.vocab_size})"
+
+
+def _token_id(value: object, position: int) -> int:
+    """``value`` as a Python int: any integer type (NumPy's too), but not a bool, a float or a str."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise ValueError(f"ids must be ints, got {value!r} at position {position}.")
 
 
 BYTES = ByteTokenizer()

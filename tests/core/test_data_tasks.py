@@ -71,12 +71,19 @@ def test_recall_is_seeded_and_leaves_the_global_rng_alone():
     (dict(vocab_size=0), "vocab_size"),
     (dict(n_pairs=9, n_queries=1, vocab_size=16), "n_pairs must be <= vocab_size // 2 = 8"),
     (dict(seed=1.5), "seed"),
+    (dict(seed=2**64), r"seed must be an int in \[-2\*\*63, 2\*\*64\)"),      # not torch's "Overflow ..."
 ])
 def test_recall_rejects_bad_arguments(kwargs, match):
     arguments = dict(n_sequences=2, n_pairs=3, n_queries=2, vocab_size=16, seed=0) | kwargs
     with pytest.raises(ValueError, match=match):
         multi_query_recall(arguments.pop("n_sequences"), arguments.pop("n_pairs"), arguments.pop("n_queries"),
                            **arguments)
+
+
+def test_seeds_at_the_ends_of_torchs_range_work():
+    for seed in (-2**63, -1, 2**64 - 1):
+        assert multi_query_recall(1, 2, 1, seed=seed)["tokens"].shape == (1, 6)
+        assert needle_retrieval(1, 8, seed=seed)["tokens"].shape == (1, 8)
 
 
 def test_recall_edge_sizes():
@@ -124,6 +131,7 @@ def test_needle_lengths_and_seeds():
     (dict(depth=True), "depth"),
     (dict(vocab_size=1), "vocab_size must be >= 2"),
     (dict(seed="0"), "seed"),
+    (dict(seed=-2**63 - 1), r"seed must be an int in \[-2\*\*63, 2\*\*64\)"),
 ])
 def test_needle_rejects_bad_arguments(kwargs, match):
     arguments = dict(n_sequences=2, length=10) | kwargs

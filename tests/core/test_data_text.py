@@ -37,6 +37,14 @@ def test_byte_tokenizer_basics():
     assert BYTES.decode(torch.tensor([104, 105], dtype=torch.uint8)) == "hi"
 
 
+def test_byte_tokenizer_decodes_any_integer_sequence():
+    np = pytest.importorskip("numpy")
+    assert BYTES.decode(np.array([104, 105])) == "hi"                # NumPy ints are ints
+    assert BYTES.decode(np.array([104, 105], dtype=np.uint8)) == "hi"
+    assert BYTES.decode(b"hi") == "hi"                                # bytes are byte ids
+    assert BYTES.decode(range(104, 106)) == "hi"
+
+
 def test_byte_tokenizer_replaces_invalid_utf8():
     assert BYTES.decode([104, 195]) == "h\ufffd"                     # half a character, e.g. from sampling
     assert BYTES.decode([0xFF, 0x41]) == "\ufffdA"
@@ -51,6 +59,14 @@ def test_byte_tokenizer_rejects_bad_input():
         BYTES.decode(torch.tensor([[65]]))
     with pytest.raises(ValueError, match="must be ints"):
         BYTES.decode([65, "B"])
+    with pytest.raises(ValueError, match=r"must be ints, got True at position 1"):
+        BYTES.decode([65, True])
+    with pytest.raises(ValueError, match=r"must be ints, got 66.0"):
+        BYTES.decode([65, 66.0])
+    with pytest.raises(ValueError, match=r"got a str: it is text already"):
+        BYTES.decode("AB")
+    with pytest.raises(ValueError, match=r"must be token ids \(a 1-D tensor or a sequence of ints\), got NoneType"):
+        BYTES.decode(None)
     with pytest.raises(ValueError, match="text must be a str"):
         BYTES.encode(b"bytes")
     with pytest.raises(ValueError, match="lone surrogate"):
@@ -142,7 +158,7 @@ def test_offline_switches_are_respected_and_restored(monkeypatch, tmp_path):
     import huggingface_hub.constants
 
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path))
-    monkeypatch.setattr(corpora, "hub_reachable", lambda *a, **k: pytest.fail("offline must not probe"))
+    monkeypatch.setattr(corpora, "_hub_problem", lambda *a, **k: pytest.fail("offline must not probe"))
     before = datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE
     messages = []
     corpus = load_corpus("wikitext2", offline=True, log=messages.append)
@@ -167,7 +183,7 @@ def test_the_hub_flags_seen_by_datasets(monkeypatch):
                                      for split in SPLITS})
 
     monkeypatch.setattr(corpora, "_load_from_hub", fake_load)
-    monkeypatch.setattr(corpora, "hub_reachable", lambda *a, **k: pytest.fail("no probe expected"))
+    monkeypatch.setattr(corpora, "_hub_problem", lambda *a, **k: pytest.fail("no probe expected"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cached = load_corpus("wikitext2", log=pytest.fail)                  # env offline: the cache is read
     assert cached.name == "wikitext2" and not cached.fell_back and "local datasets cache" in cached.note
@@ -182,7 +198,7 @@ def test_a_failing_hub_download_falls_back_too(monkeypatch):
         raise ConnectionError("connection reset")
 
     monkeypatch.setattr(corpora, "_load_from_hub", broken_load)
-    monkeypatch.setattr(corpora, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(corpora, "_hub_problem", lambda *a, **k: None)      # the probe says: reachable
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
@@ -229,5 +245,9 @@ def test_bad_corpus_arguments():
         corpus_bytes("nope", "train")
     with pytest.raises(ValueError, match="corpus must be a Corpus"):
         corpus_bytes(42, "train")
+    numbers = datasets.DatasetDict({split: datasets.Dataset.from_dict({"text": ["fine", None]}) for split in SPLITS})
+    with pytest.raises(ValueError, match=r"corpus\['train'\]\['text'\] must hold one str per row .* "
+                                         r"got NoneType None at row 1"):
+        corpus_bytes(numbers, "train")
     with pytest.raises(ValueError, match="timeout"):
         hub_reachable(timeout=0)
