@@ -75,8 +75,10 @@ def in_range(name: str, value: Any, low: float, high: float, *, low_open: bool =
     if ok:
         ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}.")
+        # an infinite end is never included: inf is not finite, so "[0, inf)" and never "[0, inf]"
+        left = "(" if low_open or low == -math.inf else "["
+        right = ")" if high_open or high == math.inf else "]"
+        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}{right}, got {value!r}.")
     return float(value)
 
 

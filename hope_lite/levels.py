@@ -58,7 +58,7 @@ class Level:
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
             raise ValueError(f"Level clock must be one of {CLOCKS}, got {self.clock!r}.")
-        if not isinstance(self.period, int) or self.period < 1:
+        if not isinstance(self.period, int) or isinstance(self.period, bool) or self.period < 1:
             raise ValueError(f"Level period must be an int >= 1, got {self.period!r}.")
 
     @property
@@ -186,6 +186,15 @@ class UpdateRecorder:
 
     def __init__(self, model: torch.nn.Module | None = None,
                  optimizers: Sequence[torch.optim.Optimizer] = ()) -> None:
+        if model is not None and not isinstance(model, torch.nn.Module):
+            raise TypeError(f"UpdateRecorder(model=...) takes a torch.nn.Module or None, got {type(model).__name__} "
+                            f"{model!r}; pass the model whose updates to record.")
+        if isinstance(optimizers, torch.optim.Optimizer):
+            optimizers = [optimizers]          # one optimizer given without a list: what was meant
+        bad = [o for o in optimizers if not isinstance(o, torch.optim.Optimizer)]
+        if bad:
+            raise TypeError(f"UpdateRecorder(optimizers=...) takes a list of torch.optim.Optimizer, got "
+                            f"{type(bad[0]).__name__} {bad[0]!r} in it.")
         self.events: dict[str, UpdateEvents] = {}
         self._paths = {id(m): p for p, m in model.named_modules()} if model is not None else {}
         self._weights_owner = type(model).__name__ if model is not None else "model"

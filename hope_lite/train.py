@@ -13,17 +13,27 @@ gradient stops at the window's start), as a model would read a long document.
 
 What it writes to ``out`` (a directory):
 
-* ``config.json`` -- the run's settings, the number of processes and the corpus actually read
-  (``corpus_loaded``: asking for an online corpus without the hub trains on pydoc, and says so); a
-  directory holding a different run is never overwritten.
+* ``config.json`` -- the run's identity: its settings, the number of processes, the corpus actually read
+  (``corpus_loaded``: asking for an online corpus without the hub trains on pydoc, and says so), the
+  precision (``fp32`` or ``bf16``) and the device type (``cpu``, ``cuda``). A directory holding a
+  different run is never overwritten, and resuming with another identity -- another precision or
+  device type included -- is refused: the numbers would no longer be one run's.
 * ``metrics.jsonl`` -- one JSON object per line: ``{"kind": "train", "step", "loss", "bpb", "lr",
   "tokens", "seconds"}`` every step and ``{"kind": "validation", "step", "val_loss", "val_bpb",
   "val_ppl"}`` every ``eval_every`` steps and at the end. Losses are in nats per byte; ``bpb`` is bits
   per byte (loss / ln 2) and ``val_ppl`` the byte-level perplexity exp(loss).
 * ``checkpoint.pt`` -- model, optimizer, scheduler, every random generator (torch, the data sampler,
-  Python, NumPy) and the carried memory state, written atomically every ``checkpoint_every`` steps
-  and at the end. ``resume=True`` (``--resume``) continues from it and gives bit-for-bit the run that
-  never stopped (tested).
+  Python, NumPy) and the carried memory state, written every ``checkpoint_every`` steps and at the
+  end, with its SHA-256 in ``checkpoint.pt.sha256``. ``resume=True`` (``--resume``) verifies it,
+  loads it with ``torch.load(weights_only=True)`` (nothing in it can run) and gives bit-for-bit the
+  run that never stopped (tested).
+* ``.lock`` -- while a trainer writes the directory: its pid and host. A second trainer is refused.
+
+How nothing is lost (:mod:`hope_lite.run_dir`): every file is replaced whole (a uniquely named temp
+file, fsync, rename), metrics rows are appended and fsynced before each checkpoint, a torn last row
+is dropped on resume, and a directory left by a crash before its first checkpoint starts over. A
+corrupt file, a full disk, a permission problem or an unavailable device is one line naming the file
+or device and what to do (exit status 2 on the command line); nothing else is overwritten.
 
 Validation: the first ``eval_bytes`` bytes of the validation split in non-overlapping windows of
 ``context`` bytes, each from a fresh state, every byte after a window's first scored once.
@@ -55,8 +65,12 @@ from torch import Tensor, nn
 
 from .data import CORPORA, corpus_bytes, load_corpus
 from .models import MODELS, PRESETS, LanguageModel, build_model
+from .run_dir import (CHECKSUM_SUFFIX, MetricsLog, RunDirError, RunLock, atomic_write, describe_os_error,
+                      read_checkpoint_bytes, read_json, read_metrics, remove_leftover_temps, save_checkpoint,
+                      torch_load_bytes)
 
-__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "load_checkpoint", "CHECKPOINT_FORMAT", "main"]
+__all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "load_checkpoint", "CHECKPOINT_FORMAT",
+           "RunDirError", "main"]
 
 CHECKPOINT, CONFIG, METRICS = "checkpoint.pt", "config.json", "metrics.jsonl"
 STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so it can be carried
@@ -115,6 +129,9 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or value < 0 or (value == 0 and smallest == "> 0"):
                 raise ValueError(f"{name} must be a finite number {smallest}, got {value!r}.")
+        if self.eval_bytes < self.context:
+            raise ValueError(f"eval_bytes ({self.eval_bytes}) must be at least context ({self.context}): validation "
+                             f"scores whole windows of context bytes; raise eval_bytes or lower context.")
         if self.carry_memory and self.model not in STATEFUL_MODELS:
             raise ValueError(f"carry_memory needs a model whose state has a fixed size, one of {STATEFUL_MODELS}; "
                              f"{self.model!r} keeps an attention KV cache that grows with every token.")
@@ -216,29 +233,52 @@ def evaluate(model: nn.Module, data: Tensor, context: int, *, max_bytes: int | N
 # Output directory, checkpoints
 
 
-def _prepare_out(out: Path, identity: dict, resume: bool) -> bool:
-    """Check ``out`` before anything is written. Returns True when there is a checkpoint to resume from."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a directory.")
-    saved_path = out / CONFIG
-    has_run = saved_path.exists() or (out / METRICS).exists() or (out / CHECKPOINT).exists()
-    if not has_run:
-        if resume:
-            raise ValueError(f"--resume: {out} holds no run to resume; drop --resume to start one there.")
-        return False
-    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+def _differences(saved: dict, identity: dict) -> str:
     differ = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+    return ", ".join(f"{k}: {saved.get(k)!r} there, {identity.get(k)!r} here" for k in differ)
+
+
+def _prepare_out(out: Path, identity: dict, resume: bool, log: Callable[[str], None]) -> bool:
+    """Check ``out`` (locked by the caller) before anything is written. True: there is a checkpoint to resume."""
+    remove_leftover_temps(out, (CONFIG, METRICS, CHECKPOINT, CHECKPOINT + CHECKSUM_SUFFIX))
+    saved_path = out / CONFIG
+    if not saved_path.exists():
+        if (out / CHECKPOINT).exists():
+            raise RunDirError(f"{out} has a {CHECKPOINT} but no {CONFIG}; restore {CONFIG}, or choose another --out.")
+        if resume:
+            raise RunDirError(f"--resume: {out} holds no run to resume; drop --resume to start one there.")
+        return False
+    differ = _differences(read_json(saved_path), identity)
     if differ:
-        what = ", ".join(f"{k}: {saved.get(k)!r} there, {identity.get(k)!r} here" for k in differ)
-        raise ValueError(f"{out} holds a different run ({what}); nothing was overwritten. "
-                         f"Choose another --out, or repeat that run's settings to resume it.")
-    if not resume:
-        raise ValueError(f"{out} already holds this run; pass --resume (resume=True) to continue it, "
-                         f"or choose another --out. Nothing was overwritten.")
+        raise RunDirError(f"{out} holds a different run ({differ}); nothing was overwritten. "
+                          f"Choose another --out, or repeat that run's settings to resume it.")
     if not (out / CHECKPOINT).exists():
-        raise ValueError(f"--resume: {out} has this run's config but no {CHECKPOINT} (it stopped before its "
-                         f"first checkpoint); choose another --out to start over.")
+        # a crash before the first checkpoint: nothing to keep, the rows written so far are redone
+        log(f"{out} holds this run but no {CHECKPOINT} yet (it stopped before its first checkpoint): starting over")
+        return False
+    if not resume:
+        raise RunDirError(f"{out} already holds this run; pass --resume (resume=True) to continue it, "
+                          f"or choose another --out. Nothing was overwritten.")
     return True
+
+
+def _check_device(device: Any) -> str:
+    """``device`` as a string, refused with a message when it does not exist or is not available here."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must name a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}.") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available: this machine has no CUDA GPU that torch can use; "
+                         f"pass --device cpu.")
+    if kind == "cuda" and torch.device(device).index is not None and torch.device(device).index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} is not available: this machine has {torch.cuda.device_count()} CUDA "
+                         f"device(s); pass --device cuda:0.")
+    if kind == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} is not available on this machine; pass --device cpu.")
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be 'cpu', 'cuda[:n]' or 'mps', got {device!r}.")
+    return str(device)
 
 
 def _rng_states(sampler: WindowSampler) -> dict:
@@ -266,39 +306,24 @@ CHECKPOINT_FORMAT = 2      # 2: loads with weights_only=True (format 1 pickled N
 
 
 def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict:
-    """A trainer checkpoint, loaded with ``torch.load(weights_only=True)``: tensors and plain data only.
+    """A trainer checkpoint: verified against its checksum, loaded with ``torch.load(weights_only=True)``.
 
-    A file that holds anything else (pickled code, a format-1 checkpoint's NumPy array) is refused
-    with a ValueError that names it; nothing in it runs.
+    A file that holds anything but tensors and plain data (pickled code, a format-1 checkpoint's NumPy
+    array) is refused, and nothing in it runs; a file that does not match its ``.sha256`` or cannot be
+    read is refused as corrupt. Each is a :class:`RunDirError` (a ValueError) naming the file.
     """
-    import pickle
-
-    try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError as err:
-        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
-        raise ValueError(f"{path} holds more than tensors and plain data ({reason}); it is not loaded, since "
-                         "loading it could run code. A checkpoint written by hope_lite's trainer before "
-                         "checkpoint format 2 cannot be resumed: start the run again.") from None
+    path = Path(path)
+    ckpt = torch_load_bytes(read_checkpoint_bytes(path), path, device)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise ValueError(f"{path} is not a hope_lite checkpoint of format {CHECKPOINT_FORMAT} (found {found!r}).")
+        raise RunDirError(f"{path} is not a hope_lite checkpoint of format {CHECKPOINT_FORMAT} (found {found!r}).")
     return ckpt
-
-
-def _save_checkpoint(out: Path, payload: dict) -> None:
-    """Write to a temporary file, then rename: an interrupted save never leaves a broken checkpoint."""
-    tmp = out / (CHECKPOINT + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, out / CHECKPOINT)
 
 
 def load_trained(out: str | Path, *, model: str | None = None, preset: str | None = None,
                  device: Any = "cpu") -> tuple[LanguageModel, TrainConfig]:
     """The model saved in ``out``'s checkpoint and its config. ``model`` / ``preset``, when given, must match it."""
     path = Path(out) / CHECKPOINT
-    if not path.exists():
-        raise ValueError(f"{path} does not exist; train with out={str(out)!r} first.")
     ckpt = load_checkpoint(path, device)
     config = TrainConfig(**ckpt["config"])
     for name, want in (("model", model), ("preset", preset)):
@@ -337,8 +362,10 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     """Train ``config.model`` on ``config.corpus``; see the module docstring for what is written to ``out``.
 
     Args:
-        out: run directory (None: keep nothing on disk; no checkpoint, no resume).
-        resume: continue the run saved in ``out`` (its config must equal ``config``).
+        out: run directory (None: keep nothing on disk; no checkpoint, no resume). It is locked while
+            the run writes it: a second trainer on the same directory is refused.
+        resume: continue the run saved in ``out`` (its config, world size, precision and device type
+            must equal this one's).
         stop_at: stop after this step (a checkpoint is written), as if interrupted; resume later.
         device, bf16: where to train, and bf16 autocast for the forward pass.
         progress: show a tqdm progress bar.
@@ -349,21 +376,48 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     if stop_at is not None and (isinstance(stop_at, bool) or not isinstance(stop_at, int)
                                 or not 1 <= stop_at <= config.steps):
         raise ValueError(f"stop_at must be an int in [1, steps={config.steps}], got {stop_at!r}.")
-    rank, world = _distributed(device)
-    if world > 1 and config.carry_memory:
-        raise ValueError("carry_memory runs in one process; drop it or run without torchrun.")
+    if not isinstance(bf16, bool):
+        raise ValueError(f"bf16 must be True or False, got {bf16!r}.")
+    device = _check_device(device)
     if resume and out is None:
         raise ValueError("resume=True needs the run directory: pass out=.")
     out = None if out is None else Path(out)
+    if out is not None and out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out} is a file; give a directory.")
+    if out is not None and resume and not out.exists():
+        raise RunDirError(f"--resume: {out} does not exist, so it holds no run to resume; drop --resume to start "
+                          f"one there.")
+    rank, world = _distributed(device)
+    if world > 1 and config.carry_memory:
+        raise ValueError("carry_memory runs in one process; drop it or run without torchrun.")
+    if out is None or rank != 0:                 # only rank 0 writes, so only rank 0 holds the lock
+        return _train(config, out, resume, stop_at, device, bf16, progress, log, text, rank, world)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirError(describe_os_error(err, f"creating {out}")) from None
+    with RunLock(out, log=log):
+        return _train(config, out, resume, stop_at, device, bf16, progress, log, text, rank, world)
+
+
+def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | None, device: str, bf16: bool,
+           progress: bool, log: Callable[[str], None], text: tuple[Tensor, Tensor] | None, rank: int,
+           world: int) -> TrainResult:
     if text is None:
         corpus = load_corpus(config.corpus, log=log if rank == 0 else (lambda _: None))
         text, loaded = (corpus_bytes(corpus, "train"), corpus_bytes(corpus, "validation")), corpus.name
     else:
         loaded = "given text"
     train_bytes, val_bytes = text
-    # the corpus actually read is part of the run: an offline fallback to pydoc is not WikiText-2
-    identity = {**asdict(config), "world_size": world, "corpus_loaded": loaded}
-    resuming = _prepare_out(out, identity, resume) if out is not None else False
+    # What makes two runs the same run. The corpus actually read is part of it (an offline fallback to
+    # pydoc is not WikiText-2), and so are precision and device type: bf16 or another device gives other
+    # numbers, so resuming in another one is refused rather than mixed into one run.
+    identity = {**asdict(config), "world_size": world, "corpus_loaded": loaded,
+                "precision": "bf16" if bf16 else "fp32", "device": torch.device(device).type}
+    if out is not None and rank == 0:
+        resuming = _prepare_out(out, identity, resume, log)
+    else:                                        # the other processes follow rank 0's decision
+        resuming = resume and out is not None and (out / CHECKPOINT).exists()
 
     torch.manual_seed(config.seed)
     random.seed(config.seed)
@@ -379,19 +433,29 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
 
     if resuming:
         ckpt = load_checkpoint(out / CHECKPOINT, device)
+        if "identity" in ckpt and ckpt["identity"] != identity:
+            raise RunDirError(f"{out / CHECKPOINT} was written by another run than the one {CONFIG} describes "
+                              f"({_differences(ckpt['identity'], identity)}); nothing was overwritten. "
+                              f"Repeat the checkpoint's settings, or choose another --out.")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_states(ckpt["rng"], sampler)
         memory, step = ckpt["memory"], ckpt["step"]
-        # rows written after the checkpoint (a crash between the two) are dropped: they will be redone
-        metrics = [json.loads(line) for line in (out / METRICS).read_text().splitlines() if line.strip()]
-        metrics = [m for m in metrics if m["step"] <= step]
+        if rank == 0:
+            # rows written after the checkpoint (a crash between the two) are dropped: they will be redone
+            metrics = [m for m in read_metrics(out / METRICS, log) if m["step"] <= step]
+            have = {m["step"] for m in metrics if m["kind"] == "train"}
+            if have != set(range(1, step + 1)):
+                log(f"warning: {out / METRICS} has training rows for {len(have)} of the {step} steps before the "
+                    f"checkpoint; the missing rows are lost, the run continues from step {step}")
         log(f"resuming {out} at step {step} of {config.steps}")
+    rows_log = None
     if out is not None and rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / CONFIG).write_text(json.dumps(identity, indent=1) + "\n")
-        (out / METRICS).write_text("".join(json.dumps(m) + "\n" for m in metrics))
+        # both files are replaced whole: a kill here leaves the old file or the new one, never a truncated one
+        atomic_write(out / CONFIG, (json.dumps(identity, indent=1) + "\n").encode())
+        atomic_write(out / METRICS, "".join(json.dumps(m) + "\n" for m in metrics).encode())
+        rows_log = MetricsLog(out / METRICS)
 
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     last = config.steps if stop_at is None else stop_at
@@ -403,53 +467,57 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
 
     def write(row: dict) -> None:
         metrics.append(row)
-        if out is not None and rank == 0:
-            with open(out / METRICS, "a") as f:
-                f.write(json.dumps(row) + "\n")
+        if rows_log is not None:
+            rows_log.append(row)
 
     def checkpoint() -> None:
         if out is not None and rank == 0:
-            _save_checkpoint(out, {"format": CHECKPOINT_FORMAT, "config": asdict(config), "world_size": world, "step": step,
-                                   "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                   "scheduler": scheduler.state_dict(), "rng": _rng_states(sampler),
-                                   "memory": memory})
+            rows_log.sync()             # every row up to this step is on disk before the checkpoint says so
+            save_checkpoint(out / CHECKPOINT, {
+                "format": CHECKPOINT_FORMAT, "config": asdict(config), "identity": identity, "world_size": world,
+                "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "rng": _rng_states(sampler), "memory": memory})
 
-    while step < last:
-        rows = sampler.batch(step)[rank * config.batch:(rank + 1) * config.batch].to(device)
-        if sampler.starts_over(step):
-            memory = None
-        with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
-                            enabled=bf16):
-            logits, new_memory = net(rows[:, :-1], state=memory)
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        lr = scheduler.get_last_lr()[0]
-        scheduler.step()
-        memory = _detach(new_memory) if config.carry_memory else None
-        step += 1
-        value = loss.detach()
-        if world > 1:                        # the global batch's loss: the mean over processes
-            dist.all_reduce(value)
-            value /= world
-        value = value.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss is {value} at step {step}; lower lr (now {config.lr}).")
-        write({"kind": "train", "step": step, "loss": value, "bpb": value / math.log(2), "lr": lr,
-               "tokens": step * config.batch * world * config.context,
-               "seconds": round(time.perf_counter() - started, 3)})
-        if (step % config.eval_every == 0 or step == config.steps) and rank == 0:   # only rank 0 writes it
-            write({"kind": "validation", "step": step,
-                   **evaluate(model, val_bytes, config.context, max_bytes=config.eval_bytes)})
+    try:
+        while step < last:
+            rows = sampler.batch(step)[rank * config.batch:(rank + 1) * config.batch].to(device)
+            if sampler.starts_over(step):
+                memory = None
+            with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                                enabled=bf16):
+                logits, new_memory = net(rows[:, :-1], state=memory)
+            loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            lr = scheduler.get_last_lr()[0]
+            scheduler.step()
+            memory = _detach(new_memory) if config.carry_memory else None
+            step += 1
+            value = loss.detach()
+            if world > 1:                        # the global batch's loss: the mean over processes
+                dist.all_reduce(value)
+                value /= world
+            value = value.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(f"the training loss is {value} at step {step}; lower lr (now {config.lr}).")
+            write({"kind": "train", "step": step, "loss": value, "bpb": value / math.log(2), "lr": lr,
+                   "tokens": step * config.batch * world * config.context,
+                   "seconds": round(time.perf_counter() - started, 3)})
+            if (step % config.eval_every == 0 or step == config.steps) and rank == 0:   # only rank 0 writes it
+                write({"kind": "validation", "step": step,
+                       **evaluate(model, val_bytes, config.context, max_bytes=config.eval_bytes)})
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(bpb=f"{value / math.log(2):.3f}")
+            if step % config.checkpoint_every == 0 or step == last:
+                checkpoint()
+    finally:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(bpb=f"{value / math.log(2):.3f}")
-        if step % config.checkpoint_every == 0 or step == last:
-            checkpoint()
-    if bar is not None:
-        bar.close()
+            bar.close()
+        if rows_log is not None:
+            rows_log.close()
     return TrainResult(model, config, metrics, step, out)
 
 
@@ -479,8 +547,12 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig(**values)
         result = train(config, args.out, resume=args.resume, stop_at=args.stop_at, device=args.device,
                        bf16=args.bf16, progress=not args.no_progress)
-    except ValueError as err:
-        p.error(str(err))
+    except (ValueError, FloatingPointError, OSError) as err:
+        # one line that names the file, setting or device and says what to do; exit status 2 as for bad flags
+        doing = f"using {err.filename}" if getattr(err, "filename", None) else "training"
+        message = describe_os_error(err, doing) if isinstance(err, OSError) else str(err)
+        print(f"{p.prog}: error: {' '.join(message.split())}", file=sys.stderr)
+        return 2
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

@@ -26,10 +26,11 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
     The returned generator is seeded too, for code that wants its own stream.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int, got {seed!r}; pass e.g. seed=0.")
+    # NumPy takes seeds below 2**32 only; one range for all three keeps "seed 5" the same everywhere
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}; pass e.g. seed=0.")
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
@@ -55,6 +56,10 @@ def fast_mode(fast: bool | None = None) -> bool:
     ``fast`` is the notebook's ``FAST`` parameter; the environment variable ``HOPE_LITE_FAST=1``
     switches FAST mode on as well, so ``HOPE_LITE_FAST=1 jupyter lab`` gives short runs everywhere.
     """
+    # bool("no") is True: a string here is a mistake (papermill passes FAST as a Python bool)
+    # (``papermill -p FAST 1`` passes the int 1, which is accepted as True)
+    if not (fast is None or isinstance(fast, (bool, np.bool_)) or (isinstance(fast, int) and fast in (0, 1))):
+        raise TypeError(f"fast must be True, False or None, got {fast!r}; set FAST = True or FAST = False.")
     from_env = os.environ.get("HOPE_LITE_FAST", "").strip().lower() in _TRUE_STRINGS
     return bool(fast) or from_env
 

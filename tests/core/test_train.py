@@ -207,6 +207,7 @@ class _Planted:
         return os.mkdir, (self.target,)
 
 
+@pytest.mark.filterwarnings("ignore:.*has no checkpoint.pt.sha256")
 def test_a_checkpoint_with_planted_code_is_refused_and_nothing_runs(tmp_path):
     target = tmp_path / "planted"
     run = tmp_path / "run"
@@ -219,6 +220,7 @@ def test_a_checkpoint_with_planted_code_is_refused_and_nothing_runs(tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.filterwarnings("ignore:.*has no checkpoint.pt.sha256")
 def test_a_checkpoint_of_another_format_is_refused_by_name(tmp_path):
     torch.save({"format": 1, "step": 3}, tmp_path / CHECKPOINT)
     with pytest.raises(ValueError, match="not a hope_lite checkpoint of format 2"):
