@@ -14,11 +14,27 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
+# Files a case needs (a damaged checkpoint, a run directory) live here; the table shows it as <scratch>,
+# so that the messages are the same on every machine.
+SCRATCH = Path(tempfile.gettempdir()) / "hope_lite_bad_inputs"
+
+
+def scratch(name: str) -> Path:
+    """A fresh path ``<scratch>/name`` (removed if it exists; its folder created)."""
+    path = SCRATCH / name
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 AREAS = ("layers", "models", "optimizers", "training", "data", "teaching")
 
 
@@ -60,6 +76,7 @@ def outcome(case: Case) -> str:
         message = str(err)
         if isinstance(err, KeyError) and err.args:      # KeyError quotes its message
             message = str(err.args[0])
+        message = message.replace(str(SCRATCH), "<scratch>")
         assert "\n" not in message.strip(), f"{case.what}: the message is not one line: {message!r}"
         assert re.search(case.match, message), f"{case.what}: {message!r} does not match {case.match!r}"
         return f"{type(err).__name__}: {message.strip()}"

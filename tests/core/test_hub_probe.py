@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -355,3 +356,8 @@ def test_load_corpus_falls_back_fast_behind_a_black_hole_proxy(black_hole, monke
     assert messages == [corpus.note]
     assert (f"the Hugging Face Hub (huggingface.co:443) is unreachable (CONNECT huggingface.co:443 through "
             f"the proxy http://127.0.0.1:{black_hole} got no answer within") in messages[0]
+
+
+def test_the_readme_states_the_probe_deadline_of_the_code():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"`HUB_PROBE_TIMEOUT` = {HUB_PROBE_TIMEOUT:g} s" in readme
