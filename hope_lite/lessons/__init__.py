@@ -5,7 +5,7 @@ The core (``hope_lite.memory``, ``.titans``, ``.cms``, ``.optim``, ``.models``, 
 this package. The lessons add what a chapter needs on top of it: seeded experiments that return
 plain numbers, pure figure functions (matplotlib, imported on demand) and ipywidgets explorers.
 
-    teaching    check, fast_mode, pick, seed_everything, seeded: what every notebook uses
+    teaching    check, expect, fast_mode, pick, seed_everything, seeded: what every notebook uses
     plotting    the matplotlib helpers every chapter's figures share
     explorer    the base of every ipywidgets explorer (imports ipywidgets)
     links       Colab/Binder badges and the notebooks' navigation links
@@ -20,6 +20,6 @@ plain numbers, pure figure functions (matplotlib, imported on demand) and ipywid
 A notebook starts with ``from hope_lite.lessons import check, fast_mode, pick, seed_everything``.
 """
 
-from .teaching import check, fast_mode, pick, seed_everything, seeded
+from .teaching import check, expect, fast_mode, pick, seed_everything, seeded, strict_checks
 
-__all__ = ["check", "fast_mode", "pick", "seed_everything", "seeded"]
+__all__ = ["check", "expect", "fast_mode", "pick", "seed_everything", "seeded", "strict_checks"]

@@ -49,3 +49,29 @@ def test_seeded_draws_the_same_and_leaves_the_global_rng_alone():
     assert torch.equal(torch.rand(3), expected_next)
     with seeded(1):
         assert torch.equal(torch.randn(4), a)
+
+
+def test_expect_notes_a_miss_and_raises_only_when_strict(monkeypatch, capsys):
+    from hope_lite.lessons import expect, strict_checks
+    monkeypatch.delenv("HOPE_LITE_STRICT", raising=False)
+    assert not strict_checks()
+    assert expect(2 < 3, "2 below 3") is True
+    assert expect(0.5 < 0.4, "an error below 0.4, got 0.5") is False
+    assert "Note: expected an error below 0.4, got 0.5" in capsys.readouterr().out
+    monkeypatch.setenv("HOPE_LITE_STRICT", "1")
+    with pytest.raises(AssertionError, match="expected an error below 0.4, got 0.5"):
+        expect(0.5 < 0.4, "an error below 0.4, got 0.5")
+
+
+def test_check_is_a_drift_check_when_strict(monkeypatch):
+    monkeypatch.setenv("HOPE_LITE_STRICT", "1")
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert check(stub, lambda x: x, 1.0) is False                  # an unfinished stub never raises
+    assert check(lambda x: x, lambda x: x, 1.0) is True
+    with pytest.raises(AssertionError, match="disagrees with the reference"):
+        check(lambda x: x + 1, lambda x: x, 1.0)
+    with pytest.raises(AssertionError, match="raised ZeroDivisionError"):
+        check(lambda x: 1 / 0, lambda x: x, 1.0)
