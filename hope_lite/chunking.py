@@ -133,5 +133,5 @@ def pad_to_chunks(C: int, *xs: Tensor, pad_values: tuple[float, ...]) -> list[Te
         if pad:
             filler = x.new_full((x.shape[0], pad, *x.shape[2:]), value)
             x = torch.cat([x, filler], dim=1)
-        out.append(x.reshape(x.shape[0], -1, C, *x.shape[2:]))
+        out.append(x.reshape(x.shape[0], (T + pad) // C, C, *x.shape[2:]))     # not -1: ambiguous for 0 rows
     return out

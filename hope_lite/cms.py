@@ -64,9 +64,9 @@ from torch import Tensor, nn
 from . import checks
 from .chunking import ChunkClock, UpdateLog
 from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, mlp_surprise_factors
-from .layers import rms_norm
+from .layers import check_input_matches, rms_norm
 from .levels import Level
-from .state import MemoryState
+from .state import MemoryState, Shape, check_state, state_dtype
 
 __all__ = ["CMSBlock", "ContinuumMemory", "CMSLevelState", "CMSState", "VARIANTS", "frozen_read", "frozen_output"]
 
@@ -204,15 +204,21 @@ class ContinuumMemory(nn.Module):
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> CMSState:
         return CMSState([b.init_state(batch, dtype) for b in self.blocks])
 
+    def state_spec(self, batch: int) -> CMSState:
+        """What a carried state must look like for ``batch`` sequences (see :func:`~hope_lite.state.check_state`)."""
+        def level(block: CMSBlock) -> CMSLevelState:
+            weights = [Shape((batch,), (block.hidden, block.width)), Shape((batch,), (block.width, block.hidden))]
+            return CMSLevelState(weights, list(weights))
+        return CMSState([level(b) for b in self.blocks])
+
     # -- forward ------------------------------------------------------------------------------
     def forward(self, x: Tensor, *, state: CMSState | None = None, path: str = "chunked") -> tuple[Tensor, CMSState]:
         checks.check_sequence_input(x, self.width, path)
+        check_input_matches(x, self.blocks[0].value, "ContinuumMemory")
         if state is None:
             state = self.init_state(x.shape[0], x.dtype)
-        elif not isinstance(state, CMSState) or len(state.levels) != len(self.blocks):
-            raise ValueError("state must be the CMSState returned by a previous call of this CMS (or None).")
         else:
-            state.check_for(x.shape[0], x, "ContinuumMemory")
+            check_state(state, self.state_spec(x.shape[0]), "ContinuumMemory", device=x.device, dtype=state_dtype(x))
         if path == "reference":
             return self._reference(x, state)
         if self.variant == "nested":

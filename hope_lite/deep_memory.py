@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from . import checks
 from .chunking import ChunkClock, UpdateLog, decay_products, suffix_products, weight_change
 from .memory import AssociativeMemory, check_gate
-from .state import MemoryState
+from .state import MemoryState, Shape
 
 __all__ = ["mlp_forward", "mlp_surprise_factors", "autograd_inner_gradient", "surprise_scale", "clip_gradients",
            "unrolled_chunk", "TitansMemory", "DeepMemoryState"]
@@ -222,7 +222,6 @@ class TitansMemory(AssociativeMemory):
     rule = "titans"
     objective = "1/2 |M(k) - v|^2, M an MLP"
     update_rule = "S_t = eta_t S_{t-1} - theta_t grad L(M_{t-1}); M_t = (1 - alpha_t) M_{t-1} + S_t"
-    state_type = DeepMemoryState
 
     def __init__(self, d_key: int, d_value: int, chunk_size: int = 16, *, depth: int = 2,
                  hidden: int | None = None, residual: bool | None = None,
@@ -258,6 +257,10 @@ class TitansMemory(AssociativeMemory):
         weights = [w.to(dtype=dtype, device=device if device is not None else w.device).expand(batch, *w.shape)
                    for w in self.initial_weights]
         return DeepMemoryState(weights, [torch.zeros_like(w) for w in weights], list(weights))
+
+    def state_spec(self, lead):
+        shapes = [Shape(lead, tuple(w.shape)) for w in self.initial_weights]
+        return DeepMemoryState(shapes, list(shapes), list(shapes))
 
     # -- the MLP and its per-token gradient ------------------------------------------------
     def mlp(self, weights: list[Tensor], z: Tensor) -> Tensor:

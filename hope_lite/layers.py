@@ -4,7 +4,8 @@
   length for keys and queries; RMS with a learned gain for outputs and block inputs);
 * :class:`CausalConv` — Titans' short causal depthwise convolution, with a streaming cache;
 * :class:`DataDependentGates` — per-token gates ``max * sigmoid(x w + b)``;
-* :class:`MemoryBlock` and :func:`make_memory` — any memory rule as a multi-head sequence layer.
+* :class:`MemoryBlock` and :func:`make_memory` — any memory rule as a multi-head sequence layer;
+* :func:`check_input_matches` — a layer's input on its parameters' device and in their dtype.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from . import checks
 from .deep_memory import TitansMemory
 from .memory import AssociativeMemory, DeltaRuleMemory, HebbianMemory
 
-__all__ = ["unit_norm", "rms_norm", "RMSNorm", "width_per_head", "CausalConv", "DataDependentGates",
-           "MEMORY_BLOCK_GATES", "MemoryBlock", "MEMORY_RULES", "make_memory"]
+__all__ = ["unit_norm", "rms_norm", "RMSNorm", "width_per_head", "check_input_matches", "CausalConv",
+           "DataDependentGates", "MEMORY_BLOCK_GATES", "MemoryBlock", "MEMORY_RULES", "make_memory"]
 
 
 def unit_norm(x: Tensor, eps: float = 1e-6) -> Tensor:
@@ -53,6 +54,22 @@ def width_per_head(width: Any, heads: Any) -> int:
         raise ValueError(f"width {width} must be divisible by heads {heads}; "
                          f"for example heads={math.gcd(width, 4) or 1}.")
     return width // heads
+
+
+def check_input_matches(x: Tensor, weight: Tensor, owner: str) -> None:
+    """A layer's input must be on its parameters' device and, outside autocast, in their dtype.
+
+    ``weight`` is one of the layer's parameters. Under autocast dtypes mix by design (every matmul
+    casts its inputs), except float64, which autocast never casts. Metadata only, like every shape check.
+    """
+    if x.device != weight.device:
+        raise ValueError(f"x is on {x.device} but {owner}'s parameters are on {weight.device}: move the input "
+                         f"with x.to({str(weight.device)!r}) or the layer with .to({str(x.device)!r}).")
+    autocast = torch.is_autocast_enabled(x.device.type) and torch.float64 not in (x.dtype, weight.dtype)
+    if x.dtype != weight.dtype and not autocast:
+        raise ValueError(f"x has dtype {x.dtype} but {owner}'s parameters have {weight.dtype}: cast the input "
+                         f"with x.to({weight.dtype}) or the layer with .to({x.dtype}) (or run it under "
+                         "torch.autocast).")
 
 
 class CausalConv(nn.Module):
@@ -96,6 +113,8 @@ class DataDependentGates(nn.Module):
         super().__init__()
         if not maxima:
             raise ValueError("name at least one gate and its maximum, e.g. DataDependentGates(64, eta=1.0).")
+        checks.positive_int("d_model", d_model)
+        checks.positive_int("heads", heads)
         for name, hi in maxima.items():
             checks.positive_finite(f"the maximum of gate {name}", hi)
         self.names, self.heads = list(maxima), heads
@@ -134,6 +153,8 @@ class MemoryBlock(nn.Module):
         self.out = nn.Linear(width, width, bias=False)
 
     def forward(self, x: torch.Tensor, path: str = "chunked") -> torch.Tensor:
+        checks.check_sequence_input(x, self.out.in_features, path)
+        check_input_matches(x, self.qkv.weight, "MemoryBlock")
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.dh).permute(2, 0, 3, 1, 4)  # (B, H, T, dh) each
         q, k = unit_norm(q), unit_norm(k)

@@ -53,7 +53,7 @@ from torch import Tensor, nn
 from . import checks
 from .chunking import decay_products, pad_to_chunks
 from .levels import Level, active_recorder, record_update
-from .state import MemoryState
+from .state import MemoryState, Shape, check_state, state_dtype
 
 __all__ = ["AssociativeMemory", "HebbianMemory", "DeltaRuleMemory", "MatrixState", "PATHS"]
 
@@ -62,7 +62,22 @@ PATHS = ("chunked", "reference")
 
 def check_gate(name: str, value: Any, lead: torch.Size, T: int, like: Tensor, low: float, high: float) -> Tensor:
     """A per-token gate as a tensor of shape (*lead, T); accepts a number or anything broadcastable."""
-    g = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+    # a str, a bool or None is a mistake that torch.as_tensor turns into a cryptic error (or into 1.0)
+    if torch.is_tensor(value):
+        real = value.dtype != torch.bool and not value.is_complex()
+        got = f"a {value.dtype} tensor"
+    else:
+        real = not isinstance(value, (str, bytes, bool)) and value is not None
+        got = f"{type(value).__name__} {value!r}"
+    g = None
+    if real:
+        try:
+            g = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    if g is None:
+        raise ValueError(f"{name} must be a number or a tensor broadcastable to (..., T) = {(*lead, T)}, "
+                         f"got {got}.")
     try:
         g = torch.broadcast_to(g, (*lead, T))
     except RuntimeError:
@@ -98,10 +113,10 @@ class MatrixState(MemoryState):
 class AssociativeMemory(nn.Module):
     """Base class: shape checks, the choice of path, streaming state and the level declaration.
 
-    Subclasses set ``state_type`` and implement ``init_state``, ``_gates``, ``write`` (one token,
-    the rule), ``read``, ``_recall`` (many queries, no write) and ``_chunked`` (the whole input,
-    chunk by chunk). Inputs have shape ``(..., T, d)``: any leading dims (batch, heads) are batch
-    dims, each with its own memory state.
+    Subclasses implement ``init_state``, ``state_spec`` (what a carried state must look like),
+    ``_gates``, ``write`` (one token, the rule), ``read``, ``_recall`` (many queries, no write)
+    and ``_chunked`` (the whole input, chunk by chunk). Inputs have shape ``(..., T, d)``: any
+    leading dims (batch, heads) are batch dims, each with its own memory state.
     """
 
     rule: str = ""
@@ -207,12 +222,10 @@ class AssociativeMemory(nn.Module):
         checks.check_finite("queries", queries)
         lead, n = queries.shape[:-2], queries.shape[-2]
         N = math.prod(lead)
-        st = self._flat_state(state, lead, N, queries)
+        st = self._flat_state(state, lead, N, queries, fresh=False)
         return self._recall(st, queries.reshape(N, n, self.d_key)).reshape(*lead, n, self.d_value)
 
     # -- subclass hooks -------------------------------------------------------------------
-    state_type: type[MemoryState] = MemoryState
-
     def _recall(self, state: MemoryState, queries: Tensor) -> Tensor:
         raise NotImplementedError
 
@@ -220,6 +233,10 @@ class AssociativeMemory(nn.Module):
         raise NotImplementedError
 
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32, device: Any = None) -> MemoryState:
+        raise NotImplementedError
+
+    def state_spec(self, lead: tuple[int, ...]) -> MemoryState:
+        """The state this memory carries for inputs with batch dims ``lead``: its class, a Shape per tensor."""
         raise NotImplementedError
 
     def write(self, state: MemoryState, k: Tensor, v: Tensor, **gates: Tensor) -> tuple[MemoryState, Tensor | None]:
@@ -232,19 +249,11 @@ class AssociativeMemory(nn.Module):
         raise NotImplementedError
 
     # -- state plumbing (batch dims are flattened inside) ----------------------------------
-    def _flat_state(self, state: MemoryState, lead: torch.Size, N: int, like: Tensor) -> MemoryState:
-        if not isinstance(state, self.state_type):
-            raise ValueError(f"state must be the {self.state_type.__name__} returned by a previous call of this "
-                             f"memory (or None), got {type(state).__name__}.")
-
-        def flat(x: Tensor) -> Tensor:
-            if tuple(x.shape[:len(lead)]) != tuple(lead):
-                raise ValueError(f"the state has batch dims {tuple(x.shape[:len(lead)])} but the inputs have "
-                                 f"{tuple(lead)}; carry the state of the same batch of sequences.")
-            return x.reshape(N, *x.shape[len(lead):])
-
-        state.check_for(state.batch_size(), like, type(self).__name__)   # device and dtype
-        return state.map_tensors(flat)
+    def _flat_state(self, state: MemoryState, lead: torch.Size, N: int, like: Tensor,
+                    fresh: bool = True) -> MemoryState:
+        check_state(state, self.state_spec(tuple(lead)), type(self).__name__, device=like.device,
+                    dtype=state_dtype(like), fresh=fresh)
+        return state.map_tensors(lambda x: x.reshape(N, *x.shape[len(lead):]))
 
     def _unflat_state(self, st: MemoryState, lead: torch.Size) -> MemoryState:
         return st.map_tensors(lambda x: x.reshape(*lead, *x.shape[1:]))
@@ -256,8 +265,6 @@ class AssociativeMemory(nn.Module):
 class _MatrixMemory(AssociativeMemory):
     """What the two matrix memories share: state M (d_value x d_key), read y = M q, gates eta, alpha."""
 
-    state_type = MatrixState
-
     def _gates(self, gates, lead, T, like):
         unknown = set(gates) - {"eta", "alpha"}
         if unknown:
@@ -267,6 +274,9 @@ class _MatrixMemory(AssociativeMemory):
 
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32, device: Any = None) -> MatrixState:
         return MatrixState(torch.zeros(batch, self.d_value, self.d_key, dtype=dtype, device=device))
+
+    def state_spec(self, lead):
+        return MatrixState(Shape(lead, (self.d_value, self.d_key)))
 
     def read(self, state, q):
         return torch.einsum("nvk,nk->nv", state.M, q)
@@ -305,7 +315,7 @@ class HebbianMemory(_MatrixMemory):
         with Gamma[i, j] = prod_{l=j+1..i} alpha_l (zero for j > i), gamma_i = prod_{l<=i} alpha_l.
         Only the second line is sequential; everything else is one batched product over chunks.
         """
-        N, T, _ = q.shape
+        T = q.shape[1]
         Q, K, V, eta, alpha = pad_to_chunks(C, q, k, v, g["eta"], g["alpha"], pad_values=(0, 0, 0, 0, 1))
         Gamma, gamma = decay_products(alpha)                                   # (N,n,C,C), (N,n,C)
         W = eta[..., None] * V                                                  # eta_i v_i
@@ -315,7 +325,7 @@ class HebbianMemory(_MatrixMemory):
         new = MatrixState(M, st.position + T)
         if active_recorder() is not None:
             self._record(new, T, (g["eta"] * v.norm(dim=-1) * k.norm(dim=-1)).mean(0))
-        return Y.reshape(N, -1, self.d_value)[:, :T], new
+        return Y.flatten(1, 2)[:, :T], new
 
 
 class DeltaRuleMemory(_MatrixMemory):
@@ -356,12 +366,15 @@ class DeltaRuleMemory(_MatrixMemory):
             U_c = S V - (S diag(gamma) K) M_c^T,     M_{c+1} = gamma_C M_c + U_c^T diag(Gamma_C) K,
         and the outputs follow in one batch: Y = diag(gamma) Q M_c^T + (Gamma o Q K^T) U.
         """
-        N, T, _ = q.shape
+        T = q.shape[1]
         Q, K, V, eta, alpha = pad_to_chunks(C, q, k, v, g["eta"], g["alpha"], pad_values=(0, 0, 0, 0, 1))
         Gamma, gamma = decay_products(alpha)                                   # (N,n,C,C), (N,n,C)
         A = (eta[..., None] * Gamma * (K @ K.transpose(-1, -2))).tril(-1)
-        eye = torch.eye(C, dtype=A.dtype, device=A.device)
-        S = torch.linalg.solve_triangular(eye + A, torch.diag_embed(eta), upper=False, unitriangular=True)
+        # the solve runs in float32 at least: triangular_solve has no half-precision kernel
+        work = torch.promote_types(A.dtype, torch.float32)
+        eye = torch.eye(C, dtype=work, device=A.device)
+        S = torch.linalg.solve_triangular(eye + A.to(work), torch.diag_embed(eta.to(work)), upper=False,
+                                          unitriangular=True).to(A.dtype)
         U_v, W_k = S @ V, S @ (gamma[..., None] * K)                            # (N,n,C,dv), (N,n,C,dk)
         K_end = Gamma[..., -1, :, None] * K                                     # keys decayed to the chunk end
         M, starts, writes = st.M, [], []
@@ -374,8 +387,8 @@ class DeltaRuleMemory(_MatrixMemory):
         Y = gamma[..., None] * (Q @ starts.transpose(-1, -2)) + (Gamma * (Q @ K.transpose(-1, -2))) @ U
         new = MatrixState(M, st.position + T)
         if active_recorder() is not None:
-            u = U.reshape(N, -1, self.d_value)[:, :T]
+            u = U.flatten(1, 2)[:, :T]
             self._record(new, T, (u.norm(dim=-1) * k.norm(dim=-1)).mean(0))
-        return Y.reshape(N, -1, self.d_value)[:, :T], new
+        return Y.flatten(1, 2)[:, :T], new
 
 

@@ -29,6 +29,7 @@ with the tokens.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,7 +41,7 @@ from . import checks
 from .cms import CMSState, ContinuumMemory
 from .layers import RMSNorm, width_per_head
 from .self_modifying import SelfModifyingTitans
-from .state import MemoryState
+from .state import MemoryState, Shape, check_state, state_dtype
 from .titans import TitansLayer
 
 __all__ = ["ModelConfig", "PRESETS", "MODELS", "LanguageModel", "KVCache", "BlockState", "build_model",
@@ -150,8 +151,15 @@ class CausalAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width, bias=False)
         self.out = nn.Linear(width, width, bias=False)
 
+    def state_spec(self, batch: int) -> KVCache:
+        """What a carried KV cache must look like for ``batch`` sequences: any length so far."""
+        shape = Shape((batch,), (self.heads, None, self.head_dim))
+        return KVCache(shape, shape)
+
     def forward(self, x: Tensor, *, state: KVCache | None = None) -> tuple[Tensor, KVCache]:
         B, T, D = x.shape
+        if state is not None:
+            check_state(state, self.state_spec(B), "CausalAttention", device=x.device, dtype=state_dtype(x))
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (B, H, T, dh)
         start = 0 if state is None else state.k.shape[2]
         q, k = rotary(q, start), rotary(k, start)
@@ -187,6 +195,10 @@ class Block(nn.Module):
             self.cms = None
             self.ffn_norm, self.ffn = RMSNorm(cfg.width), SwiGLU(cfg.width, cfg.channel_hidden)
 
+    def state_spec(self, batch: int) -> BlockState:
+        """What a carried state must look like for ``batch`` sequences: the mixer's, and the CMS's or None."""
+        return BlockState(self.mixer.state_spec(batch), None if self.cms is None else self.cms.state_spec(batch))
+
     def forward(self, x: Tensor, state: BlockState | None) -> tuple[Tensor, BlockState]:
         mixed, mixer_state = self.mixer(self.norm(x), state=None if state is None else state.mixer)
         h = x + mixed
@@ -219,15 +231,19 @@ class LanguageModel(nn.Module):
             raise ValueError(f"tokens must be an integer tensor of shape (batch, T), "
                              f"got {getattr(tokens, 'shape', type(tokens).__name__)} "
                              f"{getattr(tokens, 'dtype', '')}.")
+        if tokens.shape[1] < 1:
+            raise ValueError("the sequence is empty (T = 0); pass at least one token.")
+        if tokens.device != self.embed.weight.device:
+            raise ValueError(f"tokens are on {tokens.device} but the model is on {self.embed.weight.device}; "
+                             f"move them with tokens.to({str(self.embed.weight.device)!r}).")
         vocab = self.config.vocab_size
         if checks.value_checks_enabled() and tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab):
             raise ValueError(f"token ids must lie in [0, {vocab}), got "
                              f"{tokens.min().item()} .. {tokens.max().item()}.")
-        if state is not None and (not isinstance(state, list) or len(state) != len(self.blocks)
-                                  or not all(isinstance(s, BlockState) for s in state)):
-            raise ValueError("state must be the list of BlockStates returned by a previous call of this model "
-                             "(or None).")
         x = self.embed(tokens)
+        if state is not None:       # the whole list at once, so a message names the block: state[1].mixer...
+            check_state(state, [block.state_spec(tokens.shape[0]) for block in self.blocks],
+                        f"this {self.kind!r} model", device=x.device, dtype=state_dtype(x))
         new_state = []
         for i, block in enumerate(self.blocks):
             x, st = block(x, None if state is None else state[i])
@@ -240,12 +256,22 @@ class LanguageModel(nn.Module):
         """Continue ``prompt`` (B, T) by ``max_new_tokens`` tokens, one at a time, carrying the state.
 
         ``temperature=0`` picks the most likely token (greedy); otherwise samples from
-        softmax(logits / temperature) with ``generator``.
+        softmax(logits / temperature) with ``generator``. The prompt needs at least one token: it
+        is what the first new token continues.
         """
+        if (not torch.is_tensor(prompt) or prompt.dim() != 2 or prompt.shape[1] < 1
+                or prompt.dtype not in (torch.int64, torch.int32)):
+            got = (f"shape {tuple(prompt.shape)} and dtype {prompt.dtype}" if torch.is_tensor(prompt)
+                   else f"a {type(prompt).__name__}")
+            raise ValueError("prompt must be an integer tensor of token ids of shape (batch, T) with T >= 1 (the "
+                             f"first new token continues its last one), got {got}.")
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}.")
-        if not (isinstance(temperature, (int, float)) and temperature >= 0):
-            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}.")
+        number = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
+        if not (number and 0 <= temperature < math.inf):
+            raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}.")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator or None, got {type(generator).__name__}.")
         logits, state = self(prompt)
         out = [prompt]
         for _ in range(max_new_tokens):
@@ -253,8 +279,10 @@ class LanguageModel(nn.Module):
             if temperature == 0:
                 nxt = last.argmax(-1, keepdim=True)
             else:
-                probs = torch.softmax(last.float() / temperature, dim=-1)
-                nxt = torch.multinomial(probs, 1, generator=generator)
+                # (l - max l) / temperature in float64: a tiny (even denormal) temperature sends every
+                # logit but the largest to -inf, the greedy limit, where l / temperature would give inf - inf = NaN
+                scaled = (last.double() - last.double().amax(-1, keepdim=True)) / temperature
+                nxt = torch.multinomial(torch.softmax(scaled, dim=-1), 1, generator=generator)
             out.append(nxt)
             logits, state = self(nxt, state=state)
         return torch.cat(out, dim=1)

@@ -19,17 +19,17 @@ from . import checks
 from .checks import check_sequence_input
 from .chunking import ChunkClock, UpdateLog, common_pieces
 from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, unrolled_chunk
-from .layers import CausalConv, rms_norm, unit_norm, width_per_head
+from .layers import CausalConv, check_input_matches, rms_norm, unit_norm, width_per_head
 from .levels import Level
-from .state import MemoryState
+from .state import MemoryState, Shape, check_state, state_dtype
 
 __all__ = ["SelfModifyingTitans", "SelfModifyingState", "merge_heads"]
 
 
-def merge_heads(y: Tensor, batch: int) -> Tensor:
-    """(B * H, T, dh) -> (B, T, H * dh)."""
-    N, T, dh = y.shape
-    return y.view(batch, N // batch, T, dh).transpose(1, 2).reshape(batch, T, -1)
+def merge_heads(y: Tensor, batch: int, heads: int) -> Tensor:
+    """(B * H, T, dh) -> (B, T, H * dh); ``heads`` is given, since B * H = 0 rows cannot tell it."""
+    _, T, dh = y.shape
+    return y.view(batch, heads, T, dh).transpose(1, 2).reshape(batch, T, heads * dh)
 
 
 @dataclasses.dataclass
@@ -146,7 +146,7 @@ class SelfModifyingTitans(nn.Module):
             # the direction of the memory's output sets the gate, so input scale cannot saturate it
             out = unit_norm(out).view(batch, self.heads, *out.shape[1:])
             logit = (out * self.gate_readout[i][:, None, :]).sum(-1) + self.gate_bias[i][:, None]
-            return logit.reshape(batch * self.heads, -1)
+            return logit.flatten(0, 1)
         return self.max_step * torch.sigmoid(readout(eta_out, 0)), torch.sigmoid(readout(alpha_out, 1))
 
     def _generate(self, weights: list[Tensor], u: Tensor, batch: int) -> dict[str, Tensor]:
@@ -161,6 +161,14 @@ class SelfModifyingTitans(nn.Module):
         proj = self._initial(self.projections, batch, dtype)
         memory = [w[0] for w in self._initial(("memory",), batch, dtype)]
         return SelfModifyingState(proj, proj, memory, memory)
+
+    def state_spec(self, batch: int) -> SelfModifyingState:
+        """What a carried state must look like for ``batch`` sequences (see :func:`~hope_lite.state.check_state`)."""
+        rows, per_layer = (batch * self.heads,), [(self.hidden, self.head_dim), (self.head_dim, self.hidden)]
+        projections = [Shape(rows, s, head=(len(self.projections),), per_sequence=self.heads) for s in per_layer]
+        memory = [Shape(rows, s, per_sequence=self.heads) for s in per_layer]
+        conv = Shape((batch,), (self.conv.window - 1, len(self.roles) * self.width), optional=True, cast=True)
+        return SelfModifyingState(projections, list(projections), memory, list(memory), conv)
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, x: Tensor, *, state: SelfModifyingState | None = None, path: str = "chunked",
@@ -178,14 +186,12 @@ class SelfModifyingTitans(nn.Module):
         C_mem = self.chunk_size if chunk_size is None else checks.positive_int("chunk_size", chunk_size)
         C_proj = (self.projection_chunk_size if projection_chunk_size is None
                   else checks.positive_int("projection_chunk_size", projection_chunk_size))
+        check_input_matches(x, self.inputs.weight, "SelfModifyingTitans")
         B, T, _ = x.shape
         if state is None:
             state = self.init_state(B, x.dtype)
-        elif not isinstance(state, SelfModifyingState):
-            raise ValueError("state must be the SelfModifyingState returned by a previous call of this layer "
-                             f"(or None), got {type(state).__name__}.")
         else:
-            state.check_for(B, x, "SelfModifyingTitans", rows_per_sequence=self.heads)
+            check_state(state, self.state_spec(B), "SelfModifyingTitans", device=x.device, dtype=state_dtype(x))
         u, conv_cache = self.conv(self.inputs(x), state.conv)                     # (B, T, roles * width)
         R = len(self.roles)
         per_role = u.view(B, T, R, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)   # (R, B, H, T, dh)
@@ -198,7 +204,7 @@ class SelfModifyingTitans(nn.Module):
         else:
             y, gen, new = self._chunked(uh, q, state, B, C_mem, C_proj, write_projections)
         new.conv = conv_cache
-        y = merge_heads(rms_norm(y, self.out_norm), B)
+        y = merge_heads(rms_norm(y, self.out_norm), B, self.heads)
         if self.gate is not None:
             y = y * torch.sigmoid(self.gate(x))
         y = self.out(y)
@@ -232,7 +238,7 @@ class SelfModifyingTitans(nn.Module):
             y, new, _ = unrolled_chunk(qc, repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
                                        residual=True, max_surprise=self.max_surprise)
             ys.append(y)
-            new = [w.view(n_writers, -1, *w.shape[1:]) for w in new]
+            new = [w.view(n_writers, batch * self.heads, *w.shape[1:]) for w in new]
             weights = new if write_projections else [torch.cat([w[:M], nw]) for w, nw in zip(weights, new)]
             start += n
             proj_done, mem_done = proj_clock.tick(n), mem_clock.tick(n)

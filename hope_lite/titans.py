@@ -22,8 +22,8 @@ from torch import Tensor, nn
 from . import checks
 from .checks import check_sequence_input
 from .deep_memory import DeepMemoryState, TitansMemory
-from .layers import CausalConv, DataDependentGates, rms_norm, unit_norm, width_per_head
-from .state import MemoryState
+from .layers import CausalConv, DataDependentGates, check_input_matches, rms_norm, unit_norm, width_per_head
+from .state import MemoryState, Shape, check_state, state_dtype
 
 __all__ = ["TitansLayer", "TitansLayerState"]
 
@@ -84,6 +84,11 @@ class TitansLayer(nn.Module):
     def chunk_size(self) -> int:
         return self.memory.chunk_size
 
+    def state_spec(self, batch: int) -> TitansLayerState:
+        """What a carried state must look like for ``batch`` sequences (see :func:`~hope_lite.state.check_state`)."""
+        return TitansLayerState(Shape((batch,), (self.conv.window - 1, 3 * self.width), cast=True),
+                                self.memory.state_spec((batch, self.heads)))
+
     def _mix(self, x: Tensor, conv_cache: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """x (B, T, width) -> q, k, v (B, H, T, dh) and the next convolution cache."""
         B, T, D = x.shape
@@ -94,12 +99,10 @@ class TitansLayer(nn.Module):
     def forward(self, x: Tensor, *, state: TitansLayerState | None = None,
                 path: str = "chunked") -> tuple[Tensor, TitansLayerState]:
         check_sequence_input(x, self.width, path)
+        check_input_matches(x, self.qkv.weight, "TitansLayer")
         B = x.shape[0]
         if state is not None:
-            if not isinstance(state, TitansLayerState):
-                raise ValueError("state must be the TitansLayerState returned by a previous call of this layer "
-                                 f"(or None), got {type(state).__name__}.")
-            state.check_for(B, x, "TitansLayer", dtype=False)   # the memory checks its dtype against q
+            check_state(state, self.state_spec(B), "TitansLayer", device=x.device, dtype=state_dtype(x))
         n_p = 0
         if state is None and self.persistent is not None:
             n_p = self.persistent.shape[0]
@@ -107,7 +110,7 @@ class TitansLayer(nn.Module):
         q, k, v, conv_cache = self._mix(x, None if state is None else state.conv)
         y, memory_state = self.memory(q, k, v, state=None if state is None else state.memory, path=path,
                                       **self.gates(x))
-        y = rms_norm(y, self.out_norm).transpose(1, 2).reshape(B, -1, self.width)  # (B, T, width)
+        y = rms_norm(y, self.out_norm).transpose(1, 2).flatten(2)                  # (B, T, width)
         if self.gate is not None:
             y = y * torch.sigmoid(self.gate(x))
         return self.out(y[:, n_p:]), TitansLayerState(conv_cache, memory_state)
@@ -133,8 +136,7 @@ class TitansLayer(nn.Module):
             sl = slice(s, s + C)
             anchor = (self.memory.init_state(B * self.heads, x.dtype, x.device).weights if state is None
                       else [w.reshape(B * self.heads, *w.shape[2:]) for w in state.weights])
-            surprise.append(self.memory.surprise(anchor, k[:, :, sl].reshape(B * self.heads, -1, self.head_dim),
-                                                 v[:, :, sl].reshape(B * self.heads, -1, self.head_dim)))
+            surprise.append(self.memory.surprise(anchor, k[:, :, sl].flatten(0, 1), v[:, :, sl].flatten(0, 1)))
             _, state = self.memory(q[:, :, sl], k[:, :, sl], v[:, :, sl], state=state,
                                    **{n: g[:, :, sl] for n, g in gates.items()})
             norms.append(torch.stack([w.flatten(2).norm(dim=-1) for w in state.weights]).pow(2).sum(0).sqrt())

@@ -194,3 +194,56 @@ def test_both_paths_record_the_same_updates():
     for key in recorded[0]:
         assert recorded[0][key][0] == recorded[1][key][0]
         assert abs(recorded[0][key][1] - recorded[1][key][1]).max() <= 1e-10
+
+
+# -- a state from another CMS, a batch of 0, dtype mixes ---------------------------------------
+
+
+def _cms_state(width=8, periods=(2, 4), hidden=6, x=None, **kw):
+    return ContinuumMemory(width, periods, hidden=hidden, **kw)(torch.randn(2, 5, width) if x is None else x)[1]
+
+
+@pytest.mark.parametrize("other, needle", [
+    (lambda: _cms_state(width=12), r"^state.levels\[0\].weights\[0\] has shape \(2, 6, 12\) but ContinuumMemory "
+                                   r"expects \(2, 6, 8\) \(a state of another width"),
+    (lambda: _cms_state(hidden=10), r"^state.levels\[0\].weights\[0\] has shape \(2, 10, 8\) but ContinuumMemory "
+                                    r"expects \(2, 6, 8\)"),                   # silently accepted before
+    (lambda: _cms_state(periods=(2,)), r"^state.levels must be a list of 2 CMSLevelStates, got a list of 1"),
+    (lambda: _cms_state().to(dtype=torch.float16),
+     r"has dtype torch.float16 but ContinuumMemory computes in torch.float32: cast the state with "
+     r"state.to\(dtype=torch.float32\)"),
+    (lambda: _cms_state().to("meta"), r"is on meta but ContinuumMemory runs on cpu: move the state with "
+                                      r"state.to\('cpu'\)"),
+    (lambda: _cms_state(x=torch.randn(3, 5, 8)), r"^state was built for batch 3, but the input has batch 2"),
+    (lambda: __import__("hope_lite.titans", fromlist=["TitansLayer"]).TitansLayer(8, heads=2)(torch.randn(2, 5, 8))[1],
+     r"^state must be a CMSState, got a TitansLayerState: pass the state ContinuumMemory returned"),
+])
+def test_a_state_of_another_memory_is_refused_by_name(other, needle):
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match=needle) as err:
+        ContinuumMemory(8, (2, 4), hidden=6)(torch.randn(2, 5, 8), state=other())
+    assert str(err.value).endswith("or pass None to start fresh.")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("path", ["chunked", "reference"])
+def test_a_batch_of_zero_sequences_gives_an_empty_result_and_state(variant, path):
+    m = ContinuumMemory(8, (2, 4), hidden=6, variant=variant)
+    y, state = m(torch.randn(0, 5, 8), path=path)
+    assert y.shape == (0, 5, 8) and state.numel() == 0 and state.position == 5
+    assert m(torch.randn(0, 3, 8), state=state, path=path)[0].shape == (0, 3, 8)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_an_input_of_another_dtype_is_refused_outside_autocast(dtype):
+    m = ContinuumMemory(8, (2, 4), hidden=6)
+    with pytest.raises(ValueError, match=rf"^x has dtype {dtype} but ContinuumMemory's parameters have torch.float32"):
+        m(torch.randn(2, 5, 8, dtype=dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        if dtype == torch.float64:          # autocast never casts float64
+            with pytest.raises(ValueError, match="x has dtype torch.float64"):
+                m(torch.randn(2, 5, 8, dtype=dtype))
+            return
+        y, state = m(torch.randn(2, 5, 8, dtype=dtype))
+        y, _ = m(torch.randn(2, 5, 8), state=state)
+    assert torch.isfinite(y.float()).all()

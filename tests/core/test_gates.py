@@ -152,3 +152,40 @@ def test_titans_memory_forget_one_means_only_the_current_write_survives():
     y_one, _ = memory(q, k, v, theta=0.2, eta=0.0, alpha=1.0, chunk_size=1)
     assert (y_one - y_ref).abs().max().item() <= 1e-12
     assert torch.isfinite(y_chunked).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# A gate of the wrong type is refused by name
+
+
+@pytest.mark.parametrize("rule,gate", [("hebbian", "alpha"), ("delta", "eta"), ("titans", "theta"),
+                                       ("titans", "alpha")])
+@pytest.mark.parametrize("value,got", [("0.9", "str '0.9'"), (None, "NoneType None"), (True, "bool True"),
+                                       (torch.ones(2, T, dtype=torch.bool), "torch.bool tensor"),
+                                       (["0.9"], r"list \['0.9'\]"), (object(), "object")])
+def test_a_gate_of_the_wrong_type_is_refused_by_name(rule, gate, value, got):
+    q, k, v, _ = _inputs()
+    with pytest.raises(ValueError, match=rf"^{gate} must be a number or a tensor broadcastable to \(\.\.\., T\) = "
+                                         rf"\(2, {T}\), got (a )?{got}"):
+        make_memory(rule, 6)(q, k, v, **{gate: value})
+
+
+def test_numbers_and_tensors_of_numbers_are_gates():
+    q, k, v, _ = _inputs()
+    mem = make_memory("delta", 6)
+    y_number, _ = mem(q, k, v, eta=0.5, alpha=1)
+    y_tensor, _ = mem(q, k, v, eta=torch.full((2, T), 0.5), alpha=torch.ones(2, T, dtype=torch.int64))
+    y_list, _ = mem(q, k, v, eta=[0.5] * T, alpha=[1.0])
+    assert torch.equal(y_number, y_tensor) and torch.equal(y_number, y_list)
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"d_model": 8, "heads": "2", "eta": 1.0}, "heads must be a positive int, got '2'"),
+    ({"d_model": 8, "heads": 0, "eta": 1.0}, "heads must be a positive int, got 0"),
+    ({"d_model": 0, "eta": 1.0}, "d_model must be a positive int, got 0"),
+    ({"d_model": 8, "eta": "1.0"}, "the maximum of gate eta must be a positive finite number, got '1.0'"),
+])
+def test_data_dependent_gates_refuse_bad_arguments_by_name(kwargs, needle):
+    from hope_lite.layers import DataDependentGates
+    with pytest.raises(ValueError, match=needle):
+        DataDependentGates(**kwargs)

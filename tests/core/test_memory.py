@@ -309,7 +309,7 @@ BAD_CALLS = [
     ("floating-point", lambda m, q, k, v: m(q.long(), k.long(), v.long())),
     ("share a dtype", lambda m, q, k, v: m(q.double(), k, v)),
     ("state must be", lambda m, q, k, v: m(q, k, v, state={"M": 1})),
-    ("batch dims", lambda m, q, k, v: m(q, k, v, state=m(q[:1], k[:1], v[:1])[1])),
+    ("built for batch 1", lambda m, q, k, v: m(q, k, v, state=m(q[:1], k[:1], v[:1])[1])),
     ("queries must", lambda m, q, k, v: m.recall(m(q, k, v)[1], torch.randn(2, 4, 3))),
 ]
 
@@ -382,3 +382,89 @@ def test_titans_reference_path_refuses_a_state_with_an_open_chunk():
         mem(q[:, 3:], k[:, 3:], v[:, 3:], state=state, path="reference")
     _, closed = mem(q[:, :4], k[:, :4], v[:, :4])        # a whole chunk: the reference may carry on
     assert mem(q[:, 4:], k[:, 4:], v[:, 4:], state=closed, path="reference")[0].shape == (2, 6, 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# A state from another memory, a batch of 0 sequences, half precision
+
+
+def _other_state(rule: str, what: str, mem, q, k, v):
+    """A state ``mem`` must refuse: of another width, kind, dtype or device than its own."""
+    if what == "width":
+        q16, k16, v16, _ = random_inputs(lead=(2,), T=4, d=16, dtype=torch.float32)
+        return make_memory(rule, 16)(q16, k16, v16)[1]
+    if what == "kind":
+        return make_memory("titans" if rule != "titans" else "delta", 8)(q, k, v)[1]
+    own = mem(q, k, v)[1]
+    return own.to(dtype=torch.float64) if what == "dtype" else own.to("meta")
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("what,needle", [
+    ("width", r"has shape \(2, (16, 16|32, 16)\) but \w+ expects \(2, (8, 8|16, 8)\) \(a state of another width"),
+    ("kind", r"^state must be a (MatrixState|DeepMemoryState), got a (DeepMemoryState|MatrixState): pass the state"),
+    ("dtype", r"has dtype torch.float64 but \w+ computes in torch.float32: cast the state with "
+              r"state.to\(dtype=torch.float32\)"),
+    ("device", r"is on meta but \w+ runs on cpu: move the state with state.to\('cpu'\)"),
+])
+def test_a_state_of_another_memory_is_refused_by_name(rule, what, needle):
+    mem = make_memory(rule, 8)
+    q, k, v = _inputs()
+    other = _other_state(rule, what, mem, q, k, v)
+    with pytest.raises(ValueError, match=needle) as err:
+        mem(q, k, v, state=other)
+    assert "\n" not in str(err.value) and "or pass None to start fresh" in str(err.value)
+    with pytest.raises(ValueError, match=needle.lstrip("^")):       # recall: None is no state there
+        mem.recall(other, q)
+
+
+def test_a_delta_memory_carries_on_from_a_hebbian_state():
+    # both are a matrix M of the same shape: the same kind of state, legitimately shared
+    q, k, v = _inputs()
+    _, hebbian_state = make_memory("hebbian", 8)(q, k, v)
+    y, state = make_memory("delta", 8)(q, k, v, state=hebbian_state)
+    assert y.shape == (2, 10, 8) and state.position == 20
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("path", ["chunked", "reference"])
+@pytest.mark.parametrize("lead", [(0,), (2, 0)])
+def test_a_batch_of_zero_sequences_gives_an_empty_result_and_state(rule, path, lead):
+    q, k, v, _ = random_inputs(lead=lead, T=5, dtype=torch.float32)
+    mem = make_memory(rule, 8, chunk_size=4)
+    y, state = mem(q, k, v, path=path)
+    assert y.shape == (*lead, 5, 8) and state.numel() == 0 and state.position == 5
+    y2, _ = mem(q, k, v, state=state, path="chunked")              # an empty state carries on
+    assert y2.shape == (*lead, 5, 8)
+
+
+@pytest.mark.parametrize("dtype,tolerance", [(torch.bfloat16, 5e-2), (torch.float16, 1e-2)])
+def test_the_delta_rule_runs_in_half_precision_on_cpu(dtype, tolerance):
+    # triangular_solve has no half-precision kernel: the chunked path solves in float32 and casts back
+    q, k, v, g = random_inputs(lead=(2,), T=16, dtype=torch.float32)
+    gates = random_gates("delta", (2, 16), dtype=torch.float32, generator=g)
+    mem = make_memory("delta", 8, chunk_size=8)
+    y32, s32 = mem(q, k, v, **gates)
+    low = lambda x: x.to(dtype)  # noqa: E731
+    y, state = mem(low(q), low(k), low(v), **{n: low(x) for n, x in gates.items()})
+    y_ref, _ = mem(low(q), low(k), low(v), path="reference", **{n: low(x) for n, x in gates.items()})
+    assert y.dtype == state.M.dtype == dtype
+    scale = y32.abs().max().item()
+    assert (y.float() - y32).abs().max().item() <= tolerance * scale
+    assert (y.float() - y_ref.float()).abs().max().item() <= tolerance * scale
+    assert (state.M.float() - s32.M).abs().max().item() <= tolerance * s32.M.abs().max().item()
+
+
+def test_a_delta_memory_block_runs_under_bf16_autocast_on_cpu():
+    from hope_lite.layers import MemoryBlock
+    torch.manual_seed(0)
+    block, x = MemoryBlock("delta", 16, 2, 4), torch.randn(2, 10, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = block(x)
+    assert (y.float() - block(x)).abs().max().item() <= 5e-2 * block(x).abs().max().item()
+
+
+def test_a_memory_block_refuses_an_input_of_another_dtype():
+    from hope_lite.layers import MemoryBlock
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 but MemoryBlock's parameters have torch.float32"):
+        MemoryBlock("hebbian", 16, 2, 4)(torch.randn(2, 5, 16, dtype=torch.float64))

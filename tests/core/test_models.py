@@ -183,3 +183,116 @@ def test_nested_states_report_the_batch_of_their_inner_state():
     assert state[0].batch_size() == state[0].mixer.batch_size() == 3 * net.config.heads
     assert state[0].numel() == state[0].mixer.numel() + state[0].cms.numel()
     assert all(t.requires_grad is False for t in state[0].detach().mixer.memory)
+
+
+# -- a state from another model, a batch of 0, generate's arguments ------------------------------
+
+
+def _model(kind, **kw):
+    torch.manual_seed(0)
+    return build_model(kind, "tiny", **kw)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("other, needle", [
+    (lambda kind: _model(kind)(tokens(T=6))[1][:1], r"^state must be a list of 2 BlockStates, got a list of 1"),
+    (lambda kind: _model(kind)(tokens(T=6))[1][0], r"^state must be a list of 2 BlockStates, got a BlockState"),
+    (lambda kind: _model(kind, width=16)(tokens(T=6))[1],
+     r"^state\[0\]\.mixer\.\S+ has shape \(.*\) but this '[\w-]+' model expects \(.*\) \(a state of another width"),
+    (lambda kind: [s.to(dtype=torch.float64) for s in _model(kind)(tokens(T=6))[1]],
+     r"has dtype torch.float64 but this '[\w-]+' model computes in torch.float32: cast the state with "
+     r"\[s.to\(dtype=torch.float32\) for s in state\]"),
+    (lambda kind: [s.to("meta") for s in _model(kind)(tokens(T=6))[1]],
+     r"is on meta but this '[\w-]+' model runs on cpu: move the state with \[s.to\('cpu'\) for s in state\]"),
+    (lambda kind: _model(kind)(tokens(B=3, T=6))[1], r"^state was built for batch 3, but the input has batch 2"),
+    (lambda kind: _model("titans" if kind == "hope" else "hope")(tokens(T=6))[1],
+     r"^state\[0\]\.mixer must be a \w+, got a (SelfModifyingState|TitansLayerState)"),
+])
+def test_a_state_of_another_model_is_refused_by_name(model, other, needle):
+    with pytest.raises(ValueError, match=needle) as err:
+        _model(model)(tokens(T=4), state=other(model))
+    assert "\n" not in str(err.value) and str(err.value).endswith("or pass None to start fresh.")
+
+
+@pytest.mark.parametrize("model, other, needle", [
+    # the same mixer, but one block has a CMS and the other not: silently ignored or restarted before
+    ("hope-attention", "transformer", r"^state\[0\]\.cms must be a CMSState, got None"),
+    ("transformer", "hope-attention", r"^state\[0\]\.cms must be None, got a CMSState"),
+])
+def test_a_state_with_or_without_a_cms_is_refused(model, other, needle):
+    with pytest.raises(ValueError, match=needle):
+        _model(model)(tokens(T=4), state=_model(other)(tokens(T=6))[1])
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_batch_of_zero_sequences_gives_empty_logits_and_state(model):
+    net = _model(model)
+    logits, state = net(torch.zeros(0, 6, dtype=torch.long))
+    assert logits.shape == (0, 6, 256) and len(state) == 2 and sum(s.numel() for s in state) == 0
+    logits, _ = net(torch.zeros(0, 3, dtype=torch.long), state=state)     # an empty state carries on
+    assert logits.shape == (0, 3, 256)
+    assert net.generate(torch.zeros(0, 3, dtype=torch.long), 2).shape == (0, 5)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_carried_state_compiles_without_a_graph_break(model, one_thread):
+    # the state checks read metadata only: dynamo traces them into nothing
+    import torch._dynamo as dynamo
+    net, x = _model(model), tokens(T=8)
+    _, state = net(x)
+    dynamo.reset()
+    explanation = dynamo.explain(lambda t, s: net(t, state=s))(x, state)
+    assert explanation.graph_break_count == 0, [r.reason.splitlines()[0] for r in explanation.break_reasons]
+
+
+def test_empty_or_misplaced_tokens_are_refused():
+    net = _model("transformer")
+    with pytest.raises(ValueError, match=r"the sequence is empty \(T = 0\)"):
+        net(torch.zeros(2, 0, dtype=torch.long))
+    from hope_lite import checks
+    with checks.value_checks(False), pytest.raises(ValueError, match="tokens are on meta but the model is on cpu"):
+        net(torch.zeros(2, 3, dtype=torch.long, device="meta"))
+
+
+@pytest.mark.parametrize("prompt, needle", [
+    (torch.zeros(2, 0, dtype=torch.long),
+     r"prompt must be an integer tensor .* with T >= 1 .* got shape \(2, 0\) and dtype torch.int64"),
+    (torch.zeros(3, dtype=torch.long), r"prompt must be .* shape \(batch, T\)"),
+    (torch.zeros(1, 3), r"prompt must be an integer tensor .* torch.float32"),
+    ([[1, 2]], "prompt must be"),
+    (torch.tensor([[1, 300]]), r"token ids must lie in \[0, 256\), got 1 .. 300"),
+])
+def test_generate_refuses_a_bad_prompt(prompt, needle):
+    with pytest.raises(ValueError, match=needle):
+        _model("transformer").generate(prompt, 2)
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"temperature": -1.0}, "temperature must be a finite number >= 0"),
+    ({"temperature": float("inf")}, "temperature must be a finite number >= 0"),
+    ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
+    ({"temperature": "1"}, "temperature must be a finite number >= 0"),
+    ({"temperature": True}, "temperature must be a finite number >= 0"),
+    ({"max_new_tokens": -1}, "max_new_tokens must be an int >= 0"),
+    ({"max_new_tokens": 2.0}, "max_new_tokens must be an int >= 0"),
+    ({"generator": 3}, "generator must be a torch.Generator or None, got int"),
+])
+def test_generate_refuses_bad_arguments_by_name(kwargs, needle):
+    kwargs = {"max_new_tokens": 2, **kwargs}
+    with pytest.raises(ValueError, match=needle):
+        _model("titans").generate(tokens(B=1, T=3), **kwargs)
+
+
+@pytest.mark.parametrize("model", ["hope", "transformer"])
+@pytest.mark.parametrize("temperature", [1e-44, 5e-324, 1e-30])
+def test_a_tiny_temperature_is_the_greedy_limit(model, temperature):
+    # logits / 1e-44 overflow to inf (and softmax to NaN); (logits - max) / temperature goes to greedy
+    net, prompt = _model(model), tokens(B=2, T=4)
+    greedy = net.generate(prompt, 4, temperature=0)
+    assert torch.equal(net.generate(prompt, 4, temperature=temperature, generator=torch.Generator().manual_seed(0)),
+                       greedy)
+
+
+def test_no_new_tokens_returns_the_prompt():
+    prompt = tokens(B=2, T=4)
+    assert torch.equal(_model("titans").generate(prompt, 0), prompt)

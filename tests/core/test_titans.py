@@ -115,7 +115,7 @@ def test_chunked_path_equals_a_direct_unroll_with_two_clocks(adaptive_q, sizes):
             grads = clip_gradients(autograd_inner_gradient(anchor[n], k, target, residual=True), layer.max_surprise)
             W[n] = [alpha[:, None, None] * w - eta[:, None, None] * g for w, g in zip(W[n], grads)]
         ys.append(mlp_forward(W["memory"], q, residual=True))
-    y = merge_heads(rms_norm(torch.stack(ys, 1), layer.out_norm), B) * torch.sigmoid(layer.gate(x))
+    y = merge_heads(rms_norm(torch.stack(ys, 1), layer.out_norm), B, H) * torch.sigmoid(layer.gate(x))
     assert (layer.out(y) - y_chunked).abs().max().item() <= 1e-12
     for a, b in zip(state.memory, W["memory"]):
         assert (a - b).abs().max().item() <= 1e-12
@@ -308,3 +308,97 @@ def test_reference_path_refuses_a_state_left_mid_chunk():
     _, state = layer(torch.randn(1, 5, 16))
     with pytest.raises(ValueError, match="reference"):
         layer(torch.randn(1, 3, 16), state=state, path="reference")
+
+
+# -- a state from another layer, a batch of 0, dtype mixes ----------------------------------------
+
+SEQUENCE_LAYERS = {"titans": TitansLayer, "selfmod": SelfModifyingTitans}
+
+
+def _state_of(cls, x=None, **kw):
+    kw = {"heads": 2, "chunk_size": 4, **kw}
+    width = kw.pop("width", 16)
+    return cls(width, **kw)(torch.randn(2, 5, width) if x is None else x)[1]
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE_LAYERS))
+@pytest.mark.parametrize("other, needle", [
+    (lambda cls: _state_of(cls, width=24), r"has shape \(.*\) but \w+ expects \(.*\) \(a state of another width"),
+    (lambda cls: _state_of(cls, heads=4), r"has shape .* \(a state of another width or configuration\)"),
+    (lambda cls: _state_of(cls, conv_window=2), r"state.conv has shape \(2, 1, \d+\) but \w+ expects \(2, 3, \d+\)"),
+    (lambda cls: _state_of(cls).to(dtype=torch.float16), r"has dtype torch.float16 but \w+ computes in torch.float32"),
+    (lambda cls: _state_of(cls).to("meta"), r"is on meta but \w+ runs on cpu: move the state with state.to\('cpu'\)"),
+    (lambda cls: _state_of(cls, x=torch.randn(3, 5, 16)), "state was built for batch 3, but the input has batch 2"),
+    (lambda cls: _state_of(SEQUENCE_LAYERS["selfmod" if cls is TitansLayer else "titans"]),
+     r"^state must be a (TitansLayerState|SelfModifyingState), got a (SelfModifyingState|TitansLayerState)"),
+    (lambda cls: make_other_memory_state(), r"^state must be a \w+, got a MatrixState"),
+])
+def test_a_state_of_another_layer_is_refused_by_name(name, other, needle):
+    cls = SEQUENCE_LAYERS[name]
+    layer, state = cls(16, heads=2, chunk_size=4), other(SEQUENCE_LAYERS[name])
+    with pytest.raises(ValueError, match=needle) as err:
+        layer(torch.randn(2, 5, 16), state=state)
+    assert "\n" not in str(err.value) and str(err.value).endswith("or pass None to start fresh.")
+
+
+def make_other_memory_state():
+    from hope_lite.memory import HebbianMemory
+    return HebbianMemory(8, 8)(*(torch.randn(2, 5, 8) for _ in range(3)))[1]
+
+
+@pytest.mark.parametrize("kw, needle", [
+    ({"memory_depth": 3}, r"state.memory.weights must be a list of 2, got a list of 3"),
+])
+def test_a_titans_state_of_another_memory_depth_is_refused(kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        TitansLayer(16, heads=2, chunk_size=4)(torch.randn(2, 5, 16), state=_state_of(TitansLayer, **kw))
+
+
+def test_a_self_modifying_state_with_an_adaptive_q_memory_is_refused():
+    # five projection memories (k, v, eta, alpha, q) where the layer has four: silently wrong before
+    state = _state_of(SelfModifyingTitans, adaptive_q=True)
+    with pytest.raises(ValueError, match=r"state.projections\[0\] has shape \(5, 4, 8, 8\) but SelfModifyingTitans "
+                                         r"expects \(4, 4, 8, 8\)"):
+        SelfModifyingTitans(16, heads=2, chunk_size=4)(torch.randn(2, 5, 16), state=state)
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE_LAYERS) + ["titans-persistent"])
+@pytest.mark.parametrize("path", ["chunked", "reference"])
+def test_a_batch_of_zero_sequences_gives_an_empty_result_and_state(name, path):
+    layer = (TitansLayer(16, heads=2, chunk_size=4, persistent_tokens=2) if name == "titans-persistent"
+             else SEQUENCE_LAYERS[name](16, heads=2, chunk_size=1))
+    y, state = layer(torch.randn(0, 5, 16), path=path)
+    assert y.shape == (0, 5, 16) and state.numel() == 0
+    y2, _ = layer(torch.randn(0, 3, 16), state=state, path=path)    # an empty state carries on
+    assert y2.shape == (0, 3, 16)
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE_LAYERS))
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_an_input_of_another_dtype_is_refused_outside_autocast(name, dtype):
+    layer = SEQUENCE_LAYERS[name](16, heads=2, chunk_size=4)
+    with pytest.raises(ValueError, match=rf"^x has dtype {dtype} but \w+'s parameters have torch.float32: cast the "
+                                         rf"input with x.to\(torch.float32\) or the layer with .to\({dtype}\)"):
+        layer(torch.randn(2, 5, 16, dtype=dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):              # autocast casts every matmul's inputs
+        if dtype == torch.float64:                                  # but never float64
+            with pytest.raises(ValueError, match="x has dtype torch.float64"):
+                layer(torch.randn(2, 5, 16, dtype=dtype))
+        y, state = layer(torch.randn(2, 5, 16, dtype=torch.bfloat16))
+        y, _ = layer(torch.randn(2, 5, 16), state=state)
+    assert torch.isfinite(y.float()).all()
+
+
+@pytest.mark.parametrize("name", list(SEQUENCE_LAYERS))
+def test_an_input_on_another_device_is_refused(name):
+    from hope_lite import checks
+    # no CUDA here: the meta device stands in for another device (no value check can look inside it)
+    with checks.value_checks(False), pytest.raises(ValueError, match=r"^x is on meta but \w+'s parameters are on cpu"):
+        SEQUENCE_LAYERS[name](16, heads=2)(torch.randn(2, 5, 16, device="meta"))
+
+
+def test_a_fresh_self_modifying_state_from_init_state_is_accepted():
+    # init_state leaves the convolution cache None: a state the layer may carry on from
+    layer = SelfModifyingTitans(16, heads=2, chunk_size=4)
+    y, state = layer(torch.randn(2, 5, 16), state=layer.init_state(2))
+    assert y.shape == (2, 5, 16) and state.conv is not None
