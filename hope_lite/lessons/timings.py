@@ -7,7 +7,8 @@
 
 Each notebook runs top to bottom on a fresh kernel of this interpreter under papermill, from
 ``notebooks/`` (as a student runs it), once with ``FAST=False`` (classroom mode, the default) and
-once with ``FAST=True``. The wall time of each run goes to the JSON file with what the machine was
+once with ``FAST=True``, with the checks strict (``HOPE_LITE_STRICT=1``: at the default parameters
+every number a notebook teaches must hold, so a run that finishes is also a test). The wall time of each run goes to the JSON file with what the machine was
 (CPU count, the torch thread count a kernel starts with, the load average before each run), merged
 with the entries already there, so one notebook can be re-measured alone. ``tests/test_notebooks.py``
 checks every notebook's **Runtime:** header against this file (within a factor of 2), and
@@ -66,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--only {' '.join(args.only)} matches no notebook in {NOTEBOOK_DIR}.")
     os.environ["JUPYTER_PATH"] = os.pathsep.join([str(_kernel_dir()), os.environ.get("JUPYTER_PATH", "")])
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    for name in ("HOPE_LITE_FAST", "HOPE_LITE_STRICT"):        # the modes are set by FAST alone
-        os.environ.pop(name, None)
+    os.environ.pop("HOPE_LITE_FAST", None)          # the mode is set by FAST alone
+    os.environ["HOPE_LITE_STRICT"] = "1"            # default parameters: every taught number must hold
     results = json.loads(args.out.read_text()) if args.out.exists() else {"notebooks": {}}
     import torch
 
