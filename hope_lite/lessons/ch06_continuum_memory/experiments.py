@@ -48,7 +48,8 @@ from ..teaching import seeded
 
 __all__ = ["FORGETTING", "LEARNERS", "task_bases", "task_stream", "matched_hidden", "make_learner", "frozen_read",
            "task_error", "level_errors", "forgetting_run", "forgetting_table", "format_forgetting_table",
-           "recorded_update_times", "expected_update_times", "timeline_run", "CMS_TIMELINE_EXPLORER_DEFAULTS"]
+           "recorded_update_times", "expected_update_times", "update_norms", "timeline_run", "magnitude_summary",
+           "format_magnitude_summary", "TIMELINE_MAX_UPDATE", "CMS_TIMELINE_EXPLORER_DEFAULTS"]
 
 # the setting of the notebook's forgetting demonstration (and of figures/06-forgetting.png)
 FORGETTING: dict[str, Any] = {"width": 16, "rank": 4, "batch": 8, "tokens_per_task": 256, "tasks": "ABCA",
@@ -260,23 +261,90 @@ def format_forgetting_table(table: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 # The timeline explorer's run (section 3)
 
+#: the clip of the timeline demonstrations (sections 1 and 3; the library's default is 1.0): an update
+#: moves a level's weights by at most learning rate x TIMELINE_MAX_UPDATE
+TIMELINE_MAX_UPDATE = 4.0
+
 #: the start values of explore_cms_timeline() (also its static preview, 06-explorer.png): level l has
-#: period 2 ** exponents[l]
-CMS_TIMELINE_EXPLORER_DEFAULTS: dict[str, Any] = {"levels": 3, "exponents": (2, 4, 6, 8), "tokens": 256}
+#: period 2 ** exponents[l]; ``max_update`` is the clip (None: no clip)
+CMS_TIMELINE_EXPLORER_DEFAULTS: dict[str, Any] = {"levels": 3, "exponents": (2, 4, 6, 8), "tokens": 256,
+                                                  "max_update": TIMELINE_MAX_UPDATE}
+
+
+def _pieces(period: int, tokens: int, start: int) -> list[tuple[int, int, bool]]:
+    """(begin, end, ends a chunk?) pieces of a call of ``tokens`` tokens that starts at stream position ``start``."""
+    cuts = [t + 1 for t in expected_update_times(period, tokens, start)]
+    bounds = [0] + cuts + ([tokens] if not cuts or cuts[-1] < tokens else [])
+    return [(a, b, b in cuts) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@torch.no_grad()
+def update_norms(cms: ContinuumMemory, x: Tensor, state: CMSState | None = None) -> dict[str, Any]:
+    """Every level's updates on ``x``, with the step each one asked for **before** the clip.
+
+    The library clips a level's mean chunk gradient g to norm ``max_update`` and records only the
+    step it took, |Δθ| = η |clip(g)|. This replays the same computation with the level's own
+    public steps (:meth:`~hope_lite.cms.CMSBlock.keys_values`, ``read_and_gradient``,
+    ``accumulate``, ``update``) and also keeps η |g|, the step the gradient asked for. Sequential
+    and independent variants only (nested levels reset one another). Returns::
+
+        {"y": the CMS output (equal to cms(x)), "levels": [{"times": update token indices of this call,
+         "before_clip": η|g|, "applied": η|clip(g)| (what an UpdateRecorder records), "clipped": bool,
+         "limit": η * max_update or None}, ...]}
+
+    each value a mean over the batch (``clipped``: any sequence of the batch was clipped).
+    """
+    if cms.variant not in ("sequential", "independent"):
+        raise ValueError(f"update_norms replays the sequential and independent variants, got {cms.variant!r} "
+                         f"(a nested CMS resets faster levels from slower ones).")
+    if state is None:
+        state = cms.init_state(x.shape[0], x.dtype)
+    start, T = state.position, x.shape[1]
+    h, contributions, levels = x, [], []
+    for block, st in zip(cms.blocks, state.levels):
+        k, v = block.keys_values(x if cms.variant == "independent" else h)
+        C, lr, cap = block.period, block.learning_rate, block.max_update
+        outs, times, before, applied, clipped = [], [], [], [], []
+        for a, b, ends in _pieces(C, T, start):
+            out, grads = block.read_and_gradient(st.weights, k[:, a:b], v[:, a:b])   # frozen inside the chunk
+            st = block.accumulate(st, grads)
+            outs.append(out)
+            if ends:
+                norm = sum((g / C).flatten(1).pow(2).sum(1) for g in st.gradient).sqrt()   # |g| per sequence
+                new = block.update(st)
+                step = sum((n - o).flatten(1).pow(2).sum(1) for n, o in zip(new.weights, st.weights)).sqrt()
+                times.append(b - 1)
+                before.append(float((lr * norm).mean()))
+                applied.append(float(step.mean()))
+                clipped.append(bool(cap is not None and bool((norm > cap).any())))
+                st = new
+        out = torch.cat(outs, dim=1)
+        if cms.variant == "independent":
+            contributions.append(out)
+        else:
+            h = h + out
+        levels.append({"times": np.asarray(times, dtype=np.int64), "before_clip": np.asarray(before),
+                       "applied": np.asarray(applied), "clipped": np.asarray(clipped, dtype=bool),
+                       "limit": None if cap is None else lr * cap})
+    y = cms.aggregate(x, contributions) if cms.variant == "independent" else h
+    return {"y": y, "levels": levels}
 
 
 @torch.no_grad()
 def timeline_run(periods: Sequence[int], tokens: int = 256, *, width: int = 16, hidden: int = 32, lr: float = 0.1,
-                 max_update: float | None = 4.0, seed: int = 0) -> dict[str, Any]:
+                 max_update: float | None = TIMELINE_MAX_UPDATE, seed: int = 0) -> dict[str, Any]:
     """One real forward pass of a ContinuumMemory under an UpdateRecorder, on a stream that switches task.
 
     The stream is task A for the first half of the tokens, task B for the second (inputs from two
-    random subspaces, :func:`task_stream`), so the recorded update magnitudes shrink while a level
-    learns A and jump when B starts. ``max_update=4.0`` (the library default is 1.0): with the
-    default clip every early update of this small memory is clipped, so every magnitude would read
-    exactly ``lr``; a looser clip lets the magnitudes show the learning. Returns ``{"recorder",
-    "periods", "tokens", "switch", "counts", "names"}``; ``counts[i]`` is the number of recorded
-    updates of level i.
+    random subspaces, :func:`task_stream`), so the steps a level asks for shrink while it learns A
+    and jump when B starts. The recorder holds each update's time and the step taken, |Δθ| =
+    η |clip(g)|, at most ``lr * max_update``; :func:`update_norms` adds the step asked for, η |g|
+    before the clip. ``max_update`` defaults to :data:`TIMELINE_MAX_UPDATE` (the library's default
+    is 1.0, which would cut nearly every early update of this small memory to the same size).
+    Returns ``{"recorder", "periods", "tokens", "switch", "counts", "names", "before_clip",
+    "clipped", "clip_limit", "max_update", "lr"}``: ``counts[i]`` the number of recorded updates
+    of level i, ``before_clip[name]`` and ``clipped[name]`` aligned with the recorded times of
+    that level, ``clip_limit = lr * max_update`` (None without a clip).
     """
     periods = tuple(int(p) for p in periods)
     half = max(1, tokens // 2)
@@ -288,9 +356,47 @@ def timeline_run(periods: Sequence[int], tokens: int = 256, *, width: int = 16, 
         cms = ContinuumMemory(width, periods, hidden=hidden, learning_rates=[lr] * len(periods), max_update=max_update)
     with UpdateRecorder(cms) as rec:
         cms(x)
+    norms = update_norms(cms, x)["levels"]
     names = [f"blocks.{i}.memory" for i in range(len(periods))]
     counts = [int(rec.events[n].all_times().size) if n in rec.events else 0 for n in names]
-    return {"recorder": rec, "periods": periods, "tokens": tokens, "switch": half, "counts": counts, "names": names}
+    for name, level, count in zip(names, norms, counts):     # the replay saw the recorder's updates
+        if count != level["times"].size or (count and not np.array_equal(rec.events[name].all_times(),
+                                                                         level["times"])):
+            raise RuntimeError(f"update_norms disagrees with the recorder on the update times of {name}.")
+    return {"recorder": rec, "periods": periods, "tokens": tokens, "switch": half, "counts": counts, "names": names,
+            "before_clip": {n: lv["before_clip"] for n, lv in zip(names, norms)},
+            "clipped": {n: lv["clipped"] for n, lv in zip(names, norms)},
+            "clip_limit": None if max_update is None else lr * max_update, "max_update": max_update, "lr": lr}
+
+
+def magnitude_summary(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per level of a :func:`timeline_run`: what its magnitude panel shows, in numbers.
+
+    Each row: ``period``, ``updates`` (in the run), ``clipped`` (how many of them), ``in_a`` (updates
+    before the task switch), ``first`` and ``last_a`` (η|g| asked at its first update and at its
+    last one before the switch), ``after_switch`` (at its first update after the switch; NaN if
+    none), and ``asks`` (every η|g|, in order).
+    """
+    rows = []
+    for name, period in zip(run["names"], run["periods"]):
+        asks = run["before_clip"][name]
+        times = run["recorder"].events[name].all_times() if name in run["recorder"].events else np.zeros(0, int)
+        in_a = int((times < run["switch"]).sum())
+        rows.append({"period": period, "updates": int(asks.size), "clipped": int(run["clipped"][name].sum()),
+                     "in_a": in_a, "first": float(asks[0]) if asks.size else math.nan,
+                     "last_a": float(asks[in_a - 1]) if in_a else math.nan,
+                     "after_switch": float(asks[in_a]) if asks.size > in_a else math.nan, "asks": asks})
+    return rows
+
+
+def format_magnitude_summary(rows: list[dict[str, Any]]) -> str:
+    """:func:`magnitude_summary` as a small text table."""
+    lines = [f"{'level':<7}{'C':>5}{'updates':>9}{'clipped':>9}{'in task A':>11}{'1st ask':>9}"
+             f"{'last in A':>11}{'1st in B':>10}"]
+    for i, r in enumerate(rows):
+        lines.append(f"{i + 1:<7}{r['period']:>5}{r['updates']:>9}{r['clipped']:>9}{r['in_a']:>11}"
+                     f"{r['first']:>9.2f}{r['last_a']:>11.2f}{r['after_switch']:>10.2f}")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------

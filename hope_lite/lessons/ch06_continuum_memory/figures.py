@@ -24,8 +24,9 @@ from ..plotting import finish, subplots, update_colormap
 from ..teaching import seeded
 from .experiments import CMS_TIMELINE_EXPLORER_DEFAULTS, forgetting_run, timeline_run
 
-__all__ = ["LEARNER_COLORS", "LEARNER_LABELS", "LEVEL_PALETTE", "update_grid", "render_token_timeline",
-           "render_forgetting", "hope_recorded_run", "render_hope_timeline", "explorer_periods", "FIGURES"]
+__all__ = ["LEARNER_COLORS", "LEARNER_LABELS", "LEVEL_PALETTE", "SECTION1_TIMELINE", "update_grid",
+           "render_token_timeline", "timeline_figure",
+           "render_forgetting", "hope_recorded_run", "hope_label", "render_hope_timeline", "explorer_periods", "FIGURES"]
 
 LEARNER_COLORS = {"single": "#7570b3", "cms": "#d95f02", "cms-equal": "#1b9e77"}
 LEARNER_LABELS = {"single": "one MLP (period 4)", "cms": "CMS, η_l ∝ C_l", "cms-equal": "CMS, equal η_l"}
@@ -65,14 +66,20 @@ def update_grid(recorder: Any, tokens: int, names: Sequence[str] | None = None) 
 
 def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | None = None,
                            labels: Sequence[str] | None = None, periods: Sequence[int] | None = None,
-                           switch: int | None = None, title: str | None = None, magnitudes: bool = True):
+                           switch: int | None = None, title: str | None = None, magnitudes: bool = True,
+                           before_clip: dict[str, np.ndarray] | None = None, clipped: dict[str, np.ndarray] | None = None,
+                           clip_limit: float | None = None):
     """Which level updates at which token, and by how much: a heat map drawn from recorded events.
 
     Top: rows = levels (fastest on top), columns = tokens; a coloured cell is one recorded update,
-    its colour the update's magnitude |Δθ| (Frobenius norm over the level's weights, mean over
-    the batch); white = no update (the weights are frozen there). Bottom (``magnitudes=True``):
-    each level's magnitudes against the token of the update. ``periods`` adds each level's
-    declared period to its label; ``switch`` marks a task switch with a dashed line.
+    its colour the step taken |Δθ| (Frobenius norm over the level's weights, mean over the batch);
+    white = no update (the weights are frozen there). Bottom (``magnitudes=True``): each level's
+    steps against the token of the update. With ``before_clip`` ({name: η|g| per recorded update,
+    from :func:`.experiments.update_norms`}) the bottom panel shows the step each update **asked
+    for** before the clip instead, ``clipped`` ({name: bool per update}) draws the clipped ones
+    hollow, and ``clip_limit`` (η · max_update) is drawn as a dotted line: a clipped update took a
+    step of exactly that size. ``periods`` adds each level's declared period to its label;
+    ``switch`` marks a task switch with a dashed line.
     Static previews: ``figures/06-update-timeline.png``, ``06-explorer.png``, ``06-hope-levels.png``.
     """
     from matplotlib.colors import Normalize
@@ -85,6 +92,11 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
     if len(labels) != len(names) or (periods is not None and len(periods) != len(names)):
         raise ValueError("labels and periods need one entry per level.")
     counts = np.isfinite(grid).sum(1)
+    if before_clip is not None:                      # checked before any figure exists
+        for name, count in zip(names, counts):
+            got = np.asarray(before_clip.get(name, np.zeros(0))).size
+            if got != count:
+                raise ValueError(f"before_clip[{name!r}] has {got} values for {count} recorded updates.")
     rows = len(names)
     heat_h = 0.9 + 0.32 * rows
     height = heat_h + (2.1 if magnitudes else 0.0) + 0.7
@@ -110,25 +122,44 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
     if switch is not None:
         ax.axvline(switch - 0.5, color="0.3", ls="--", lw=1)
     bar = fig.colorbar(image, ax=ax, pad=0.1, fraction=0.025)
-    bar.set_label("|Δθ| of the update", fontsize=8)
+    bar.set_label("|Δθ|: step taken", fontsize=8)
     bar.ax.tick_params(labelsize=7)
     ax.set_title(title or "Recorded updates of every level (UpdateRecorder), fastest level on top", fontsize=10)
     if ax2 is not None:
+        top = vmax
         for r, (lab, name) in enumerate(zip(labels, names)):
             t = np.flatnonzero(np.isfinite(grid[r]))
-            if t.size:
-                ax2.plot(t, grid[r, t], "o-", ms=3, lw=1.2, color=LEVEL_PALETTE[r % len(LEVEL_PALETTE)], label=lab)
-        top = 1.45 * vmax if vmax > 0 else 1.0           # head room for the legend
+            if not t.size:
+                continue
+            color = LEVEL_PALETTE[r % len(LEVEL_PALETTE)]
+            if before_clip is None:
+                ax2.plot(t, grid[r, t], "o-", ms=3, lw=1.2, color=color, label=lab)
+                continue
+            asks = np.asarray(before_clip[name], dtype=float)
+            cut = (np.zeros(t.size, bool) if clipped is None or name not in clipped
+                   else np.asarray(clipped[name], dtype=bool))
+            top = max(top, float(asks.max()))
+            ax2.plot(t, asks, "-", lw=1.2, color=color, label=lab)
+            ax2.plot(t[~cut], asks[~cut], "o", ms=3.5, color=color)
+            ax2.plot(t[cut], asks[cut], "o", ms=5, mfc="white", mec=color, mew=1.3)
+        if before_clip is not None:
+            if clip_limit is not None:
+                ax2.axhline(clip_limit, color="0.25", ls=":", lw=1.2, label=f"clip η·max_update = {clip_limit:g}")
+                ax2.plot([], [], "o", ms=5, mfc="white", mec="0.3", mew=1.3, label="clipped: step taken = the clip")
+            ax2.set_ylabel("η|g| asked\n(before the clip)", fontsize=8.5)
+        else:
+            ax2.set_ylabel("|Δθ| per update", fontsize=8.5)
+        top = 1.5 * top if top > 0 else 1.0           # head room for the legend
         ax2.set_ylim(0, top)
         if switch is not None:
             ax2.axvline(switch - 0.5, color="0.3", ls="--", lw=1)
             ax2.text(switch, 0.04 * top, " task switch", fontsize=8, va="bottom", color="0.3")
         ax2.set_xlim(-0.5, tokens - 0.5)
         ax2.set_xlabel("token t", fontsize=8.5)
-        ax2.set_ylabel("|Δθ| per update", fontsize=8.5)
         ax2.grid(alpha=0.3)
         if finite.size:
-            ax2.legend(fontsize=7.5, ncol=min(rows, 4), loc="upper center")
+            extra = 0 if before_clip is None or clip_limit is None else 2
+            ax2.legend(fontsize=7.5, ncol=min(rows + extra, 6), loc="upper center")
         # keep both x axes aligned: give the lower panel the same right margin as the colour bar
         pos, pos2 = ax.get_position(), ax2.get_position()
         ax2.set_position([pos2.x0, pos2.y0, pos.width, pos2.height])
@@ -137,6 +168,15 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
         pos, pos2 = ax.get_position(), ax2.get_position()
         ax2.set_position([pos.x0, pos2.y0, pos.width, pos2.height])
     return finish(fig)
+
+
+def timeline_figure(run: dict[str, Any], *, title: str | None = None):
+    """:func:`render_token_timeline` of a :func:`.experiments.timeline_run`: recorded updates, steps asked, clip."""
+    return render_token_timeline(run["recorder"], run["tokens"], names=run["names"],
+                                  labels=[f"level {i + 1}" for i in range(len(run["periods"]))],
+                                  periods=run["periods"], switch=run["switch"], title=title,
+                                  before_clip=run["before_clip"], clipped=run["clipped"],
+                                  clip_limit=run["clip_limit"])
 
 
 def explorer_periods(levels: int, exponents: Sequence[int], max_exponent: int = 9) -> tuple[tuple[int, ...], bool]:
@@ -165,23 +205,20 @@ def explorer_periods(levels: int, exponents: Sequence[int], max_exponent: int = 
 def _explorer_preview():
     d = CMS_TIMELINE_EXPLORER_DEFAULTS
     periods, _ = explorer_periods(d["levels"], d["exponents"])
-    run = timeline_run(periods, d["tokens"])
-    return render_token_timeline(run["recorder"], run["tokens"], names=run["names"],
-                                  labels=[f"level {i + 1}" for i in range(len(periods))], periods=periods,
-                                  switch=run["switch"],
-                                  title=f"explore_cms_timeline() at its start values: {len(periods)} levels, "
-                                        f"{run['tokens']} tokens (task A, then task B)")
+    run = timeline_run(periods, d["tokens"], max_update=d["max_update"])
+    return timeline_figure(run, title=f"explore_cms_timeline() at its start values: {len(periods)} levels, "
+                                      f"{run['tokens']} tokens (task A, then task B)")
+
+
+#: section 1's demonstration: four levels over 128 tokens, the slowest never updates
+SECTION1_TIMELINE: dict[str, Any] = {"periods": (4, 16, 64, 256), "tokens": 128}
 
 
 def _section1_timeline():
-    """Four levels (4, 16, 64, 256) over 128 tokens: the slowest never updates."""
-    periods, tokens = (4, 16, 64, 256), 128
+    periods, tokens = SECTION1_TIMELINE["periods"], SECTION1_TIMELINE["tokens"]
     run = timeline_run(periods, tokens)
-    return render_token_timeline(run["recorder"], tokens, names=run["names"],
-                                  labels=[f"level {i + 1}" for i in range(len(periods))], periods=periods,
-                                  switch=run["switch"],
-                                  title="A ContinuumMemory with periods (4, 16, 64, 256) reads 128 tokens: "
-                                        "recorded updates (the level with C = 256 never updates)")
+    return timeline_figure(run, title=f"A ContinuumMemory with periods {periods} reads {tokens} tokens: recorded "
+                                      f"updates (the level with C = {periods[-1]} never updates)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +291,7 @@ def hope_recorded_run(tokens: int = 64, *, preset: str = "tiny", seed: int = 0) 
     return {"model": model, "levels": levels, "recorder": rec, "tokens": tokens}
 
 
-def _hope_label(name: str) -> str:
+def hope_label(name: str) -> str:
     """'blocks.0.cms.blocks.1.memory' -> 'block 0 · CMS level 2'; 'blocks.1.mixer.k' -> 'block 1 · Titans k'."""
     parts = name.split(".")
     if len(parts) >= 5 and parts[2] == "cms":
@@ -272,7 +309,7 @@ def render_hope_timeline(run: dict | None = None, **params: Any):
     """
     r = hope_recorded_run(**params) if run is None else run
     names = [lv.qualified_name for lv in r["levels"]]
-    labels = [_hope_label(n) for n in names]
+    labels = [hope_label(n) for n in names]
     return render_token_timeline(r["recorder"], r["tokens"], names=names, labels=labels,
                                   periods=[lv.period for lv in r["levels"]], magnitudes=False,
                                   title=f"build_model('hope', 'tiny'): every in-context level in one forward pass "
