@@ -3,7 +3,11 @@ driven from Python."""
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +134,67 @@ def test_explorer_driven_from_python():
         TitansMemoryExplorer(chunk_size=3)
     with pytest.raises(ValueError):
         TitansMemoryExplorer(nope=1)
+
+
+# ---- the notebook's sentences against the code (docs/teaching.md: every stated default and count) ----
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_titans.ipynb"
+
+
+def _cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _text(kind: str = "markdown") -> str:
+    """All cells of one kind, whitespace collapsed (sentences wrap across lines)."""
+    return " ".join("\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == kind).split())
+
+
+def _default(fn, name):
+    return inspect.signature(fn).parameters[name].default
+
+
+def test_notebook_states_the_streams_and_memories_of_the_code():
+    text = _text()
+    n_before, n_after, dim = (_default(et.shift_run, n) for n in ("n_before", "n_after", "dim"))
+    assert (f"random unit vectors in $d={dim}$) with values from a hidden rule, $v_t = A k_t$ for {n_before} tokens, "
+            f"then a **different** rule $v_t = B k_t$ for {n_after} tokens") in text
+    memory = et.titans_memory(dim)
+    assert memory.depth == 2 and memory.hidden == 2 * dim and "depth 2: $d \\to 2d \\to d$" in text
+    # §3: the stability grid and the forgetting traces
+    assert all(b / a == pytest.approx(et.STABILITY_GRID_RATIO) for a, b in zip(et.STABILITY_GRID, et.STABILITY_GRID[1:]))
+    assert et.STABILITY_GRID_RATIO == pytest.approx(1.10) and "on a grid 10 % apart" in text
+    assert f"a memory writing {_default(et.max_stable_theta, 'tokens')} tokens of one rule" in text
+    assert len(vt.FORGET_ALPHAS) == 3 and "three constant forget gates ($\\theta = 0.5$, $\\eta = 0$)" in text
+    assert "et.shift_run(theta=0.5, eta=0.0, alpha=a, seed=SEED) for a in vt.FORGET_ALPHAS" in _text("code")
+    assert {0.01, 0.03} <= set(vt.FORGET_ALPHAS)
+    # §4: the needle
+    nd = {n: _default(et.needle_curve, n) for n in ("repeats", "theta", "distractor_theta", "dim")}
+    assert f"is written ({nd['repeats']} times, step $\\theta = {nd['theta']:g}$" in text
+    assert f"(step {nd['distractor_theta']:g} each)" in text
+    assert len(vt.NEEDLE_ALPHAS) == 4 and f"$d = {nd['dim']}$; all four gates run as one batch" in text
+    assert vt.NEEDLE_ALPHAS[-1] == 0.03 and "$\\alpha = 0.03$ loses the needle" in text
+    # §5: the chunk sweep
+    cs = {n: _default(et.chunk_sweep, n) for n in ("dim", "theta", "eta")}
+    assert f"(rule A then B, $d = {cs['dim']}$, $\\theta = {cs['theta']:g}$, $\\eta = {cs['eta']:g}$, one memory per stream)" in text
+
+
+def test_parameters_cell_matches_the_shift_defaults():
+    params = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
+    source = "".join(params["source"])
+    eta = float(re.search(r"^ETA = ([0-9.]+)", source, re.M).group(1))
+    assert eta == et.SHIFT_DEFAULTS["eta"]
+    assert f"(its step theta is {et.SHIFT_DEFAULTS['theta']:g})" in source
+    assert params["metadata"]["hope_lite"]["explore"]["SEED"] == 1
+
+
+def test_explorer_hints_do_what_the_notebook_says():
+    text = _text()
+    start = et.TITANS_EXPLORER_DEFAULTS
+    # "raise eta to 0.95 with theta = 0.1: the effective step theta/(1 - eta) passes the edge of §3"
+    assert "raise $\\eta$ to 0.95 with $\\theta = 0.1$" in text
+    assert 0.1 / (1 - 0.95) > et.max_stable_theta(0.0)
+    assert et.shift_run(0.1, 0.95, start["alpha"], start["chunk_size"])["diverged"]
+    # "chunk 16 with theta = 0.1, eta = 0.9; then lower theta until it is stable again"
+    assert "chunk 16 with $\\theta = 0.1$, $\\eta = 0.9$; then lower $\\theta$ until it is stable again" in text
+    assert et.shift_run(0.1, 0.9, 0.0, 16)["diverged"] and not et.shift_run(0.05, 0.9, 0.0, 16)["diverged"]

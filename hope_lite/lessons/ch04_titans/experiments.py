@@ -29,7 +29,8 @@ from .._args import require_int
 from ..teaching import seeded
 
 __all__ = ["make_needle_stream", "make_shift_stream", "SHIFT_DEFAULTS", "TITANS_EXPLORER_DEFAULTS", "titans_memory",
-           "stream_trace", "surprise_ratio", "shift_run", "max_stable_theta", "needle_curve", "chunk_sweep"]
+           "stream_trace", "surprise_ratio", "shift_run", "STABILITY_GRID", "STABILITY_GRID_RATIO", "max_stable_theta",
+           "needle_curve", "chunk_sweep"]
 
 # the setting of the shift experiment (sections 1-2 and the figure 04-shift-surprise.png)
 SHIFT_DEFAULTS = {"theta": 0.1, "eta": 0.9, "alpha": 0.0, "chunk_size": 1}
@@ -219,6 +220,11 @@ def shift_run(theta: float = SHIFT_DEFAULTS["theta"], eta: float = SHIFT_DEFAULT
     return out
 
 
+#: the default grid of :func:`max_stable_theta`: 73 steps from 0.01 to about 10, each 10 % above the last
+STABILITY_GRID_RATIO = 1.1
+STABILITY_GRID = tuple(0.01 * STABILITY_GRID_RATIO ** i for i in range(73))
+
+
 @torch.no_grad()
 def max_stable_theta(eta: float, *, dim: int = 16, tokens: int = 128, seed: int = 0,
                      grid: Sequence[float] | None = None, limit: float = 100.0) -> float:
@@ -226,11 +232,11 @@ def max_stable_theta(eta: float, *, dim: int = 16, tokens: int = 128, seed: int 
 
     The memory writes a stream of ``tokens`` tokens of one rule (chunk size 1, no forgetting)
     with momentum decay ``eta``; "stable" means every read stays finite and below ``limit``.
-    Every theta of ``grid`` (default: 73 values from 0.01 to 10, 10 % apart) is one batch row of
-    a single call, so the sweep costs about one run. Returns the largest theta below the first
-    unstable one.
+    Every theta of ``grid`` (default :data:`STABILITY_GRID`: 73 values from 0.01 to 10, 10 % apart)
+    is one batch row of a single call, so the sweep costs about one run. Returns the largest theta
+    below the first unstable one.
     """
-    grid = torch.tensor(sorted(grid) if grid is not None else [0.01 * 1.1 ** i for i in range(73)])
+    grid = torch.tensor(sorted(grid) if grid is not None else STABILITY_GRID)
     stream = make_shift_stream(tokens, 0, dim, seed=seed)
     n = len(grid)
     k, v = stream["keys"].expand(n, -1, -1), stream["values"].expand(n, -1, -1)
