@@ -1,9 +1,15 @@
-"""Chapter 01 (associative memory): the key-value pairs, the numbers (experiments), the figures and the
-explorer (driven from Python: set a control, call update(), read the Output)."""
+"""Chapter 01 (associative memory): the key-value pairs, the numbers (experiments), the figures, the
+explorer (driven from Python: set a control, call update(), read the Output), and the numbers notebook 01
+states in its text, checked against the code."""
 
 from __future__ import annotations
 
+import ast
+import inspect
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -265,3 +271,77 @@ def test_explorer_orthogonal_delta_text_reports_zero_error():
     assert w.text.endswith("mean retrieval error = 0.0000")
     with pytest.raises(ValueError, match="unknown"):
         explore_associative_memory(pairs=3)
+
+
+# --------------------------------------------------------------------------------------------
+# what notebook 01 says, checked against the code
+# --------------------------------------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_associative_memory.ipynb"
+
+
+def _cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _parameters() -> dict:
+    cell = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
+    body = ast.parse("".join(cell["source"])).body
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)}
+
+
+def _markdown() -> str:
+    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
+    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+
+
+def test_deep_vs_matrix_text_matches_its_defaults():
+    text = _markdown()
+    defaults = {k: v.default for k, v in inspect.signature(ex.deep_vs_matrix).parameters.items()}
+    dim, n_pairs, hidden = defaults["dim"], defaults["n_pairs"], defaults["hidden"]
+    r = ex.deep_vs_matrix(passes=1)
+    # "here $d \to 4d \to d$, 8× the weights", "We take 48 random pairs in $d = 16$ (three times a matrix's capacity)"
+    assert "here $d \\to 4d \\to d$, 8× the weights" in text and hidden == 4 * dim
+    assert r["deep_params"] == 8 * r["matrix_params"] and "Its 8× weights" in text
+    assert f"We take {n_pairs} random pairs in $d = {dim}$ (three times a matrix's capacity)" in text
+    assert n_pairs == 3 * dim
+    # Think! answer: "the deep memory has 2048 weights and the matrix 256"
+    assert f"the deep memory has {r['deep_params']} weights and the matrix {r['matrix_params']}" in text
+    # "The matrix memory uses the delta rule with a small step": smaller than the unit step of section 2
+    assert "The matrix memory uses the delta rule with a small step" in text and defaults["eta"] < 1.0
+
+
+def test_deep_memory_step_sizes_as_the_notebook_says():
+    # "five times the default and it ends no better than the best matrix, ten times and it diverges",
+    # at the passes of both modes (PASSES, and min(PASSES, 100) in FAST mode)
+    assert "five times the default and it ends no better than the best matrix, ten times and it diverges" in _markdown()
+    theta = inspect.signature(ex.deep_vs_matrix).parameters["theta"].default
+    passes = _parameters()["PASSES"]
+    for p in sorted({passes, min(passes, 100)}):
+        default, five, ten = (ex.deep_vs_matrix(passes=p, theta=t * theta) for t in (1, 5, 10))
+        assert default["deep"][-1] < 0.5 * default["floor"], p
+        assert np.isfinite(five["deep"]).all() and five["deep"][-1] > 0.9 * five["floor"], p
+        assert not np.isfinite(ten["deep"][-1]), p
+
+
+def test_stated_recall_numbers():
+    text = _markdown()
+    # Check your understanding 3: cosine 0.3, 20 pairs: "measures 1.5" (estimate c sqrt(n - 1) ~ 1.3)
+    said = re.search(r'`ex.retrieval_errors\(20, 0.3, 1.0, "hebbian"\).mean\(\)` measures (\d\.\d)', text)
+    assert said and round(float(ex.retrieval_errors(20, 0.3, 1.0, "hebbian").mean()), 1) == float(said.group(1))
+    assert "0.3\\sqrt{19} \\approx 1.3" in text and round(0.3 * math.sqrt(19), 1) == 1.3
+    # Think! of section 2: "0.5 for every pair" with eta = 0.5 and orthonormal keys
+    assert '`ex.retrieval_errors(8, 0.0, 0.5, "hebbian")`' in text and "0.5 for every pair" in text
+    assert np.allclose(ex.retrieval_errors(8, 0.0, 0.5, "hebbian"), 0.5, atol=1e-5)
+
+
+def test_explorer_text_matches_the_explorer():
+    # "writes `pairs` key–value pairs into one memory (d = 32)", "move `pairs` across 32", "retention to 0.95",
+    # steps up to 2
+    from hope_lite.lessons.ch01_associative_memory.explorer import AssociativeMemoryExplorer
+
+    dim = inspect.signature(AssociativeMemoryExplorer).parameters["dim"].default
+    text = _markdown()
+    assert f"into one memory (d = {dim})" in text and f"move `pairs` across {dim}" in text
+    w = AssociativeMemoryExplorer()
+    assert w.retention.min <= 0.95 <= w.retention.max and w.step.max >= 2.0 and w.pairs.max >= 64

@@ -1,9 +1,14 @@
 """Chapter 02 (nested optimization): momentum's short memory, the recorded training run, the step timeline
-(drawn from recorded events only) and ``explore_nested_levels`` driven from Python."""
+(drawn from recorded events only), ``explore_nested_levels`` driven from Python, and the numbers notebook 02
+states in its text, checked against the code."""
 
 from __future__ import annotations
 
+import ast
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -232,3 +237,77 @@ def test_explorer_structure_and_every_control(no_open_figures):
     assert no_open_figures()
     with pytest.raises(ValueError, match="unknown"):
         explore_nested_levels(lr=3)
+
+
+def test_explorer_reports_the_recorded_updates():
+    from hope_lite.lessons.ch02_nested_optimization.explorer import explore_nested_levels
+
+    w = explore_nested_levels()                                  # the notebook's call, at its start values
+    assert "recorded updates" in w.text
+    assert w.run["counts"]["NestedToyModel.weights"] == w.steps.value == ex.NESTED_EXPLORER_DEFAULTS["steps"]
+
+
+# --------------------------------------------------------------------------------------------
+# what notebook 02 says, checked against the code
+# --------------------------------------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_nested_optimization.ipynb"
+
+
+def _cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _parameters() -> dict:
+    cell = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
+    body = ast.parse("".join(cell["source"])).body
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)}
+
+
+def _markdown() -> str:
+    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
+    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+
+
+def test_momentum_horizons_in_the_text():
+    text = _markdown()
+    half, most = ex.momentum_horizon(0.9, 0.5), ex.momentum_horizon(0.9, 0.99)
+    # learning goals, section 2, check your understanding, summary
+    assert f"with β = 0.9, {half} gradients carry half of it, {most} carry 99 %" in text
+    assert f"the current gradient and the **{half - 1} before it** carry half of the momentum" in text
+    assert f"the current one and the **{most - 1} before it** carry 99 %" in text
+    assert f"Anything older than about {most} steps is forgotten" in text
+    assert f"3. {most}: the current gradient and the {most - 1} before it (`ex.momentum_horizon(0.9, 0.99)`)" in text
+    assert f"the last {half} gradients carry half of it, the last {most} carry 99 %" in text
+    # Think! 2 and 3 of section 2
+    assert (f"`ex.momentum_horizon(0.99, 0.5)` = {ex.momentum_horizon(0.99, 0.5)} and "
+            f"`ex.momentum_horizon(0.99, 0.99)` = {ex.momentum_horizon(0.99, 0.99)}") in text
+    assert "$0.9^{50} \\approx 0.5\\,\\%$" in text and round(100 * 0.9 ** 50, 1) == 0.5
+
+
+def test_titans_count_in_the_think_answer():
+    # "`TOKENS / 4` = 4 per step", checked with the call the question gives
+    p = _parameters()
+    said = re.search(r"`TOKENS / 4` = (\d+) per step", _markdown())
+    assert said and int(said.group(1)) == p["TOKENS"] // 4
+    assert 'ex.nested_training_run("MomentumSGD", memory="titans", chunk=4)["counts"]' in _markdown()
+    run = ex.nested_training_run("MomentumSGD", memory="titans", chunk=4)
+    assert run["tokens"] == p["TOKENS"]
+    assert run["counts"]["block.memory.memory"] == int(said.group(1)) * run["steps"]
+
+
+def test_previews_show_the_notebooks_settings(no_open_figures):
+    p = _parameters()
+    text = _markdown()
+    # section 3's diagram: the levels of the notebook's model and optimizer
+    from hope_lite.levels import describe_levels, levels_of
+
+    model = ex.NestedToyModel("hebbian", width=p["WIDTH"], heads=p["HEADS"], chunk_size=p["CHUNK"])
+    notebook = levels_of(model, MomentumSGD(model.parameters(), lr=0.05, momentum=p["BETA"]))
+    assert describe_levels(viz.linear_attention_levels()) == describe_levels(notebook)
+    # section 4's timeline: "M3 with slow period 4 and a Titans memory with chunk 4"
+    assert f"M3 with slow period {p['SLOW_PERIOD']} and a Titans memory with chunk {p['CHUNK']}" in text
+    fig = viz.FIGURES["02-update-timeline.png"]()
+    title = fig.axes[0].get_title()
+    assert f"slow period {p['SLOW_PERIOD']}" in title and f"(chunk {p['CHUNK']})" in title
+    assert no_open_figures()

@@ -259,7 +259,8 @@ def deep_vs_matrix(passes: int = 200, *, dim: int = 16, n_pairs: int = 48, hidde
 
     Returns:
         dict with ``"passes"`` (1..passes), ``"deep"`` and ``"matrix"`` (mean relative error
-        after each pass), ``"floor"``, and the parameter counts ``"deep_params"``, ``"matrix_params"``.
+        after each pass), ``"floor"``, the settings ``"dim"``, ``"n_pairs"``, ``"hidden"``, ``"theta"``,
+        ``"eta"``, and the parameter counts ``"deep_params"``, ``"matrix_params"``.
     """
     passes = require_int("passes", passes)
     keys, values = make_kv_pairs(n_pairs, dim, seed=seed)
@@ -276,5 +277,5 @@ def deep_vs_matrix(passes: int = 200, *, dim: int = 16, n_pairs: int = 48, hidde
         best = torch.linalg.lstsq(keys.double(), values.double()).solution          # V ~ K B, M* = B^T
         floor = _relative_errors(keys.double() @ best, values.double()).mean()
     return {"passes": np.arange(1, passes + 1), "deep": np.array(err_deep), "matrix": np.array(err_mat),
-            "floor": float(floor), "dim": dim, "n_pairs": n_pairs, "hidden": hidden,
+            "floor": float(floor), "dim": dim, "n_pairs": n_pairs, "hidden": hidden, "theta": theta, "eta": eta,
             "deep_params": sum(w.numel() for w in deep.initial_weights), "matrix_params": dim * dim}
