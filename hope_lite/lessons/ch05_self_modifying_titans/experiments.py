@@ -24,24 +24,36 @@ embeddings -> residual layer -> LayerNorm -> head):
 :func:`train_remap` trains one of them with AdamW (the outer optimizer) on fresh batches (the
 lessons' one training loop, :func:`hope_lite.lessons.fit.fit`) and evaluates on a fixed held-out
 batch; :func:`compare_remap` runs all three for several seeds.
-The command line re-runs the measurement quoted in notebook 05::
+
+One ablation rides along: ``"shared_input"`` (:func:`shared_input_layer`) is the self-modifying layer
+as it was first written, with the k, v, eta and alpha memories all reading one shared input
+``conv(x)_t`` instead of one input map and convolution each (``docs/reading.md``).
+
+The command line re-runs a comparison (``remap``), or the whole measurement that notebook 05 and
+``docs/reading.md`` quote, written to ``results/05-remap.json`` (``measure``, about 2 minutes on a
+2-core CPU)::
 
     python -m hope_lite.lessons.ch05_self_modifying_titans.experiments remap --steps 300 --seeds 0 1 2
+    python -m hope_lite.lessons.ch05_self_modifying_titans.experiments measure --json results/05-remap.json
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from hope_lite import SelfModifyingTitans, TitansLayer
 
@@ -49,15 +61,18 @@ from .._args import require_choice, require_int
 from ..fit import fit
 from ..teaching import seeded
 
-__all__ = ["REMAP_TASK", "REMAP_MODEL", "LAYERS", "RemapBatch", "make_remap_batch", "RemapModel", "make_remap_model",
-           "RemapResult", "train_remap", "evaluate_remap", "compare_remap", "summarize", "format_table",
-           "generated_trace", "main"]
+__all__ = ["REMAP_TASK", "REMAP_MODEL", "LAYERS", "ABLATIONS", "RemapBatch", "make_remap_batch", "RemapModel",
+           "make_remap_model", "shared_input_layer", "RemapResult", "train_remap", "evaluate_remap", "compare_remap",
+           "summarize", "format_table", "generated_trace", "kv_cosine", "BUDGETS", "RESULTS", "measure",
+           "locate_results", "load_results", "results_table", "main"]
 
 # the task and model sizes of notebook 05 (small enough for a 2-core CPU)
 REMAP_TASK = {"n_pairs": 4, "n_queries": 2, "n_keys": 8, "n_values": 8}
 # chunk 5: the switch (token 10 of 20) falls on a chunk boundary of both chunk sizes
 REMAP_MODEL = {"width": 32, "heads": 2, "chunk_size": 5, "projection_chunk_size": 5}
 LAYERS = ("self_modifying", "static", "titans")
+#: layers that are not one of the chapter's three models: the shared-input self-modifying layer
+ABLATIONS = ("shared_input",)
 LR = 1e-2
 BATCH = 32
 EVAL_BATCH = 512
@@ -133,15 +148,51 @@ def make_remap_batch(batch: int, *, n_pairs: int = 4, n_queries: int = 2, n_keys
 # The models
 
 
+class _SharedInput(nn.Module):
+    """Parametrization of a per-role weight ``(roles * width, ...)``: the first ``shared`` roles read the same rows.
+
+    ``identity=True`` makes those rows the identity (no input map: the roles read ``x`` itself); the
+    remaining role (q) keeps its own rows.
+    """
+
+    def __init__(self, width: int, shared: int, identity: bool = False) -> None:
+        super().__init__()
+        self.width, self.shared, self.identity = width, shared, identity
+
+    def forward(self, X: Tensor) -> Tensor:
+        w = self.width
+        first = torch.eye(w, dtype=X.dtype, device=X.device) if self.identity else X[:w]
+        return torch.cat([first] * self.shared + [X[self.shared * w:]])
+
+
+def shared_input_layer(width: int, heads: int, chunk_size: int, projection_chunk_size: int) -> SelfModifyingTitans:
+    """The ablation ``"shared_input"``: self-modifying Titans whose k, v, eta, alpha memories read one input.
+
+    The first version of the layer fed one shared ``u_t = conv(x)_t`` to every projection memory
+    (no input map; one causal convolution); the current :class:`~hope_lite.self_modifying.SelfModifyingTitans`
+    gives each memory its own ``conv(x W_m)_t``. Here the current layer is tied back: its input map
+    is the identity and its convolution one shared filter for the four roles (q keeps its own map
+    and convolution), through :mod:`torch.nn.utils.parametrize`, so the rest of the layer is the
+    library's own code.
+    """
+    layer = SelfModifyingTitans(width, heads, chunk_size, projection_chunk_size)
+    shared = len(layer.projections)
+    parametrize.register_parametrization(layer.inputs, "weight", _SharedInput(width, shared, identity=True))
+    parametrize.register_parametrization(layer.conv, "weight", _SharedInput(width, shared))
+    return layer
+
+
 def _make_layer(layer: str, width: int, heads: int, chunk_size: int, projection_chunk_size: int) -> nn.Module:
-    require_choice("layer", layer, LAYERS)
+    require_choice("layer", layer, LAYERS + ABLATIONS)
     if layer == "titans":
         return TitansLayer(width, heads, chunk_size)
+    if layer == "shared_input":
+        return shared_input_layer(width, heads, chunk_size, projection_chunk_size)
     return SelfModifyingTitans(width, heads, chunk_size, projection_chunk_size, self_modifying=layer == "self_modifying")
 
 
 class RemapModel(nn.Module):
-    """embeddings -> x + layer(x) -> LayerNorm -> head, for one of :data:`LAYERS`.
+    """embeddings -> x + layer(x) -> LayerNorm -> head, for one of :data:`LAYERS` (or :data:`ABLATIONS`).
 
     x_t = E[token_t] + E_prev[token_{t-1}] (a one-token shift, so that at a value's position the
     layer sees the key and the value together, as in notebook 03's recall model).
@@ -308,6 +359,101 @@ def generated_trace(model: RemapModel, batch: RemapBatch) -> dict[str, np.ndarra
     return out
 
 
+@torch.no_grad()
+def kv_cosine(model: RemapModel, batch: RemapBatch) -> float:
+    """Mean cosine between the key k_t and the value v_t a self-modifying layer generates (all tokens, heads).
+
+    Near 1: the layer writes every key onto (almost) itself, whatever the value says.
+    """
+    if not isinstance(model.layer, SelfModifyingTitans):
+        raise ValueError("kv_cosine needs a RemapModel with a SelfModifyingTitans layer.")
+    _, _, gen = model.layer(model.embed_tokens(batch.tokens), return_generated=True)
+    return float(F.cosine_similarity(gen["k"], gen["v"], dim=-1).mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# The measurement notebook 05 and docs/reading.md quote: results/05-remap.json
+
+#: the training budgets of the measurement: the notebook's classroom and FAST settings
+BUDGETS = {"classroom": {"steps": 300, "batch": 32}, "fast": {"steps": 100, "batch": 16}}
+RESULTS = "results/05-remap.json"
+MEASURE_COMMAND = f"python -m hope_lite.lessons.ch05_self_modifying_titans.experiments measure --json {RESULTS}"
+FORMAT = 1
+
+
+def measure(seeds: Sequence[int] = (0, 1, 2), *, budgets: dict[str, dict[str, int]] = BUDGETS,
+            eval_size: int = EVAL_BATCH, progress: Any = None) -> dict:
+    """Notebook 05's measurement: every layer for every seed at both :data:`BUDGETS`, and the ablation.
+
+    The three layers of :data:`LAYERS` train at every budget; the shared-input ablation
+    (:func:`shared_input_layer`) at the first (classroom) one. ``kv_cosine`` holds the mean cosine
+    of k_t and v_t at initialisation on the held-out batch (mean over seeds) of both
+    self-modifying variants. Returns a JSON-ready dict (format :data:`FORMAT`). ``budgets`` and
+    ``eval_size`` are for tests; the committed file uses the defaults.
+    """
+    seeds = [require_int("seed", s, 0) for s in seeds]
+    start = time.perf_counter()
+    runs = []
+    first = next(iter(budgets))
+    plan = [(first, layer) for layer in LAYERS + ABLATIONS] + [(b, layer) for b in budgets if b != first for layer in LAYERS]
+    for budget, layer in plan:
+        b = budgets[budget]
+        for s in seeds:
+            r = train_remap(layer, b["steps"], seed=s, batch=b["batch"], eval_size=eval_size)
+            runs.append({"budget": budget, "layer": layer, "seed": s, "steps": b["steps"], "batch": b["batch"],
+                         **{k: round(v, 6) for k, v in r.eval.items()},
+                         "train_loss": round(float(np.mean(r.losses[-20:])), 6), "ms_per_step": round(r.ms_per_step, 2)})
+        if progress is not None:
+            progress(f"  {budget} {layer}: done ({time.perf_counter() - start:.0f} s)")
+    held_out = eval_batch(eval_size)
+    cosine = {layer: round(float(np.mean([kv_cosine(make_remap_model(layer, seed=s), held_out) for s in seeds])), 6)
+              for layer in ("self_modifying",) + ABLATIONS}
+    return {"format": FORMAT, "command": MEASURE_COMMAND,
+            "written": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "seconds": round(time.perf_counter() - start, 1), "seeds": seeds, "task": dict(REMAP_TASK),
+            "model": dict(REMAP_MODEL), "lr": LR, "eval_batch": eval_size, "budgets": dict(budgets),
+            "kv_cosine": cosine, "runs": runs}
+
+
+def locate_results(path: str | Path = RESULTS) -> Path | None:
+    """``path`` if it exists; a relative path is also looked for above the working directory (a notebook
+    runs in ``notebooks/``) and in the checkout that holds this package. None when not found."""
+    path = Path(path)
+    if path.is_absolute():
+        return path if path.is_file() else None
+    repository = Path(__file__).resolve().parents[3]
+    for base in [Path.cwd(), *Path.cwd().parents, repository]:
+        if (base / path).is_file():
+            return base / path
+    return None
+
+
+def load_results(path: str | Path = RESULTS) -> dict:
+    """Read the measurement written by ``measure --json`` (default: the committed ``results/05-remap.json``)."""
+    found = locate_results(path)
+    if found is None:
+        raise FileNotFoundError(f"{path} does not exist; it is written by\n  {MEASURE_COMMAND}")
+    results = json.loads(found.read_text())
+    if not isinstance(results, dict) or results.get("format") != FORMAT or "runs" not in results:
+        raise ValueError(f"{found} is not a measurement of format {FORMAT} written by `{MEASURE_COMMAND}`.")
+    return results
+
+
+def results_table(results: dict, budget: str = "classroom", key: str = "acc_after") -> dict[str, dict]:
+    """{layer: {"mean": ..., "per_seed": [...], "seeds": [...]}} of one number of the runs of ``budget``."""
+    require_choice("budget", budget, tuple(results["budgets"]))
+    out: dict[str, dict] = {}
+    for run in results["runs"]:
+        if run["budget"] == budget:
+            row = out.setdefault(run["layer"], {"per_seed": [], "seeds": []})
+            row["per_seed"].append(run[key])
+            row["seeds"].append(run["seed"])
+    for row in out.values():
+        row["mean"] = float(np.mean(row["per_seed"]))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Command line
 
@@ -323,10 +469,25 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--chunk", type=int, default=REMAP_MODEL["chunk_size"],
                    help="chunk size of the output memory and of the projection memories")
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    r.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS)
+    r.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS + ABLATIONS)
     r.add_argument("--lr", type=float, default=LR)
+    m = sub.add_parser("measure", help=f"the measurement notebook 05 quotes (both budgets, the shared-input "
+                                       f"ablation), written as JSON (e.g. {RESULTS})")
+    m.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    m.add_argument("--json", required=True, help=f"where to write it, e.g. {RESULTS}")
     args = p.parse_args(argv)
     torch.set_num_threads(1)  # tiny tensors: one thread is faster and steadier
+    if args.command == "measure":
+        results = measure(args.seeds, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1) + "\n")
+        for budget in results["budgets"]:
+            table = results_table(results, budget)
+            print(f"{budget} ({results['budgets'][budget]['steps']} steps x {results['budgets'][budget]['batch']}): "
+                  + ", ".join(f"{layer} {row['mean']:.3f}" for layer, row in table.items()))
+        print(f"k/v cosine at initialisation: {results['kv_cosine']}; wrote {out} ({results['seconds']:.0f} s)")
+        return 0
     start = time.perf_counter()
     runs = {}
     for layer in args.layers:
