@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
+
+from hope_lite import SelfModifyingTitans
 
 from hope_lite.lessons.ch05_self_modifying_titans import experiments as ex
 from hope_lite.lessons.ch05_self_modifying_titans import figures as vsm
@@ -138,3 +144,133 @@ def test_explorer_driven_from_python():
         explore_self_modification(nope=1)
     with pytest.raises(ValueError, match="SelfModifyingTitans"):
         explore_self_modification(ex.make_remap_model("titans"))
+
+
+# ---- the shared-input ablation and the measurement (results/05-remap.json) -------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "05_self_modifying_titans.ipynb"
+
+
+def test_shared_input_layer_feeds_one_input_to_the_projection_memories():
+    model = ex.make_remap_model("shared_input", seed=0)
+    layer, width = model.layer, model.layer.width
+    x = model.embed_tokens(ex.make_remap_batch(3, generator=torch.Generator().manual_seed(0)).tokens)
+    u, _ = layer.conv(layer.inputs(x))
+    roles = u.split(width, dim=-1)                                    # k, v, eta, alpha, q
+    assert layer.roles == ("k", "v", "eta", "alpha", "q")
+    assert all(torch.equal(r, roles[0]) for r in roles[1:4]) and not torch.allclose(roles[4], roles[0])
+    reference = ex.make_remap_model("self_modifying", seed=0)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+    held_out = ex.eval_batch(64)
+    assert ex.kv_cosine(model, held_out) > 0.95 and abs(ex.kv_cosine(reference, held_out)) < 0.2
+    out = model(ex.make_remap_batch(2, generator=torch.Generator().manual_seed(1)).tokens)
+    out.sum().backward()                                              # trainable through the parametrization
+    assert torch.isfinite(out).all()
+
+
+def test_measure_tiny_writes_a_readable_summary(tmp_path):
+    budgets = {"classroom": {"steps": 2, "batch": 2}, "fast": {"steps": 1, "batch": 2}}
+    lines = []
+    results = ex.measure((0,), budgets=budgets, eval_size=8, progress=lines.append)
+    assert len(results["runs"]) == len(ex.LAYERS + ex.ABLATIONS) + len(ex.LAYERS) and len(lines) == 7
+    assert set(ex.results_table(results, "classroom")) == set(ex.LAYERS + ex.ABLATIONS)
+    assert set(ex.results_table(results, "fast", "ms_per_step")) == set(ex.LAYERS)
+    path = tmp_path / "05.json"
+    path.write_text(json.dumps(results))
+    assert ex.load_results(path)["runs"] == results["runs"]
+    path.write_text(json.dumps({"format": 0}))
+    with pytest.raises(ValueError, match="format"):
+        ex.load_results(path)
+    with pytest.raises(FileNotFoundError, match="measure --json"):
+        ex.load_results(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="budget"):
+        ex.results_table(results, "weekly")
+
+
+def _committed() -> dict:
+    return ex.load_results(ROOT / ex.RESULTS)
+
+
+def test_committed_measurement_follows_the_protocol():
+    results = _committed()
+    assert results["command"] == ex.MEASURE_COMMAND and results["budgets"] == ex.BUDGETS
+    assert results["task"] == ex.REMAP_TASK and results["model"] == ex.REMAP_MODEL and results["lr"] == ex.LR
+    assert results["eval_batch"] == ex.EVAL_BATCH and results["seeds"] == [0, 1, 2]
+    expected = {(b, layer, s) for b in ex.BUDGETS for layer in ex.LAYERS for s in (0, 1, 2)}
+    expected |= {("classroom", layer, s) for layer in ex.ABLATIONS for s in (0, 1, 2)}
+    assert {(r["budget"], r["layer"], r["seed"]) for r in results["runs"]} == expected
+    assert 60 <= results["seconds"] <= 240         # "about 2 minutes on a 2-core CPU" (notebook and module doc)
+
+
+def test_reading_md_states_the_committed_shared_input_result():
+    text = " ".join((ROOT / "docs" / "reading.md").read_text(encoding="utf-8").split())
+    m = re.search(r"start with a mean cosine of (-?\d\.\d\d) \((-?\d\.\d\d) with per-memory inputs\), and on the "
+                  r"remapping task it reaches (\d\.\d\d) accuracy after the switch against (\d\.\d\d) with per-memory "
+                  r"input maps \((\d+) steps of (\d+) sequences, mean of seeds (\d)-(\d): `results/05-remap.json`, "
+                  r"written by `(.+?)`\)", text)
+    assert m, "docs/reading.md: the sentence on the shared-input version is not in the expected form"
+    results = _committed()
+    table = ex.results_table(results, "classroom")
+    assert float(m.group(1)) == round(results["kv_cosine"]["shared_input"], 2)
+    assert float(m.group(2)) == round(results["kv_cosine"]["self_modifying"], 2)
+    assert float(m.group(3)) == round(table["shared_input"]["mean"], 2)
+    assert float(m.group(4)) == round(table["self_modifying"]["mean"], 2)
+    assert (int(m.group(5)), int(m.group(6))) == tuple(ex.BUDGETS["classroom"].values())
+    assert [int(m.group(7)), int(m.group(8))] == [results["seeds"][0], results["seeds"][-1]]
+    assert m.group(9) == ex.MEASURE_COMMAND
+
+
+# ---- the notebook's sentences against the code -------------------------------------------------
+
+def _cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _text(kind: str = "markdown") -> str:
+    return " ".join("\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == kind).split())
+
+
+def _default(fn, name):
+    return inspect.signature(fn).parameters[name].default
+
+
+def test_notebook_states_the_task_and_models_of_the_code():
+    text = _text()
+    task, model = ex.REMAP_TASK, ex.REMAP_MODEL
+    T = 2 * (2 * task["n_pairs"] + task["n_queries"])
+    assert (f"Sequences are {T} tokens; {task['n_keys']} keys and {task['n_values']} values (chance: loss "
+            f"$\\ln {task['n_values']}$, accuracy 1/{task['n_values']})") in text
+    assert model["chunk_size"] == model["projection_chunk_size"]
+    assert (f"width {model['width']}, {model['heads']} heads, chunk size {model['chunk_size']} for every memory so that "
+            f"the switch falls on a chunk boundary") in text
+    assert (T // 2) % model["chunk_size"] == 0 and ex.make_remap_batch(1).switch == T // 2 == 10
+    assert "The drift steps up at token 10, where the mapping switches" in text and "at tokens 5 and 15" in text
+    assert f"evaluated on a fixed held-out batch of {ex.EVAL_BATCH} sequences" in text
+    assert f"the model was trained with {model['projection_chunk_size']} and {model['chunk_size']}" in text
+    assert _default(SelfModifyingTitans, "conv_window") == 4 and "over the last 4 tokens" in text
+    layer = SelfModifyingTitans(8, heads=2)
+    assert _default(SelfModifyingTitans, "max_step") == 0.5 and (layer.gate_bias[0] == -2).all()
+    assert "the gate bias $-2$ puts $\\eta$ near $0.5\\,\\sigma(-2)$ at initialisation" in text
+    assert "(about 2 minutes on a 2-core CPU)" in text
+
+
+def test_notebook_budgets_are_the_measured_ones():
+    params = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
+    source = "".join(params["source"])
+    steps = int(re.search(r"^TRAIN_STEPS = (\d+)", source, re.M).group(1))
+    batch = int(re.search(r"^BATCH = (\d+)", source, re.M).group(1))
+    assert {"steps": steps, "batch": batch} == ex.BUDGETS["classroom"]
+    code = _text("code")
+    fast = ex.BUDGETS["fast"]
+    assert f"pick(fast=min(TRAIN_STEPS, {fast['steps']})" in code and f"pick(fast=min(BATCH, {fast['batch']})" in code
+    assert f"classroom mode: {steps} steps of {batch} sequences" in _text()
+    assert params["metadata"]["hope_lite"]["explore"]["SEED"] == 1
+
+
+def test_whats_next_names_chapter_06():
+    title = json.loads((ROOT / "notebooks" / "06_continuum_memory.ipynb").read_text())["cells"][0]["source"][0]
+    name = re.match(r"# (06 · [^:]+)", title).group(1).strip()
+    assert name == "06 · Continuum Memory System"
+    text = _text()
+    assert f"[{name}](06_continuum_memory.ipynb)" in text and f"[next: {name} >](06_continuum_memory.ipynb)" in text
