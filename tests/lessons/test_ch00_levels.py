@@ -111,3 +111,15 @@ def test_the_think_answers_hold():
     adam = levels_of(block, torch.optim.Adam(block.parameters()))
     assert [(lv.qualified_name, lv.clock) for lv in adam][1:] == [("Adam.moments", "steps"), ("MemoryBlock.weights", "steps")]
     assert adam[0].clock == "tokens"
+
+
+def test_the_map_counts_what_the_chapters_have():
+    # the index's map states counts of other chapters: 06 "the three variants", 07 "four models ... (three seeds)"
+    from hope_lite.cms import VARIANTS
+
+    words = {2: "two", 3: "three", 4: "four", 5: "five"}
+    text = _markdown()
+    assert f"the {words[len(VARIANTS)]} variants" in text
+    compare = json.loads((NOTEBOOK.parents[1] / "results" / "07-compare.json").read_text(encoding="utf-8"))
+    assert (f"{words[len(compare['models'])]} models of equal size trained on the same bytes "
+            f"({words[len(compare['seeds'])]} seeds)") in text

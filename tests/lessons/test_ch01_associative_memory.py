@@ -345,3 +345,10 @@ def test_explorer_text_matches_the_explorer():
     assert f"into one memory (d = {dim})" in text and f"move `pairs` across {dim}" in text
     w = AssociativeMemoryExplorer()
     assert w.retention.min <= 0.95 <= w.retention.max and w.step.max >= 2.0 and w.pairs.max >= 64
+
+
+def test_key_structure_as_the_notebook_states():
+    # "pairwise cosine exactly $c$ while $n$ fits ($n \le d$, or $n \le d - 1$ for $c > 0$ ...), random beyond"
+    assert "($n \\le d$, or $n \\le d - 1$ for $c > 0$: the keys then share one direction)" in _markdown()
+    dim = _parameters()["DIM"]
+    assert orthogonal_capacity(dim, 0.0) == dim and orthogonal_capacity(dim, 0.5) == dim - 1
