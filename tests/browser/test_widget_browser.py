@@ -56,11 +56,26 @@ def test_cms_timeline_widget_reacts_to_period_slider(widget_notebook):
 
 
 def test_hope_levels_widget_reads_more_of_the_stream_when_a_slider_moves(widget_notebook):
-    """Chapter 07, every level of a whole HOPE model: moving a slider changes how much of the text was read
-    and the recorded updates, and every level still matches position // period."""
+    """Chapter 07, every level of a whole HOPE model, one block on display (projector layout): moving a slider
+    changes how much of the text was read and the recorded updates, and every level of every block still
+    matches position // period; the block buttons switch the block shown, and the check still covers all levels."""
     pattern = r"read (\d+) of \d+ tokens"
-    before, after = slide_and_compare(widget_notebook, "explore_hope_levels", "07-widget", pattern)
+    explorer = "explore_hope_levels"
+    wp = widget_notebook(f"from {EXPLORERS[explorer]} import {explorer}\n{explorer}()", name="07-widget")
+    before = wp.wait_for_output(pattern, timeout_s=120)
+    wp.screenshot("07-widget-before.png")
+    after = wp.change_sliders_until_output_changes(before, timeout_s=60)
+    assert wp.screenshot("07-widget.png").is_file()
     assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
     for text in (before, after):
-        levels = re.search(r"for (\d+) of (\d+) levels", text)
+        levels = re.search(r"for (\d+) of (\d+) levels \| showing block 0 \((\d+) levels\)", text)
         assert levels and levels.group(1) == levels.group(2), text
+        assert int(levels.group(3)) < int(levels.group(2)), text          # one block of several on display
+    wp.page.locator(".widget-toggle-button", has_text="block 1").click()
+    switched = wp.wait_for_output_change(after, timeout_s=60)
+    assert switched is not None, f"the output did not change after clicking 'block 1':\n{after}"
+    assert wp.screenshot("07-widget-block1.png").is_file()
+    levels = re.search(r"for (\d+) of (\d+) levels \| showing block 1 \((\d+) levels\)", switched)
+    assert levels and levels.group(1) == levels.group(2), switched
+    assert re.search(pattern, switched).group(1) == re.search(pattern, after).group(1)   # the same stream
+    assert not [m for m in wp.console if m.startswith("pageerror")], wp.console

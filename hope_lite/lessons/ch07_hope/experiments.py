@@ -16,7 +16,17 @@ nothing the second time::
 It prints a markdown table (model | params | validation perplexity per seed | mean ± std |
 validation bits per byte) and writes a JSON summary (:func:`compare` documents its schema).
 ``python -m hope_lite.lessons.ch07_hope.experiments table results/07-compare.json`` prints the
-table again.
+table again. :func:`command_line` rebuilds, from a summary's settings, the command that writes it
+with today's options (a summary keeps the command string it was written with, which can be older).
+
+**Variants** (the chapter's capstone): :func:`variant_preset` registers a preset that is a chapter
+preset with some of :data:`VARIANT_FIELDS` changed (the CMS periods, the CMS variant or learning
+rate, the self-modifying chunk sizes), named e.g. ``small+cms_periods=16-32-64``. The trainer knows
+a model by its preset's name, so a variant trains with :func:`hope_lite.train.train` and
+:func:`compare` as it is, parameter-matched again like any preset; the command takes the same
+changes as options (``compare --preset small --cms-periods 16 32 64 ...``), and
+:func:`ensure_preset` registers a variant's name again in a new process (e.g. before
+``load_trained`` reads one of its runs).
 
 Default steps (:data:`DEFAULT_STEPS` = 140): what fits about 25 minutes for all 12 runs (4 models x 3
 seeds) of the ``small`` preset, batch 8, context 256, on the 2-core CPU this library is developed on,
@@ -41,7 +51,7 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -56,9 +66,10 @@ from hope_lite.models import PRESETS, count_parameters
 from .._args import require_int
 from .level_stream import HOPE_LEVELS_EXPLORER_DEFAULTS, LevelStream, stream_tokens
 
-__all__ = ["COMPARED_MODELS", "LABELS", "DEFAULT_STEPS", "RESULTS", "RUNS", "run_config", "compare", "summarize",
-           "format_table", "load_results", "locate", "verdict", "LevelStream", "HOPE_LEVELS_EXPLORER_DEFAULTS",
-           "stream_tokens", "main"]
+__all__ = ["COMPARED_MODELS", "LABELS", "DEFAULT_STEPS", "RESULTS", "RUNS", "VARIANT_FIELDS", "run_config", "compare",
+           "summarize", "format_table", "format_variants", "load_results", "locate", "verdict", "variant_preset",
+           "ensure_preset", "describe_preset", "command", "command_line", "window_reach", "LevelStream",
+           "HOPE_LEVELS_EXPLORER_DEFAULTS", "stream_tokens", "main"]
 
 COMPARED_MODELS = ("hope", "transformer", "titans", "hope-attention")
 """The four models of the comparison, in the order of the chapter's tables (all of :data:`hope_lite.models.MODELS`)."""
@@ -76,6 +87,87 @@ RUNS = "runs/compare"
 
 FORMAT = 1
 CURVE_POINTS = 100          # the train-loss curve kept in the JSON: at most this many bin means
+
+
+VARIANT_FIELDS = ("cms_periods", "cms_variant", "cms_learning_rate", "chunk_size", "projection_chunk_size")
+"""The fields of :class:`hope_lite.models.ModelConfig` a variant may change: the CMS spectrum and rule and the
+self-modifying memories' chunk sizes (width, depth and heads stay the chapter's, so the sizes stay comparable)."""
+
+_FIELD_TYPES = {"cms_periods": "periods", "cms_variant": str, "cms_learning_rate": float, "chunk_size": int,
+                "projection_chunk_size": int}
+
+
+def _format_field(value: Any) -> str:
+    return "-".join(str(v) for v in value) if isinstance(value, (tuple, list)) else str(value)
+
+
+def _parse_field(field: str, text: str) -> Any:
+    kind = _FIELD_TYPES[field]
+    try:
+        if kind == "periods":
+            return tuple(int(v) for v in text.split("-"))
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"cannot read {field}={text!r} (e.g. cms_periods=16-64-256).") from None
+
+
+def describe_preset(name: str) -> tuple[str, dict[str, Any]]:
+    """``"small+cms_periods=16-32-64"`` -> ``("small", {"cms_periods": (16, 32, 64)})``; a plain preset -> (name, {})."""
+    if not isinstance(name, str):
+        raise ValueError(f"preset must be a str, got {name!r}.")
+    base, *changes = name.split("+")
+    overrides: dict[str, Any] = {}
+    for change in changes:
+        field, eq, text = change.partition("=")
+        if not eq or field not in VARIANT_FIELDS:
+            raise ValueError(f"preset {name!r}: {change!r} is not <field>=<value> with a field of {VARIANT_FIELDS}.")
+        overrides[field] = _parse_field(field, text)
+    return base, overrides
+
+
+def variant_preset(base: str = "small", **changes: Any) -> str:
+    """Register the preset ``base`` with some of :data:`VARIANT_FIELDS` changed; returns its name.
+
+    ``variant_preset("small", cms_periods=(16, 32, 64))`` -> ``"small+cms_periods=16-32-64"``, a key of
+    :data:`hope_lite.models.PRESETS` from then on, so ``build_model``, ``TrainConfig``, ``train`` and
+    :func:`compare` take it like any preset; each model at it is parameter-matched again. Changes equal
+    to the base's values are dropped (no change: the base's name). Every change is checked by building
+    the HOPE and HOPE-attention models on the meta device (no memory, no time).
+    """
+    if base not in PRESETS or "+" in base:
+        chapter = tuple(p for p in PRESETS if "+" not in p)
+        raise ValueError(f"base must be one of the presets {chapter}, got {base!r}.")
+    unknown = set(changes) - set(VARIANT_FIELDS)
+    if unknown:
+        raise ValueError(f"a variant changes only {VARIANT_FIELDS}; got {sorted(unknown)}.")
+    config = PRESETS[base]
+    wanted = {}
+    for field in VARIANT_FIELDS:                     # one order, so one variant has one name
+        if field in changes:
+            value = tuple(changes[field]) if field == "cms_periods" and isinstance(changes[field], (list, tuple)) \
+                else changes[field]
+            if value != getattr(config, field):
+                wanted[field] = value
+    if not wanted:
+        return base
+    name = "+".join([base] + [f"{k}={_format_field(v)}" for k, v in wanted.items()])
+    if name not in PRESETS:
+        for kind in ("hope", "hope-attention"):
+            with torch.device("meta"):
+                build_model(kind, base, **wanted)    # refuses bad periods, variants, chunk sizes
+        PRESETS[name] = replace(config, notes=f"{base} with {wanted} (notebook 07's capstone)", **wanted)
+    return name
+
+
+def ensure_preset(name: str) -> str:
+    """``name`` if it is a preset; a variant's name (``small+cms_periods=16-32-64``) is registered first."""
+    if isinstance(name, str) and name in PRESETS:
+        return name
+    base, overrides = describe_preset(name)
+    registered = variant_preset(base, **overrides)
+    if registered != name:
+        raise ValueError(f"preset {name!r} is not written as variant_preset names it ({registered!r}).")
+    return name
 
 
 def _check_models(models: Sequence[str]) -> tuple[str, ...]:
@@ -235,8 +327,9 @@ def compare(models: Sequence[str] = COMPARED_MODELS, seeds: Sequence[int] = (0, 
          "environment": {"python", "torch", "threads", "device", "platform", "created"}}
     """
     models, seeds = _check_models(models), _check_seeds(seeds)
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}.")
+    if not isinstance(preset, str) or (preset not in PRESETS and "+" not in preset):
+        raise ValueError(f"preset must be one of {tuple(PRESETS)} (or a variant, see variant_preset), got {preset!r}.")
+    preset = ensure_preset(preset)
     for name, value in (("steps", steps), ("batch", batch), ("context", context)):
         require_int(name, value)
     configs = [run_config(m, s, preset=preset, steps=steps, batch=batch, context=context, corpus=corpus,
@@ -260,11 +353,8 @@ def compare(models: Sequence[str] = COMPARED_MODELS, seeds: Sequence[int] = (0, 
             trained[(config.model, config.seed)] = model
     shared = {k: v for k, v in asdict(configs[0]).items() if k not in ("model", "seed")}
     shared["tokens_per_run"] = steps * batch * context
-    command = (f"python -m hope_lite.lessons.ch07_hope.experiments compare --preset {preset} --steps {steps} "
-               f"--batch {batch} --context {context} --corpus {corpus} --models {' '.join(models)} "
-               f"--seeds {' '.join(map(str, seeds))}" + (f" --out {out}" if out is not None else "")
-               + (f" --json {json_path}" if json_path is not None else ""))
-    results = {"format": FORMAT, "command": command, "settings": shared, "models": list(models),
+    command_ = command(models, seeds, shared, out=out, json_path=json_path)
+    results = {"format": FORMAT, "command": command_, "settings": shared, "models": list(models),
                "seeds": list(seeds), "runs": runs, "summary": summarize(runs),
                "environment": {"python": platform.python_version(), "torch": torch.__version__,
                                "threads": torch.get_num_threads(), "device": device,
@@ -278,6 +368,75 @@ def compare(models: Sequence[str] = COMPARED_MODELS, seeds: Sequence[int] = (0, 
         tmp.write_text(json.dumps(results, indent=1) + "\n")
         shutil.move(str(tmp), str(path))
     return results
+
+
+def command(models: Sequence[str], seeds: Sequence[int], settings: dict, *, out: str | Path | None = RUNS,
+            json_path: str | Path | None = None) -> str:
+    """The command line that runs :func:`compare` with these models, seeds and shared ``settings``.
+
+    ``settings`` holds ``preset``, ``steps``, ``batch``, ``context``, ``corpus`` and, when they differ
+    from the trainer's defaults, ``lr`` and ``eval_bytes`` (the ``settings`` of a summary will do). A
+    variant preset is written as the options that make it (``--preset small --cms-periods 16 32 64``).
+    """
+    from hope_lite.train import TrainConfig
+
+    base, changes = describe_preset(settings["preset"])
+    parts = ["python -m hope_lite.lessons.ch07_hope.experiments compare", f"--preset {base}"]
+    parts += [f"--{field.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, tuple) else v}"
+              for field, v in changes.items()]
+    parts += [f"--steps {settings['steps']}", f"--batch {settings['batch']}", f"--context {settings['context']}",
+              f"--corpus {settings['corpus']}"]
+    if settings.get("lr", TrainConfig.lr) != TrainConfig.lr:
+        parts.append(f"--lr {settings['lr']}")
+    if settings.get("eval_bytes", TrainConfig.eval_bytes) != TrainConfig.eval_bytes:
+        parts.append(f"--eval-bytes {settings['eval_bytes']}")
+    parts += [f"--models {' '.join(models)}", f"--seeds {' '.join(map(str, seeds))}"]
+    if out is not None:
+        parts.append(f"--out {out}")
+    if json_path is not None:
+        parts.append(f"--json {json_path}")
+    return " ".join(parts)
+
+
+def command_line(results: dict) -> str:
+    """Today's command that writes ``results`` (a summary of :func:`compare`), rebuilt from its settings.
+
+    The run folder comes from the runs' directories, the JSON path from the recorded command; the
+    recorded command itself may name an older module path.
+    """
+    import re
+
+    dirs = {str(Path(r["dir"]).parent) for r in results["runs"] if r.get("dir")}
+    out = dirs.pop() if len(dirs) == 1 else None
+    found = re.search(r"--json (\S+)", results.get("command", ""))
+    return command(results["models"], results["seeds"], results["settings"], out=out,
+                   json_path=found.group(1) if found else None)
+
+
+def window_reach(periods: Sequence[int], context: int) -> list[dict[str, int]]:
+    """For each period C, what one training window of ``context`` tokens (fresh state) sees of that level.
+
+    ``updates``: ``context // C`` in-context updates; ``reading``: ``max(0, context - C)`` positions
+    read after the level's first update (an update lands at the chunk's last token, which is
+    computed before it, so the first position to read new weights is C).
+    """
+    require_int("context", context)
+    return [{"period": int(C), "updates": context // int(C), "reading": max(0, context - int(C))} for C in periods]
+
+
+def format_variants(results: dict[str, dict], model: str = "hope") -> str:
+    """A markdown table of ``model`` in several summaries, one row per ``{label: summary}``: what the capstone shows."""
+    head = ["", "preset", "CMS periods", "params", "val ppl (mean ± std)", "val bits/byte", "seeds", "s/run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---", "---"] + ["---:"] * (len(head) - 3)) + "|"]
+    for label, res in results.items():
+        if model not in res.get("summary", {}):
+            raise ValueError(f"{label!r} has no {model!r} runs; its models are {list(res.get('summary', {}))}.")
+        s, preset = res["summary"][model], ensure_preset(res["settings"]["preset"])
+        lines.append("| " + " | ".join([
+            label, f"`{preset}`", ", ".join(map(str, PRESETS[preset].cms_periods)), f"{s['parameters']:,}",
+            f"{s['val_ppl_mean']:.3f} ± {s['val_ppl_std']:.3f}", f"{s['val_bpb_mean']:.3f}",
+            ", ".join(map(str, s["seeds"])), f"{s['seconds_mean']:.0f}"]) + " |")
+    return "\n".join(lines)
 
 
 def _std(values: Sequence[float]) -> float:
@@ -383,7 +542,8 @@ def load_results(path: str | Path = RESULTS) -> dict:
 # Command line
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of :func:`main` (also what the tests read a command back with)."""
     p = argparse.ArgumentParser(prog="python -m hope_lite.lessons.ch07_hope.experiments",
                                 description="The experiment of notebook 07: four models of equal size, same bytes.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -396,19 +556,39 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--context", type=int, default=256)
     c.add_argument("--corpus", default="pydoc")
     c.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: the trainer's)")
+    c.add_argument("--eval-bytes", type=int, default=None,
+                   help="validation bytes scored at each validation (default: the trainer's)")
+    v = c.add_argument_group("a HOPE variant (the chapter's capstone): change the preset's ...")
+    v.add_argument("--cms-periods", type=int, nargs="+", default=None, help="CMS periods, fastest first, e.g. 16 32 64")
+    v.add_argument("--cms-variant", default=None, help="sequential, independent or nested")
+    v.add_argument("--cms-learning-rate", type=float, default=None, help="the CMS levels' in-context learning rate")
+    v.add_argument("--chunk-size", type=int, default=None, help="the self-modifying output memory's chunk size")
+    v.add_argument("--projection-chunk-size", type=int, default=None, help="the k, v, eta, alpha memories' chunk size")
     c.add_argument("--out", default=RUNS, help=f"folder of the run directories (default: {RUNS})")
     c.add_argument("--json", default=None, help=f"write the summary here, e.g. {RESULTS}")
     c.add_argument("--device", default="cpu")
     c.add_argument("--progress", action="store_true", help="a progress bar per run")
     t = sub.add_parser("table", help="print the table of a summary written by compare")
     t.add_argument("path", nargs="?", default=RESULTS)
+    return p
+
+
+def preset_of(args: argparse.Namespace) -> str:
+    """The preset a parsed ``compare`` command trains: ``--preset`` with the variant options applied."""
+    changes = {f: getattr(args, f) for f in VARIANT_FIELDS if getattr(args, f) is not None}
+    return variant_preset(args.preset, **changes) if changes else args.preset
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     try:
         if args.command == "table":
             results = load_results(args.path)
         else:
-            extra = {} if args.lr is None else {"lr": args.lr}
-            results = compare(args.models, args.seeds, args.preset, args.steps, args.batch, args.context, args.out,
+            extra = {k: getattr(args, k) for k in ("lr", "eval_bytes") if getattr(args, k) is not None}
+            preset = preset_of(args)
+            results = compare(args.models, args.seeds, preset, args.steps, args.batch, args.context, args.out,
                               corpus=args.corpus, json_path=args.json, device=args.device, progress=args.progress,
                               **extra)
     except (ValueError, FileNotFoundError) as err:

@@ -11,7 +11,7 @@ import torch
 from hope_lite import build_model
 from hope_lite.data import BYTES, corpus_bytes
 
-from ..explorer import Explorer, dropdown, int_slider
+from ..explorer import STYLE, Explorer, int_slider
 from ..teaching import seeded
 from .figures import render_level_stream
 from .level_stream import HOPE_LEVELS_EXPLORER_DEFAULTS, LevelStream, stream_tokens
@@ -22,14 +22,18 @@ __all__ = ["HopeLevelsExplorer", "explore_hope_levels"]
 class HopeLevelsExplorer(Explorer):
     """Read a text through a whole model, call after call, and watch every level update (notebook 07, §4).
 
-    Children, in order: HBox(Play, IntSlider ``calls``), IntSlider ``chunk``, Dropdown ``blocks``,
-    Output. The model reads its text in calls of ``chunk`` tokens, carrying its state from call to
-    call, with an UpdateRecorder attached (:class:`.level_stream.LevelStream`); ``calls`` is how
-    many calls it has made (the Play button advances it one call at a time, so the picture fills in
-    live). Raising ``calls`` reads only the new calls; lowering it, or a new ``chunk``, starts the
-    stream over. The Output shows one line ``read 256 of 1024 tokens in 4 calls of 64 | ... |
-    recorded == position // period for 32 of 32 levels | ...`` and
-    :func:`.figures.render_level_stream`. The stream is kept in ``.stream``.
+    Children, in order: HBox(Play, IntSlider ``calls``), IntSlider ``chunk``, ToggleButtons
+    ``blocks`` (``block 0``, ``block 1``, ..., ``all``), Output. The model reads its text in calls
+    of ``chunk`` tokens, carrying its state from call to call, with an UpdateRecorder attached
+    (:class:`.level_stream.LevelStream`); ``calls`` is how many calls it has made (the Play button
+    advances it one call at a time, so the picture fills in live). Raising ``calls`` reads only the
+    new calls; lowering it, or a new ``chunk``, starts the stream over.
+
+    Projector-readable: one block is shown at a time (``block 0`` by default; ``all`` shows every
+    block, smaller), with the figure's labels in a large font; the check line covers every level of
+    every block whatever is shown. The Output shows one line ``read 256 of 1024 tokens in 4 calls
+    of 64 | ... | recorded == position // period for 32 of 32 levels | showing block 0 (8 levels) |
+    ...`` and :func:`.figures.render_level_stream`. The stream is kept in ``.stream``.
     """
 
     def __init__(self, model: Any = None, text: Any = None, *, tokens: int | None = None, preset: str = "tiny",
@@ -50,7 +54,9 @@ class HopeLevelsExplorer(Explorer):
             raise ValueError("the text must hold at least 2 tokens.")
         self.ids = ids[: self.tokens + 1]
         depth = len(getattr(model, "blocks", []))
-        options = ["all"] + [f"block {i}" for i in range(depth)]
+        options = [f"block {i}" for i in range(depth)] + ["all"]
+        if depth == 0 and start["blocks"] == HOPE_LEVELS_EXPLORER_DEFAULTS["blocks"]:
+            start["blocks"] = "all"                   # a model without blocks: nothing to choose
         if start["blocks"] not in options:
             raise ValueError(f"blocks must be one of {options}, got {start['blocks']!r}.")
         chunk, top = start["chunk"], min(256, self.tokens)
@@ -62,7 +68,11 @@ class HopeLevelsExplorer(Explorer):
                                  description="read call after call")
         widgets.jslink((self.play, "value"), (self.calls, "value"))
         self.chunk = int_slider("chunk", chunk, min(8, top), top, step=8)
-        self.blocks = dropdown("blocks", options, start["blocks"], width="260px")
+        for slider in (self.calls, self.chunk):       # wider than the shared default: easier to hit on a projector
+            slider.layout.width = "560px"
+        self.blocks = widgets.ToggleButtons(options=options, value=start["blocks"], description="show",
+                                            style={"description_width": STYLE["description_width"],
+                                                   "button_width": "90px", "font_weight": "bold"})
         self.stream: LevelStream | None = None
         self._start([widgets.HBox([self.play, self.calls]), self.chunk, self.blocks],
                     watched=[self.calls, self.chunk, self.blocks])
@@ -83,14 +93,16 @@ class HopeLevelsExplorer(Explorer):
         blocks = None if self.blocks.value == "all" else [int(self.blocks.value.split()[1])]
         counts, expected = s.counts(), s.expected()
         equal = sum(c == e for c, e in zip(counts, expected))
+        shown = len(counts) if blocks is None else sum(n.startswith(f"blocks.{blocks[0]}.") for n in s.names())
         last = f" | last call: {s.bits[-1]:.2f} bits/byte" if s.bits else ""
         text = (f"read {s.position} of {self.tokens} tokens in {len(s.calls)} calls of {chunk} | "
                 f"{sum(counts)} updates of {len(counts)} levels recorded | recorded == position // period "
-                f"for {equal} of {len(counts)} levels{last}")
+                f"for {equal} of {len(counts)} levels | showing {self.blocks.value} ({shown} levels){last}")
         if not s.levels:
             return text + " | this model has no in-context levels", [_empty_figure()]
+        where = "every block" if blocks is None else f"block {blocks[0]}"
         fig = render_level_stream(s, tokens=self.tokens, blocks=blocks,
-                                  title=f"{type(self.model).__name__} ({getattr(self.model, 'kind', '')}): "
+                                  title=f"{getattr(self.model, 'kind', type(self.model).__name__)}, {where}: "
                                         f"{s.position} of {self.tokens} tokens read in calls of {chunk}")
         return text, [fig]
 

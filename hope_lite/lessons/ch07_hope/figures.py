@@ -27,7 +27,8 @@ from ..teaching import seeded
 from .experiments import LABELS, RESULTS, compare, load_results, locate
 from .level_stream import LevelStream
 
-__all__ = ["MODEL_COLORS", "level_label", "render_compare", "render_level_stream", "preview_stream", "FIGURES"]
+__all__ = ["MODEL_COLORS", "level_label", "render_compare", "render_level_stream", "preview_stream", "LEVELS_PREVIEW",
+           "FIGURES"]
 
 MODEL_COLORS = {"hope": "#d95f02", "transformer": "#1b9e77", "titans": "#7570b3", "hope-attention": "#e7298a"}
 LN2 = math.log(2)
@@ -123,14 +124,19 @@ def _block_order(names: Sequence[str]) -> list[int]:
 
 
 def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Sequence[int] | None = None,
-                        title: str | None = None):
+                        title: str | None = None, fontsize: float | None = None):
     """Which level updated at which token, and recorded vs predicted update counts, for a LevelStream.
 
     Left: rows = the model's token-clock levels (grouped by block: the self-modifying Titans
-    memories k, v, η, α, memory, then the CMS levels), columns = stream positions up to ``tokens``
-    (default: what was read); a coloured tick is one recorded update, its colour |Δθ| (log scale);
-    dotted lines mark where each call of ``stream.chunk`` tokens ended. Right: recorded updates
-    per level (bars) and ``position // period`` (black ticks). ``blocks`` keeps only those blocks.
+    memories memory, k, v, η, α, then the CMS levels, fastest first; a dashed line between the two
+    groups, a solid one between blocks), columns = stream positions up to ``tokens`` (default: what
+    was read); a coloured tick is one recorded update, its colour |Δθ| (log scale); dotted lines
+    mark where each call of ``stream.chunk`` tokens ended. Right: recorded updates per level (bars)
+    and ``position // period`` (black ticks). ``blocks`` keeps only those blocks (one block: its
+    rows are labelled without the block prefix, the title names it).
+
+    ``fontsize``: the labels' size in points; rows grow with it. Default: 13 for up to 12 rows (one
+    block, readable on a projector: the explorer's default view), 8 above (every block at once).
     Static preview ``figures/07-levels.png``.
     """
     from matplotlib.colors import LogNorm
@@ -147,8 +153,12 @@ def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Seque
             raise ValueError(f"no levels in blocks {list(blocks)}.")
     span = max(int(tokens if tokens is not None else stream.position), 1)
     rows = len(order)
-    height = 1.3 + 0.19 * rows
-    fig, (ax, ax2) = subplots(12.0, height, ncols=2, gridspec_kw={"width_ratios": [3.2, 1.0]})
+    size = float(fontsize) if fontsize is not None else (13.0 if rows <= 12 else 8.0)
+    row_inches = 0.032 * size + 0.06                       # 13 pt: 0.48 in per row; 8 pt: 0.32 in
+    top, bottom = 0.25 + 0.04 * size, 0.2 + 0.045 * size    # title and x label, in inches
+    height = rows * row_inches + top + bottom
+    width = 9.0 + 0.35 * size
+    fig, (ax, ax2) = subplots(width, height, ncols=2, gridspec_kw={"width_ratios": [3.0, 1.0]})
     ts, ys, ms = [], [], []
     for row, i in enumerate(order):
         ev = stream.recorder.events.get(names[i])
@@ -168,43 +178,59 @@ def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Seque
     else:
         norm = LogNorm(1e-3, 1.0)
     # one vertical tick per recorded update (a marker, so that even 1 token of 1024 stays visible)
-    row_points = 72 * (height - 1.3) / max(rows, 1) * 0.8
+    row_points = 72 * row_inches * 0.8
     image = ax.scatter(t, y, c=m, cmap=update_colormap(), norm=norm, marker="|", s=row_points ** 2,
-                       linewidths=2.0)
+                       linewidths=2.0 if size < 10 else 2.6)
     ax.set_ylim(rows - 0.5, -0.5)
-    labels = [f"{level_label(names[i])} (C={periods[i]})" for i in order]
+    one_block = len({names[i].split(".")[1] for i in order if names[i].startswith("blocks.")}) == 1
+    labels = []
+    for i in order:
+        label = level_label(names[i])
+        if one_block and label.startswith("b"):
+            label = label.split(" ", 1)[1]
+        labels.append(f"{label} (C={periods[i]})")
     ax.set_yticks(range(rows))
-    ax.set_yticklabels(labels, fontsize=7)
-    previous_block = None
+    ax.set_yticklabels(labels, fontsize=size)
+    previous = None
     for row, i in enumerate(order):
         block = names[i].split(".")[1] if names[i].startswith("blocks.") else None
-        if previous_block is not None and block != previous_block:
-            ax.axhline(row - 0.5, color="0.4", lw=0.8)
-        previous_block = block
+        group = (block, ".cms." in names[i])
+        if previous is not None and block != previous[0]:
+            ax.axhline(row - 0.5, color="0.3", lw=1.2)
+        elif previous is not None and group != previous:
+            ax.axhline(row - 0.5, color="0.5", lw=0.9, ls="--")
+        previous = group
     for end in stream.calls:
         if end < span:
-            ax.axvline(end - 0.5, color="0.55", lw=0.7, ls=":")
+            ax.axvline(end - 0.5, color="0.55", lw=0.8, ls=":")
     ax.set_xlim(-0.5, span - 0.5)
     ax.grid(axis="x", alpha=0.2)
-    ax.set_xlabel(f"stream position (token); dotted: the end of each call of {stream.chunk} tokens", fontsize=8.5)
-    bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.02)
-    bar.set_label("|Δθ| of the update (log scale)", fontsize=7.5)
-    bar.ax.tick_params(labelsize=7)
-    ax.set_title(title or f"recorded updates of every in-context level after {stream.position} tokens", fontsize=9.5)
+    ax.tick_params(axis="x", labelsize=size - 1)
+    ax.set_xlabel(f"stream position (token); dotted: the end of each call of {stream.chunk} tokens", fontsize=size - 1)
+    bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.025)
+    bar.set_label("|Δθ| (log scale)", fontsize=size - 2)
+    bar.ax.tick_params(labelsize=size - 3)
+    if title is None:
+        shown = f" of block {names[order[0]].split('.')[1]}" if one_block and blocks is not None else ""
+        title = f"recorded updates of every in-context level{shown} after {stream.position} tokens"
+    ax.set_title(title, fontsize=size, loc="left")
     y = np.arange(rows)
     rec = np.array([counts[i] for i in order])
     exp = np.array([expected[i] for i in order])
     ax2.barh(y, rec, 0.7, color=["#d95f02" if ".cms." in names[i] else "#7570b3" for i in order], alpha=0.8)
-    ax2.plot(exp, y, "|", color="k", ms=9, mew=1.6)
+    ax2.plot(exp, y, "|", color="k", ms=row_points * 0.9, mew=2.0)
     ax2.set_ylim(rows - 0.5, -0.5)
     ax2.set_yticks(range(rows))
     ax2.set_yticklabels([])
-    ax2.set_xlabel("updates", fontsize=8.5)
+    ax2.tick_params(axis="x", labelsize=size - 1)
+    ax2.set_xlabel("updates", fontsize=size - 1)
     ax2.set_xlim(0, max(1, int(max(rec.max(initial=0), exp.max(initial=0)) * 1.15) + 1))
     ax2.grid(axis="x", alpha=0.3)
     ok = int((rec == exp).sum())
-    ax2.set_title(f"recorded (bars) vs position // C (|)\n{ok} of {rows} levels equal", fontsize=8.5)
-    fig.subplots_adjust(left=0.14, right=0.98, top=1 - 0.55 / height, bottom=0.55 / height, wspace=0.25)
+    ax2.set_title(f"bars: recorded, |: position // C\n{ok} of {rows} equal", fontsize=size - 1)
+    label_inches = max(len(label) for label in labels) * size * 0.58 / 72 + 0.3      # room for the row labels
+    fig.subplots_adjust(left=min(0.4, label_inches / width), right=0.985, top=1 - top / height,
+                        bottom=bottom / height, wspace=0.3)
     return finish(fig)
 
 
@@ -235,11 +261,17 @@ def _compare_figure():
                                           "compare ...`")
 
 
+LEVELS_PREVIEW = {"preset": "small", "tokens": 1024, "chunk": 64, "blocks": [0]}
+"""What ``figures/07-levels.png`` shows: an untrained HOPE of this preset reads this many bytes in calls of
+``chunk``; the explorer's default view (one block); the notebook's sentence about the preview is tested against it."""
+
+
 def _levels_figure():
-    stream = preview_stream()
-    return render_level_stream(stream, tokens=1024,
-                               title="build_model('hope', 'small') reads 1,024 bytes of text in calls of 64 tokens: "
-                                     "recorded updates of every level")
+    p = LEVELS_PREVIEW
+    stream = preview_stream(preset=p["preset"], tokens=p["tokens"], chunk=p["chunk"])
+    return render_level_stream(stream, tokens=p["tokens"], blocks=p["blocks"],
+                               title=f"untrained '{p['preset']}' HOPE, block {p['blocks'][0]}: "
+                                     f"{p['tokens']:,} bytes read in calls of {p['chunk']}")
 
 
 FIGURES: dict[str, Callable[[], Any]] = {

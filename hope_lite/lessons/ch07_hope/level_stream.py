@@ -25,8 +25,9 @@ from .._args import require_int
 __all__ = ["HOPE_LEVELS_EXPLORER_DEFAULTS", "stream_tokens", "LevelStream"]
 
 
-HOPE_LEVELS_EXPLORER_DEFAULTS: dict[str, Any] = {"chunk": 64, "calls": 4, "blocks": "all"}
-"""Start values of :class:`.explorer.HopeLevelsExplorer`: tokens per call, calls read, blocks shown."""
+HOPE_LEVELS_EXPLORER_DEFAULTS: dict[str, Any] = {"chunk": 64, "calls": 4, "blocks": "block 0"}
+"""Start values of :class:`.explorer.HopeLevelsExplorer`: tokens per call, calls read, the block shown (one block
+at a time, so the rows stay readable on a projector; ``"all"`` shows every block)."""
 
 
 def stream_tokens(model: torch.nn.Module) -> int:
