@@ -198,3 +198,9 @@ def test_explorer_hints_do_what_the_notebook_says():
     # "chunk 16 with theta = 0.1, eta = 0.9; then lower theta until it is stable again"
     assert "chunk 16 with $\\theta = 0.1$, $\\eta = 0.9$; then lower $\\theta$ until it is stable again" in text
     assert et.shift_run(0.1, 0.9, 0.0, 16)["diverged"] and not et.shift_run(0.05, 0.9, 0.0, 16)["diverged"]
+
+
+def test_think_answer_a_wider_memory_holds_the_needle_longer():
+    assert "Try `et.needle_curve([0, 64, 256], dim=64)`" in _text()
+    narrow, wide = et.needle_curve([0, 64, 256]), et.needle_curve([0, 64, 256], dim=64)
+    assert (wide[0, 1:] < narrow[0, 1:]).all()
