@@ -242,6 +242,7 @@ def test_a_damaged_file_is_one_line_naming_it_and_nothing_is_overwritten(tmp_pat
             train(RUN, out, resume=True, **QUIET)
     for word in words:
         assert word in str(err.value), str(err.value)
+    print("\n   ", err.value)
     assert snapshot(out) == before
 
 
