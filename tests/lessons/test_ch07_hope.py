@@ -546,3 +546,13 @@ def test_the_capstone_is_a_scaffold_with_code():
     src = "".join(capstone[1]["source"])
     assert "eh.variant_preset(PRESET, **MY_CHANGES)" in src and "eh.compare(" in src and "eh.command(" in src
     assert set(re.findall(r"`(\w+)`", _cell(tag="capstone"))) >= set(eh.VARIANT_FIELDS)
+
+
+def test_readme_shows_the_committed_comparison():
+    """README's table and run time are the committed results file's, as format_table prints them."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    committed = eh.load_results(eh.RESULTS)
+    assert eh.format_table(committed) in readme
+    minutes = committed["environment"]["wall_seconds"] / 60
+    assert f"in one command ({minutes:.0f} minutes on the 2-core development CPU" in readme
