@@ -3,13 +3,18 @@ the figures and the landscape explorer (driven from Python)."""
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
 
+from hope_lite import optim
 from hope_lite.lessons import figures as lessons_figures
 from hope_lite.lessons.ch03_deep_optimizers import experiments as ex
 from hope_lite.lessons.ch03_deep_optimizers import figures as viz
@@ -68,9 +73,11 @@ def test_one_d_fallbacks_muon_is_momentum_and_dgd_is_gradient_descent():
 
 
 def test_tuned_settings_give_the_documented_table():
-    """LANDSCAPE_SETTINGS docs: momentum 141 steps, delta (erase 0.1) 124; delta at erase = beta never."""
+    """LANDSCAPE_SETTINGS docs: momentum 141 steps, delta (erase 0.15) 80, erase 0.1 124; erase = beta never."""
+    assert ex.LANDSCAPE_SETTINGS["delta"]["erase"] == 0.15
     assert ex.run_landscape("momentum").steps_to() == 141
-    assert ex.run_landscape("delta").steps_to() == 124
+    assert ex.run_landscape("delta").steps_to() == 80
+    assert ex.run_landscape("delta", erase=0.1).steps_to() == 124
     assert ex.run_landscape("delta", erase=0.9).steps_to() is None
     assert ex.run_landscape("sgd").steps_to() is None
 
@@ -257,6 +264,9 @@ def test_default_lrs_and_settings_cover_every_optimizer():
     (lambda: ex.ns_orthogonality_error((4,), 3), "shape"),
     (lambda: ex.ns_orthogonality_error((4, 4), 3, "septic"), "coefficients"),
     (lambda: ex.landscape_sweep(["nope"]), "optimizer"),
+    (lambda: ex.knob_profile("delta", "momentum_x", settings=[{"erase": 0.1}]), "knob"),
+    (lambda: ex.knob_profile("delta", "erase", settings=[{"erase": 0.1}], rows=[]), "rows"),
+    (lambda: ex.knob_profile("nope", "erase"), "optimizer"),
     (lambda: ex.landscape_controls("nope"), "optimizer"),
 ])
 def test_bad_input_raises_value_error_naming_the_argument(call, match):
@@ -324,7 +334,7 @@ def test_landscape_explorer_driven_from_python(no_open_figures):
 
 def test_figures_registered_and_the_explorer_preview_is_small(tmp_path):
     for name in ("03-landscape.png", "03-landscape-explorer.png", "03-newton-schulz.png", "03-training-mlp.png",
-                 "03-training-recall.png", "03-m3-readings.png"):
+                 "03-training-recall.png", "03-m3-readings.png", "03-erase-sweep.png"):
         assert name in viz.FIGURES
     assert lessons_figures.main(["--out", str(tmp_path), "--only", "03-landscape-explorer.png"]) == 0
     assert 0 < (tmp_path / "03-landscape-explorer.png").stat().st_size < 300 * 1024
@@ -382,3 +392,240 @@ def test_least_squares_command_prints_the_table(capsys):
         ex.least_squares_comparison(2, optimizers=("sgd",))
     with pytest.raises(ValueError, match="lr"):
         ex.least_squares_comparison(2, lrs=(0.0,))
+
+
+# --------------------------------------------------------------------------------------------
+# Delta momentum's erase strength: the study behind §8's verdict and its results file
+# --------------------------------------------------------------------------------------------
+
+
+def test_erase_and_momentum_grids_get_the_same_budget():
+    assert len(ex.ERASE_GRID) == len(ex.MOMENTUM_GRID) == 8
+    assert ex.ERASE_GRID[0] == 0.0 and 0.9 in ex.ERASE_GRID and list(ex.ERASE_GRID) == sorted(ex.ERASE_GRID)
+    assert ex.LANDSCAPE_GRID["delta"] == [{"momentum": 0.9, "erase": e} for e in ex.ERASE_GRID]
+    for name in ("momentum", "muon"):                                  # muon is momentum on the landscape
+        assert ex.LANDSCAPE_GRID[name] == [{"momentum": b} for b in ex.MOMENTUM_GRID]
+    assert all(len(ex.LANDSCAPE_GRID[n]) == 3 for n in ("preconditioned", "dmgd", "m3", "adamw"))
+
+
+def test_knob_profile_sweeps_each_setting_and_replays_it_from_every_start():
+    settings = [{"momentum": 0.9, "erase": e} for e in (0.0, 0.15)]
+    lrs = (0.01, 0.01585)
+    profile = ex.knob_profile("delta", "erase", settings=settings, lrs=lrs, starts=ex.LANDSCAPE_STARTS[:2])
+    assert [r["value"] for r in profile] == [0.0, 0.15]
+    assert [r["lr"] for r in profile] == [0.01585, 0.01585] and [r["steps"] for r in profile] == [141, 80]
+    assert profile[0]["per_start"] == [141, 160] and profile[0]["converged"] == 2 and profile[0]["median"] == 150.5
+    rows = ex.landscape_sweep(["delta"], lrs=lrs, grid={"delta": settings})
+    assert ex.knob_profile("delta", "erase", settings=settings, rows=rows, starts=ex.LANDSCAPE_STARTS[:2]) == profile
+    replay = ex.knob_profile("delta", "erase", settings=settings, starts=ex.LANDSCAPE_STARTS[:2],
+                             best_lrs={0.0: 0.01585, 0.15: 0.01585})
+    assert [(r["lr"], r["steps"], r["per_start"]) for r in replay] == [(r["lr"], r["steps"], r["per_start"])
+                                                                       for r in profile]
+    straight = ex.knob_profile("delta", "erase", settings=settings[:1], lrs=lrs, starts=ex.LANDSCAPE_STARTS[:1],
+                               constants={"a": 0.0})
+    assert straight[0]["steps"] != profile[0]["steps"]                  # the straight valley is another landscape
+
+
+def _study() -> dict:
+    return ex.load_erase_study()
+
+
+def test_committed_erase_study_has_the_codes_grids():
+    study = _study()
+    assert study["command"] == "python -m hope_lite.lessons.ch03_deep_optimizers.experiments erase-sweep"
+    assert study["erase_grid"] == list(ex.ERASE_GRID) and study["momentum_grid"] == list(ex.MOMENTUM_GRID)
+    assert study["lrs"] == list(ex.LANDSCAPE_LRS) and [tuple(s) for s in study["starts"]] == list(ex.LANDSCAPE_STARTS)
+    assert study["steps"] == 400 and study["tol"] == ex.LANDSCAPE_TOL and study["delta_momentum"] == 0.9
+    assert set(study["landscapes"]) == set(ex.ERASE_LANDSCAPES) == {"curved", "straight"}
+    assert study["landscapes"]["curved"]["constants"] == ex.LANDSCAPE
+    assert study["landscapes"]["straight"]["constants"] == {**ex.LANDSCAPE, "a": 0.0}
+    assert 0 < study["seconds"] < 600
+
+
+def test_committed_erase_study_replays():
+    """The FAST check of the notebook: delta momentum's stored settings, run again from every start."""
+    study = _study()
+    live = ex.replay_erase_study(study)
+    got = [(r["value"], r["lr"], r["steps"], r["per_start"]) for r in live["curved"]["delta"]]
+    assert got == [(r["value"], r["lr"], r["steps"], r["per_start"]) for r in study["landscapes"]["curved"]["delta"]]
+
+
+@pytest.mark.slow
+def test_committed_erase_study_is_what_the_command_computes():
+    """The whole study again (about 15 s on one thread): the committed results file must not drift from the code."""
+    study, live = _study(), ex.erase_study()
+    for name in study["landscapes"]:
+        for opt in ("delta", "momentum"):
+            keys = ("value", "hparams", "lr", "steps", "per_start", "median", "converged")
+            assert [{k: r[k] for k in keys} for r in live["landscapes"][name][opt]] == \
+                   [{k: r[k] for k in keys} for r in study["landscapes"][name][opt]], (name, opt)
+
+
+def test_erase_verdict_is_what_the_notebook_says():
+    """§8's verdict and Think! answers, and the summary, against the committed study."""
+    study = _study()
+    curved, straight = ex.erase_verdict(study, "curved"), ex.erase_verdict(study, "straight")
+    # the sweep's pick is the stored setting; it beats the best-tuned momentum from every start
+    assert curved["best"]["hparams"] == ex.LANDSCAPE_SETTINGS["delta"]
+    assert curved["momentum"]["hparams"] == ex.LANDSCAPE_SETTINGS["momentum"]
+    assert curved["gain"] > 0 and curved["fewer_from"] == curved["starts"] == 6
+    # "a band of gamma around it beats momentum's median; below the band it does not; near gamma = beta never"
+    gammas = list(ex.ERASE_GRID)
+    idx = [gammas.index(g) for g in curved["beating"]]
+    assert idx == list(range(min(idx), max(idx) + 1)) and 0.0 not in curved["beating"]
+    assert curved["best"]["value"] in curved["beating"] and curved["full_erase"]["converged"] == 0
+    assert curved["full_erase"]["value"] == 0.9
+    # "hope_lite's default erase lies in the band"
+    default = inspect.signature(optim.DeltaMomentum).parameters["erase"].default
+    assert default in curved["beating"]
+    # "on the bending valley momentum is slower with a smaller beta"
+    assert curved["momentum"]["value"] == study["delta_momentum"]
+    smaller = [r for r in study["landscapes"]["curved"]["momentum"] if r["value"] < curved["momentum"]["value"]]
+    assert smaller and all(r["steps"] is None or r["steps"] > curved["momentum"]["steps"] for r in smaller)
+    # Think! 2: on the straight valley a large erase, not gamma ~ 0; momentum with a smaller beta at least as fast
+    assert straight["best"]["value"] >= 0.3 and straight["best"]["steps"] < straight["plain"]["steps"]
+    assert straight["momentum"]["value"] < study["delta_momentum"]
+    assert straight["momentum"]["steps"] <= straight["best"]["steps"]
+    # Think! 2's suggested run: the straight valley's pick
+    best = straight["best"]
+    assert (best["value"], best["lr"]) == (0.5, 0.03981)
+    assert "erase=0.5, lr=0.03981)" in _markdown()
+    lines = ex.verdict_lines(study)
+    assert len(lines) == 4 and f"{100 * curved['gain']:.0f} % fewer" in lines[0]
+    assert "fewer steps from 6 of 6 starts" in lines[0]
+
+
+def test_erase_sweep_command_writes_the_results_file(tmp_path, capsys):
+    out = tmp_path / "erase.json"
+    assert ex.main(["erase-sweep", "--steps", "10", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "curved valley" in printed and "straight valley" in printed and f"{out} written" in printed
+    study = ex.load_erase_study(out)
+    assert study["steps"] == 10 and all(r["steps"] is None and r["median"] == math.inf
+                                        for r in study["landscapes"]["curved"]["delta"])
+    assert json.loads(out.read_text())["landscapes"]["curved"]["delta"][0]["median"] is None   # inf -> null
+    assert len(ex.verdict_lines(study)) == 4                                        # words even when nothing converges
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": 0}))
+    with pytest.raises(ValueError, match="erase study"):
+        ex.load_erase_study(bad)
+    with pytest.raises(FileNotFoundError, match="erase-sweep"):
+        ex.load_erase_study(tmp_path / "missing.json")
+
+
+def test_render_erase_study(no_open_figures):
+    assert isinstance(viz.render_erase_study(_study()), Figure)
+    assert no_open_figures()
+
+
+# --------------------------------------------------------------------------------------------
+# What notebook 03 says, checked against the code
+# --------------------------------------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_deep_optimizers.ipynb"
+
+
+def _cells() -> list[dict]:
+    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+
+
+def _markdown() -> str:
+    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
+    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+
+
+def test_landscape_numbers_in_the_text():
+    text = _markdown()
+    k, a, omega = ex.LANDSCAPE["k"], ex.LANDSCAPE["a"], ex.LANDSCAPE["omega"]
+    assert f"uses $k = {k:g}$, $a = {a:g}$, $\\omega = {omega:g}$" in text
+    assert f"$a\\omega = {a * omega:g} > 1$" in text
+    hessian = torch.autograd.functional.hessian(lambda p: ex.landscape(p[0], p[1]), torch.zeros(2, dtype=torch.float64))
+    eig = torch.linalg.eigvalsh(hessian)
+    said = int(re.search(r"condition number is about (\d+)", text).group(1))
+    assert abs(eig[1] / eig[0] - said) / said < 0.02
+    assert f"The start is $({ex.LANDSCAPE_START[0]:g}, {ex.LANDSCAPE_START[1]:g})$" in text
+    assert f"$\\psi \\approx {ex.landscape(*ex.LANDSCAPE_START):.0f}$" in text
+    assert ex.LANDSCAPE_TOL == 1e-5 and "$\\psi \\le 10^{-5}$" in text
+    # §2's Think! 1: the gradient at the start, and the literal key diverging even at lr 1e-4
+    assert "has $\\lVert g\\rVert \\approx 94$" in text
+    assert round(math.hypot(*ex.landscape_gradient(*ex.LANDSCAPE_START))) == 94
+    assert ex.run_landscape("delta", normalize=False, erase=0.9).diverged
+    assert ex.run_landscape("delta", normalize=False, erase=0.9, lr=1e-4).diverged
+
+
+def test_newton_schulz_and_muon_numbers_in_the_text():
+    text = _markdown()
+    a, b, c = optim.NS_COEFFICIENTS["quintic"]
+    assert f"$(a, b, c) = ({a}, {b:.4f}, {c})$" in text
+    steps = inspect.signature(optim.Muon).parameters["ns_steps"].default
+    assert steps == 5 and "Muon's five quintic steps" in text and "within Muon's five steps" in text
+    assert "within its five steps" in text
+
+
+def test_m3_and_least_squares_numbers_in_the_text():
+    text = _markdown()
+    f = inspect.signature(optim.M3).parameters["slow_period"].default
+    assert f"$\\alpha = 1/f = {1 / f:g}$ at the default $f = {f}$" in text
+    params = inspect.signature(ex.make_least_squares).parameters
+    rows, inputs, outputs, noise = (params[n].default for n in ("rows", "inputs", "outputs", "noise"))
+    assert f"a linear layer {inputs} → {outputs} fitted to {rows} noisy points (noise {noise:g}" in text
+    assert inspect.signature(ex.least_squares_comparison).parameters["seeds"].default == (0, 1, 2)
+    assert "prints the table for seeds 0–2" in text
+    assert f"tuned learning rate ($3\\cdot10^{{-5}}$)" in text and ex.M3_ALGORITHM1_LR["recall"] == 3e-5
+
+
+def test_section_9_setup_in_the_text():
+    text = _markdown()
+    mlp = ex.make_mlp()
+    widths = [m.in_features for m in mlp if isinstance(m, torch.nn.Linear)] + [1]
+    assert f"an {' → '.join(map(str, widths))} tanh network" in text
+    assert isinstance(mlp[1], torch.nn.Tanh)
+    assert inspect.signature(ex.make_regression_data).parameters["n"].default == 512 and "(512 points" in text
+    X, y = ex.make_regression_data()
+    assert "predicting 0 scores about 1" in text and 0.8 < y.pow(2).mean().item() < 1.2
+    model = ex.RecallModel()
+    assert model.block.memory.__class__.__name__ and 'MemoryBlock("delta", width=32, heads=2)' in text
+    rp = inspect.signature(ex.RecallModel).parameters
+    assert rp["width"].default == 32 and rp["heads"].default == 2
+    bp = inspect.signature(ex.make_recall_batch).parameters
+    n_pairs, n_queries, vocab = bp["n_pairs"].default, bp["n_queries"].default, bp["vocab_size"].default
+    assert f"k{n_pairs} v{n_pairs} q1 ... q{n_queries}" in text
+    assert f"({vocab // 2} possible values: chance is $\\ln {vocab // 2} \\approx {math.log(vocab // 2):.2f}$)" in text
+    lrs = ex.TRAIN_LRS
+    assert f"`ex.TRAIN_LRS`, {len(lrs)} values from $10^{{-5}}$ to 3" in text and (lrs[0], lrs[-1]) == (1e-5, 3.0)
+    assert "by the best median over seeds 0–4, `ex.TUNE_SEEDS`" in text and ex.TUNE_SEEDS["m3"] == (0, 1, 2, 3, 4)
+
+
+def test_mlp_and_dgd_numbers_in_the_text():
+    """§7 and §9's MLP bullet (classroom mode, 300 steps, seed 0)."""
+    text = _markdown()
+    assert "stalls at a training loss of about 0.23 for every learning rate from 0.01 to 0.3" in text
+    for lr in (0.01, 0.03, 0.1, 0.3):
+        assert 0.2 < ex.train_with("dgd", "mlp", 300, lr=lr).final_loss < 0.26
+    final = {n: ex.train_with(n, "mlp", 300).final_loss for n in ex.TRAIN_OPTIMIZERS}
+    assert "M3 gets the training loss lowest, to about $2\\cdot10^{-4}$ in 300 steps" in text
+    assert final["m3"] == min(final.values()) and 1e-4 < final["m3"] < 3e-4
+    assert "Muon, AdamW, preconditioned momentum and momentum get it to about $10^{-3}$" in text
+    assert all(5e-4 < final[n] < 2.5e-3 for n in ("muon", "adamw", "preconditioned", "momentum"))
+    assert "to a few $10^{-3}$" in text and 2e-3 < final["delta"] < 6e-3
+    assert "plain gradient descent stays near 0.04" in text and 0.03 < final["sgd"] < 0.05
+    assert "DMGD and DGD stall at 0.1–0.25" in text and all(0.1 <= final[n] <= 0.25 for n in ("dmgd", "dgd"))
+
+
+def test_held_out_starts_in_the_text():
+    text = _markdown()
+    assert len(ex.LANDSCAPE_STARTS) == 6 and ex.LANDSCAPE_STARTS[0] == ex.LANDSCAPE_START
+    assert "Run them, unchanged, from six starts (the first is the tuning start; five are held out)" in text
+
+
+def test_reading_rows_numbers_are_the_studys():
+    """docs/reading.md's delta-momentum row quotes the landscape and the committed erase study."""
+    row = next(line for line in (NOTEBOOK.parents[1] / "docs" / "reading.md").read_text().splitlines()
+               if line.startswith("| Delta momentum |"))
+    study = _study()
+    curved = ex.erase_verdict(study, "curved")
+    by_value = {r["value"]: r for r in study["landscapes"]["curved"]["delta"]}
+    assert f"it needs {by_value[0.1]['steps']} steps to 1e-5 against {curved['momentum']['steps']} for momentum" in row
+    assert f"picks {curved['best']['value']:g}, {curved['best']['steps']} steps" in row
+    lo, hi = min(curved["beating"]), max(curved["beating"])
+    assert f"finds γ = {lo:g}–{hi:g} ahead of momentum's median over six starts" in row and curved["starts"] == 6

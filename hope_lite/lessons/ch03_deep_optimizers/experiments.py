@@ -17,8 +17,10 @@ references, no weight decay anywhere) through the lessons' one training loop
 default learning rates :data:`DEFAULT_LR` come from :func:`tune_lr`: the same grid of learning
 rates and the same number of steps for every optimizer. :func:`ns_orthogonality_error` measures
 Newton-Schulz as an inner optimisation (§4); :func:`m3_readings` compares the two readings of M3's
-Algorithm 1 (§6), and :func:`least_squares_comparison` shows why hope_lite's M3 does not take its step
-size from Algorithm 1 as printed (§6).
+Algorithm 1 (§6), :func:`least_squares_comparison` shows why hope_lite's M3 does not take its step
+size from Algorithm 1 as printed (§6), and :func:`erase_study` (:mod:`.erase`) measures delta momentum
+against momentum for every erase strength of :data:`ERASE_GRID` (§8; the committed results file
+``results/03-erase-sweep.json``).
 
 Everything of the chapter is importable from here, the landscape's names included (``ex.run_landscape``).
 
@@ -28,6 +30,7 @@ Command line::
     python -m hope_lite.lessons.ch03_deep_optimizers.experiments train       # both models, every optimizer
     python -m hope_lite.lessons.ch03_deep_optimizers.experiments tune        # the sweeps behind DEFAULT_LR
     python -m hope_lite.lessons.ch03_deep_optimizers.experiments least-squares   # M3's default vs Algorithm 1
+    python -m hope_lite.lessons.ch03_deep_optimizers.experiments erase-sweep     # writes results/03-erase-sweep.json
 """
 
 from __future__ import annotations
@@ -50,10 +53,14 @@ from hope_lite.layers import MemoryBlock
 from .._args import require_choice, require_int, require_positive
 from ..fit import fit
 from ..teaching import seeded
-from .landscape import (LANDSCAPE, LANDSCAPE_EXPLORER_DEFAULTS, LANDSCAPE_GRID, LANDSCAPE_LRS, LANDSCAPE_MINIMUM,
-                        LANDSCAPE_SETTINGS, LANDSCAPE_START, LANDSCAPE_STARTS, LANDSCAPE_TOL, Trajectory,
-                        best_settings, compare_on_landscape, landscape, landscape_controls, landscape_gradient,
-                        landscape_hparams, landscape_sweep, run_landscape, steps_to_tolerance)
+from .erase import (ERASE_LANDSCAPES, erase_study, erase_study_or_load, erase_verdict, format_erase_study,
+                    load_erase_study, replay_erase_study, save_erase_study, verdict_lines)
+from .erase import RESULTS as ERASE_RESULTS
+from .landscape import (ERASE_GRID, LANDSCAPE, LANDSCAPE_EXPLORER_DEFAULTS, LANDSCAPE_GRID, LANDSCAPE_LRS,
+                        LANDSCAPE_MINIMUM, LANDSCAPE_SETTINGS, LANDSCAPE_START, LANDSCAPE_STARTS, LANDSCAPE_TOL,
+                        MOMENTUM_GRID, Trajectory, best_settings, compare_on_landscape, knob_profile, landscape,
+                        landscape_controls, landscape_gradient, landscape_hparams, landscape_sweep, run_landscape,
+                        steps_to_tolerance)
 from .least_squares import (LEAST_SQUARES_OPTIMIZERS, format_least_squares, least_squares_comparison,  # noqa: F401
                             least_squares_floor, make_least_squares)
 from .optimizers import LANDSCAPE_OPTIMIZERS, OPTIMIZERS, TRAIN_OPTIMIZERS, make_optimizer
@@ -64,7 +71,10 @@ __all__ = [
     "LANDSCAPE", "LANDSCAPE_START", "LANDSCAPE_MINIMUM", "LANDSCAPE_TOL", "landscape", "landscape_gradient",
     "Trajectory", "run_landscape", "steps_to_tolerance", "LANDSCAPE_SETTINGS", "LANDSCAPE_LRS", "LANDSCAPE_GRID",
     "LANDSCAPE_STARTS", "landscape_sweep", "best_settings", "compare_on_landscape", "LANDSCAPE_EXPLORER_DEFAULTS",
-    "landscape_controls", "landscape_hparams",
+    "landscape_controls", "landscape_hparams", "ERASE_GRID", "MOMENTUM_GRID", "knob_profile",
+    # delta momentum's erase strength (.erase), re-exported
+    "ERASE_RESULTS", "ERASE_LANDSCAPES", "erase_study", "replay_erase_study", "erase_verdict", "verdict_lines",
+    "format_erase_study", "load_erase_study", "save_erase_study", "erase_study_or_load",
     # this module
     "ns_orthogonality_error", "TOY_MODELS", "make_regression_data", "make_mlp", "make_recall_batch", "RecallModel",
     "make_model", "OptimizerRun", "TRAIN_LRS", "TUNE_SEEDS", "DEFAULT_LR", "M3_ALGORITHM1_LR", "train_with",
@@ -412,15 +422,22 @@ def _format_steps(s: int | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hope_lite.lessons.ch03_deep_optimizers.experiments",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("landscape", "train", "tune", "least-squares"))
+    p.add_argument("what", choices=("landscape", "train", "tune", "least-squares", "erase-sweep"))
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="tune: score each lr by its median over these seeds (default: TUNE_SEEDS, else --seed); "
                         "least-squares: the seeds (default 0 1 2)")
     p.add_argument("--model", choices=TOY_MODELS, default=None)
+    p.add_argument("--out", default=ERASE_RESULTS, help=f"erase-sweep: the JSON file to write (default {ERASE_RESULTS})")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.what == "erase-sweep":
+        study = erase_study(args.steps or 400)
+        print(format_erase_study(study))
+        print("\n".join(verdict_lines(study)))
+        print(f"{save_erase_study(study, args.out)} written ({study['seconds']:.0f} s)")
+        return 0
     if args.what == "least-squares":
         print(format_least_squares(least_squares_comparison(args.steps or 300, seeds=args.seeds or (0, 1, 2))))
         return 0

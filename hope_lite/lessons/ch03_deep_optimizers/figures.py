@@ -1,7 +1,8 @@
 """Figures of notebook 03 (deep optimizers): pure functions that return a matplotlib Figure.
 
 The numbers come from :mod:`.experiments` and :mod:`.landscape` (one source of truth); these
-functions only draw them: the toy landscape with the optimizers' trajectories (§8), Newton-Schulz
+functions only draw them: the toy landscape with the optimizers' trajectories and delta momentum's erase
+strength (§8), Newton-Schulz
 as an inner optimisation (§4), training curves with step times (§9) and M3's two readings (§6).
 :data:`FIGURES` maps every static preview the notebook links (``figures/03-*.png``) to the
 function that draws it.
@@ -24,7 +25,7 @@ from .landscape import (LANDSCAPE, LANDSCAPE_EXPLORER_DEFAULTS, LANDSCAPE_TOL, l
 from .optimizers import LANDSCAPE_OPTIMIZERS
 
 __all__ = ["OPTIMIZER_COLORS", "describe_hparams", "render_landscape", "render_landscape_runs", "newton_schulz_curves",
-           "render_newton_schulz", "render_training_runs", "render_m3_readings", "FIGURES"]
+           "render_newton_schulz", "render_training_runs", "render_m3_readings", "render_erase_study", "FIGURES"]
 
 OPTIMIZER_COLORS = {
     "sgd": "#888888", "momentum": "#1f77b4", "preconditioned": "#17becf", "delta": "#d62728",
@@ -76,7 +77,7 @@ def render_landscape(optimizer: str = "delta", steps: int = 400, *, trajectory: 
     color = OPTIMIZER_COLORS.get(traj.optimizer, "black")
     fig, (ax, ax2) = subplots(10.0, 4.3, ncols=2, gridspec_kw={"width_ratios": [1.0, 1.15]})
     fig.subplots_adjust(left=0.06, right=0.985, bottom=0.13, top=0.83, wspace=0.22)
-    _draw_landscape(ax)
+    _draw_landscape(ax, hparams.get("constants") if trajectory is None else None)
     pts = traj.points
     ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.2, marker=".", ms=2.5)
     ax.plot(pts[:1, 0], pts[:1, 1], "o", color=color, ms=6, mfc="white", mew=1.5)
@@ -214,7 +215,7 @@ def render_newton_schulz(curves: dict | None = None, **params: Any):
     ax2.set_ylim(0, 1.3)
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=7.5, loc="lower left")
-    fig.suptitle("Newton–Schulz on random Gaussian matrices: the quintic (Muon's) lifts every singular value into "
+    fig.suptitle("Newton–Schulz on random Gaussian matrices: the quintic (Muon's) lifts the singular values into "
                  "a band around 1 within ~5 steps but never converges;\nthe cubic converges to exactly orthogonal, "
                  "slowly where singular values are small (square matrices)", fontsize=9.5)
     return finish(fig)
@@ -308,7 +309,60 @@ def render_m3_readings(readings: dict | None = None, **params: Any):
     return finish(fig)
 
 
+def render_erase_study(study: dict | None = None):
+    """Delta momentum's erase strength gamma against momentum, on the curved and the straight valley (§8).
+
+    ``study`` is :func:`.erase.erase_study`'s result (default: the committed
+    ``results/03-erase-sweep.json``, or computed if absent). One panel per landscape: for every gamma,
+    the steps to tolerance from the tuning start (dots) and the median over the starts (line), each
+    gamma at its own best lr; "never" at the top; the grey band spans momentum's best beta (tuning
+    start to median). Static preview ``figures/03-erase-sweep.png``.
+    """
+    from .erase import erase_study_or_load, erase_verdict
+
+    study = erase_study_or_load()[0] if study is None else study
+    names = list(study["landscapes"])
+    fig, axes = subplots(10.0, 3.9, ncols=len(names), sharey=True)
+    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.14, top=0.8, wspace=0.08)
+    axes = np.atleast_1d(axes)
+    top = study["steps"]
+    never = top * 1.08
+    color = OPTIMIZER_COLORS["delta"]
+    for ax, name in zip(axes, names):
+        rows = study["landscapes"][name]["delta"]
+        verdict = erase_verdict(study, name)
+        base = verdict["momentum"]
+        x = np.arange(len(rows))
+        first = [never if r["steps"] is None else r["steps"] for r in rows]
+        median = [never if not math.isfinite(r["median"]) else r["median"] for r in rows]
+        lo, hi = sorted((never if base["steps"] is None else base["steps"],
+                         never if not math.isfinite(base["median"]) else base["median"]))
+        ax.axhspan(lo - 2, hi + 2, color=OPTIMIZER_COLORS["momentum"], alpha=0.18, lw=0)
+        ax.text(0.98, lo - 4, f"momentum at its best β = {base['value']:g}", ha="right", va="top", fontsize=8,
+                color=OPTIMIZER_COLORS["momentum"], transform=ax.get_yaxis_transform())
+        ax.plot(x, median, "-", color=color, lw=1.8, label=f"median over {len(study['starts'])} starts")
+        ax.plot(x, first, "o", color=color, ms=5, mfc="white", mew=1.4, label="from the tuning start")
+        best = rows.index(verdict["best"])
+        ax.plot([best], [first[best]], "o", color=color, ms=7)
+        ax.axhline(never, color="0.5", lw=0.8, ls=":")
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{r['value']:g}" for r in rows])
+        ax.set_xlabel(f"erase strength γ (β = {study['delta_momentum']:g}; each γ at its own best lr)")
+        ax.set_title(f"{name} valley (a = {study['landscapes'][name]['constants']['a']:g})", fontsize=9.5)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"steps to ψ ≤ {study['tol']:g}")
+    axes[0].set_ylim(0, never * 1.07)
+    axes[0].text(0.02, never, "never", transform=axes[0].get_yaxis_transform(), va="bottom", fontsize=8, color="0.4")
+    axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.93))
+    fig.suptitle(f"Delta momentum's erase strength γ against momentum: {len(study['erase_grid'])} values of γ and "
+                 f"{len(study['momentum_grid'])} of momentum's β, each at its best of {len(study['lrs'])} learning rates"
+                 f"\n(band: momentum at its best β, from the tuning start to the median; filled dot: the γ the sweep "
+                 f"picks)", fontsize=9.5)
+    return finish(fig)
+
+
 FIGURES: dict[str, Callable[[], Any]] = {
+    "03-erase-sweep.png": lambda: render_erase_study(),
     "03-landscape.png": lambda: render_landscape_runs(),
     "03-landscape-explorer.png": lambda: render_landscape(**LANDSCAPE_EXPLORER_DEFAULTS),
     "03-newton-schulz.png": lambda: render_newton_schulz(),

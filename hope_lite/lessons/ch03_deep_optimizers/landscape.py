@@ -8,7 +8,9 @@ A function of a 2-D parameter (r, theta)::
 trajectory; :func:`steps_to_tolerance` counts the steps to reach (and stay below) a loss;
 :func:`landscape_sweep` is the learning-rate sweep behind the tuned settings
 :data:`LANDSCAPE_SETTINGS` (``python -m hope_lite.lessons.ch03_deep_optimizers.experiments
-landscape`` reruns it), and :func:`compare_on_landscape` checks them from held-out start points.
+landscape`` reruns it), :func:`compare_on_landscape` checks them from held-out start points, and
+:func:`knob_profile` does both for every setting of one optimizer's knob (delta momentum's erase
+strength, :mod:`.erase`).
 :func:`landscape_controls` and :func:`landscape_hparams` translate between an optimizer's
 hyper-parameters and the sliders of the chapter's explorer.
 """
@@ -28,8 +30,9 @@ from .optimizers import LANDSCAPE_OPTIMIZERS, OPTIMIZERS, make_optimizer
 
 __all__ = ["LANDSCAPE", "LANDSCAPE_START", "LANDSCAPE_MINIMUM", "LANDSCAPE_TOL", "landscape", "landscape_gradient",
            "Trajectory", "run_landscape", "steps_to_tolerance", "LANDSCAPE_SETTINGS", "LANDSCAPE_LRS",
-           "LANDSCAPE_GRID", "LANDSCAPE_STARTS", "landscape_sweep", "best_settings", "compare_on_landscape",
-           "LANDSCAPE_EXPLORER_DEFAULTS", "landscape_controls", "landscape_hparams"]
+           "LANDSCAPE_GRID", "ERASE_GRID", "MOMENTUM_GRID", "LANDSCAPE_STARTS", "landscape_sweep", "best_settings",
+           "compare_on_landscape", "knob_profile", "LANDSCAPE_EXPLORER_DEFAULTS", "landscape_controls",
+           "landscape_hparams"]
 
 #: Constants of the landscape. The valley floor is theta = r + a sin(omega r), where psi = r^2; across it the
 #: curvature is 2 k (1 + a omega cos(omega r))^2, so with k = 10 the valley is narrow: at the minimum the
@@ -123,8 +126,9 @@ class _Point(nn.Module):
 #: setting of landscape_sweep() (LANDSCAPE_LRS x LANDSCAPE_GRID from LANDSCAPE_START, 400 steps,
 #: tol 1e-5; ``python -m hope_lite.lessons.ch03_deep_optimizers.experiments landscape`` reproduces it,
 #: notebook 03 checks it).
-#: Steps to tolerance: sgd never (final 1.9e-2), momentum 141, preconditioned 123, delta 124,
-#: dmgd never (final 1.1e-2), muon 141 (= momentum: 1-D fallback), m3 188, adamw 137.
+#: Steps to tolerance: sgd never (final 1.9e-2), momentum 141, preconditioned 123, delta 80 (erase 0.15 of
+#: ERASE_GRID; erase 0.1 needs 124), dmgd never (final 1.1e-2), muon 141 (= momentum: 1-D fallback), m3 188,
+#: adamw 137.
 #: M3 (default scale="adam") divides its slow sums by f = 10, so its alpha 1 is Algorithm 1's alpha 0.1
 #: (the same 188-step path, to rounding); its alpha 0.1 needs 238 steps at best, and without the
 #: slow term (alpha 0: Adam) lr 1 needs 137.
@@ -132,7 +136,7 @@ LANDSCAPE_SETTINGS: dict[str, dict[str, Any]] = {
     "sgd": {"lr": 0.01},
     "momentum": {"momentum": 0.9, "lr": 0.01585},
     "preconditioned": {"momentum": 0.9, "lr": 0.1585},
-    "delta": {"momentum": 0.9, "erase": 0.1, "lr": 0.01585},
+    "delta": {"momentum": 0.9, "erase": 0.15, "lr": 0.01585},
     "dmgd": {"inner_lr": 0.03, "retention": 0.99, "lr": 0.01585},
     "muon": {"momentum": 0.9, "lr": 0.01585},
     "m3": {"alpha": 1.0, "lr": 1.0},
@@ -223,17 +227,24 @@ def steps_to_tolerance(run: Trajectory | Sequence[float] | np.ndarray | Tensor, 
 
 #: the learning-rate grid every optimizer gets on the landscape: 18 values 1e-3 .. 3.16, ratio 10^0.2
 LANDSCAPE_LRS: tuple[float, ...] = tuple(float(f"{10 ** e:.4g}") for e in np.arange(-3.0, 0.6, 0.2))
-#: besides the lr, three settings of each optimizer's own main knob (the same budget for all:
-#: 3 x 18 runs; plain gradient descent has no knob, so 18 runs). Other hyper-parameters: defaults,
-#: except DMGD's retention 0.99 (its default inner step 0.5 with retention 0.9 diverges here: the
-#: gradients reach |g| ~ 50 and its inner problem is not normalised).
+#: delta momentum's erase strengths gamma (with momentum beta = 0.9): 0 is momentum itself, 0.9 = beta
+#: replaces the old momentum's component along the new gradient (notebook 03, §8; :mod:`.erase`)
+ERASE_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.9)
+#: momentum's beta, as many settings as ERASE_GRID: the question of §8 is delta momentum against momentum,
+#: and the two get the same budget (Muon, which is momentum on the landscape's vector, gets it too)
+MOMENTUM_GRID: tuple[float, ...] = (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+#: besides the lr, settings of each optimizer's own main knob: 8 for delta momentum (ERASE_GRID), momentum
+#: and Muon (MOMENTUM_GRID), the optimizers in question; 3 for the others (3 x 18 runs; plain gradient
+#: descent has no knob, so 18 runs). Other hyper-parameters: defaults, except DMGD's retention 0.99 (its
+#: default inner step 0.5 with retention 0.9 diverges here: the gradients reach |g| ~ 50 and its inner
+#: problem is not normalised).
 LANDSCAPE_GRID: dict[str, list[dict[str, Any]]] = {
     "sgd": [{}],
-    "momentum": [{"momentum": b} for b in (0.8, 0.9, 0.95)],
+    "momentum": [{"momentum": b} for b in MOMENTUM_GRID],
     "preconditioned": [{"momentum": b} for b in (0.8, 0.9, 0.95)],
-    "delta": [{"momentum": 0.9, "erase": e} for e in (0.1, 0.3, 0.9)],
+    "delta": [{"momentum": 0.9, "erase": e} for e in ERASE_GRID],
     "dmgd": [{"inner_lr": e, "retention": 0.99} for e in (0.01, 0.03, 0.1)],
-    "muon": [{"momentum": b} for b in (0.8, 0.9, 0.95)],
+    "muon": [{"momentum": b} for b in MOMENTUM_GRID],
     "m3": [{"alpha": a} for a in (0.1, 0.3, 1.0)],
     "adamw": [{"betas": (b, 0.999)} for b in (0.8, 0.9, 0.95)],
 }
@@ -244,11 +255,12 @@ LANDSCAPE_STARTS: tuple[tuple[float, float], ...] = (
 
 def landscape_sweep(optimizers: Iterable[str] = LANDSCAPE_OPTIMIZERS, *, lrs: Sequence[float] = LANDSCAPE_LRS,
                     grid: dict[str, list[dict]] | None = None, steps: int = 400,
-                    tol: float = LANDSCAPE_TOL) -> list[dict[str, Any]]:
+                    tol: float = LANDSCAPE_TOL, constants: dict | None = None) -> list[dict[str, Any]]:
     """Every optimizer x every knob setting of ``grid`` x every lr: steps to tolerance (notebook 03, §8).
 
-    Returns one row per run: ``{"optimizer", "hparams" (knob setting + lr), "steps" (int or None),
-    "final_loss"}``. Use :func:`best_settings` to pick each optimizer's best row.
+    Runs start at :data:`LANDSCAPE_START`, on the landscape with ``constants`` (default
+    :data:`LANDSCAPE`). Returns one row per run: ``{"optimizer", "hparams" (knob setting + lr),
+    "steps" (int or None), "final_loss"}``. Use :func:`best_settings` to pick each optimizer's best row.
     """
     grid = LANDSCAPE_GRID if grid is None else grid
     steps = require_int("steps", steps)
@@ -259,7 +271,7 @@ def landscape_sweep(optimizers: Iterable[str] = LANDSCAPE_OPTIMIZERS, *, lrs: Se
         for setting in grid.get(name, [{}]):
             for lr in lrs:
                 hp = {**setting, "lr": float(lr)}
-                traj = run_landscape(name, steps, tuned=False, **hp)
+                traj = run_landscape(name, steps, tuned=False, constants=constants, **hp)
                 rows.append({"optimizer": name, "hparams": hp, "steps": steps_to_tolerance(traj, tol),
                              "final_loss": traj.final_loss})
     return rows
@@ -281,11 +293,13 @@ def best_settings(rows: Sequence[dict]) -> dict[str, dict[str, Any]]:
 
 def compare_on_landscape(optimizers: Iterable[str] = LANDSCAPE_OPTIMIZERS, *,
                          starts: Sequence[Sequence[float]] = LANDSCAPE_STARTS, steps: int = 400,
-                         tol: float = LANDSCAPE_TOL, settings: dict[str, dict] | None = None) -> dict[str, dict]:
+                         tol: float = LANDSCAPE_TOL, settings: dict[str, dict] | None = None,
+                         constants: dict | None = None) -> dict[str, dict]:
     """Steps to tolerance of each optimizer from several start points, with fixed settings.
 
     ``settings`` maps optimizer -> hyper-parameters (default :data:`LANDSCAPE_SETTINGS`, tuned on
-    :data:`LANDSCAPE_START` only, so the other starts are held out). Returns, per optimizer,
+    :data:`LANDSCAPE_START` only, so the other starts are held out); ``constants`` change the
+    landscape (default :data:`LANDSCAPE`). Returns, per optimizer,
     ``{"steps": [int or None per start], "median": median steps (inf counts as never),
     "converged": how many starts reached the tolerance}``.
     """
@@ -294,11 +308,56 @@ def compare_on_landscape(optimizers: Iterable[str] = LANDSCAPE_OPTIMIZERS, *,
     out = {}
     for name in optimizers:
         require_choice("optimizer", name, tuple(OPTIMIZERS))
-        counts = [steps_to_tolerance(run_landscape(name, steps, start=s, tuned=False, **settings.get(name, {})), tol)
+        counts = [steps_to_tolerance(run_landscape(name, steps, start=s, tuned=False, constants=constants,
+                                                   **settings.get(name, {})), tol)
                   for s in starts]
         finite = [math.inf if c is None else c for c in counts]
         out[name] = {"steps": counts, "median": float(np.median(finite)),
                      "converged": sum(c is not None for c in counts)}
+    return out
+
+
+def knob_profile(optimizer: str, knob: str, *, settings: Sequence[dict] | None = None,
+                 lrs: Sequence[float] = LANDSCAPE_LRS, steps: int = 400, tol: float = LANDSCAPE_TOL,
+                 starts: Sequence[Sequence[float]] = LANDSCAPE_STARTS, constants: dict | None = None,
+                 rows: Sequence[dict] | None = None, best_lrs: dict | None = None) -> list[dict[str, Any]]:
+    """Every setting of one knob, each at its own best learning rate, from every start (notebook 03, §8).
+
+    For each setting of ``settings`` (default ``LANDSCAPE_GRID[optimizer]``), the chapter's protocol:
+    the lr of ``lrs`` that reaches the tolerance in the fewest steps from :data:`LANDSCAPE_START`
+    (:func:`landscape_sweep`, :func:`best_settings`), then that (setting, lr) unchanged from every
+    point of ``starts`` (the first is the tuning start). ``rows`` reuses a sweep's rows instead of
+    running it; ``best_lrs`` (knob value -> lr) skips the lr choice and only replays the runs from
+    the starts. Returns one dict per setting: ``{"value" (the knob's value), "hparams", "lr",
+    "steps" (from the tuning start, None = never), "final_loss" (at the tuning start), "per_start"
+    (steps from each start), "median" (inf counts as never), "converged" (how many starts)}``.
+    """
+    require_choice("optimizer", optimizer, tuple(OPTIMIZERS))
+    steps = require_int("steps", steps)
+    settings = list(LANDSCAPE_GRID.get(optimizer, [{}]) if settings is None else settings)
+    if any(knob not in s for s in settings):
+        raise ValueError(f"knob {knob!r} is not set by every setting of {optimizer!r}: {settings}.")
+    out = []
+    for setting in settings:
+        value = setting[knob]
+        if best_lrs is not None:
+            lr = float(best_lrs[value])
+            traj = run_landscape(optimizer, steps, tuned=False, constants=constants, **setting, lr=lr)
+            best = {"hparams": {**setting, "lr": lr}, "steps": steps_to_tolerance(traj, tol),
+                    "final_loss": traj.final_loss}
+        else:
+            mine = [r for r in rows if r["optimizer"] == optimizer and all(r["hparams"].get(k) == v
+                                                                            for k, v in setting.items())] \
+                if rows is not None else landscape_sweep([optimizer], lrs=lrs, grid={optimizer: [setting]},
+                                                         steps=steps, tol=tol, constants=constants)
+            if not mine:
+                raise ValueError(f"rows hold no run of {optimizer!r} with {setting}.")
+            best = best_settings(mine)[optimizer]
+        held = compare_on_landscape([optimizer], starts=starts, steps=steps, tol=tol, constants=constants,
+                                    settings={optimizer: best["hparams"]})[optimizer]
+        out.append({"value": value, "hparams": dict(best["hparams"]), "lr": best["hparams"]["lr"],
+                    "steps": best["steps"], "final_loss": best["final_loss"], "per_start": held["steps"],
+                    "median": held["median"], "converged": held["converged"]})
     return out
 
 
