@@ -8,6 +8,7 @@ hope_lite.lessons.ch03_deep_optimizers.experiments least-squares`` prints the ta
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Sequence
 
@@ -113,7 +114,9 @@ def least_squares_comparison(steps: int = 300, lrs: Sequence[float] = (1e-2, 1e-
 def format_least_squares(result: dict[str, Any]) -> str:
     """The table of :func:`least_squares_comparison`: final and lowest loss per optimizer, lr and seed."""
     nums = lambda values: "[" + " ".join(f"{v:.3g}" for v in values) + "]"          # noqa: E731
-    lines = [f"least squares 16 -> 8, 32 rows, noise 0.1, {result['steps']} full-batch steps, "
+    problem = {k: v.default for k, v in inspect.signature(make_least_squares).parameters.items() if k != "seed"}
+    lines = [f"least squares {problem['inputs']} -> {problem['outputs']}, {problem['rows']} rows, noise "
+             f"{problem['noise']:g}, {result['steps']} full-batch steps, "
              f"seeds {', '.join(map(str, result['seeds']))} (float32)",
              f"{'start':>26}  {nums(result['start'])}",
              f"{'noise floor (exact fit)':>26}  {nums(result['floor'])}"]
