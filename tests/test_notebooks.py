@@ -1,8 +1,17 @@
 """Checks on the teaching notebooks in ``notebooks/`` (conventions in docs/teaching.md).
 
 * every notebook runs top to bottom on a fresh kernel under papermill with ``FAST=True``
-  (and ``HOPE_LITE_FAST=1``) within the 60 s FAST budget; the executed copies are kept in
-  ``test-artifacts/notebooks/`` for inspection;
+  (and ``HOPE_LITE_FAST=1``) within the 60 s FAST budget, with its checks strict
+  (``HOPE_LITE_STRICT=1``: a taught number that no longer holds fails); the executed copies are
+  kept in ``test-artifacts/notebooks/`` for inspection;
+* every notebook runs a second time as a student exploring it would: ``SEED=1`` and one changed
+  knob (declared in its parameters cell's metadata, ``hope_lite.explore``), checks tolerant;
+* the **Runtime:** header of every notebook agrees with ``results/notebook_times.json`` (measured by
+  ``python -m hope_lite.lessons.timings``) within a factor of 2;
+* chapters 01-07 have at least three exercises (cells tagged ``exercise``, one also ``multi-step``),
+  each with a solution cell (tagged ``solution``, source hidden) that calls ``check(...)``, which the
+  strict run turns into a drift check; chapter 07 ends with a ``capstone``; no nbval comments
+  show in the student's view (tags instead);
 * notebooks are committed without outputs;
 * every image linked from notebook markdown and README.md exists.
 
@@ -121,7 +130,8 @@ def notebook_times(request):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
-def test_notebook_runs_fast(notebook: Path, notebook_env, notebook_times):
+def test_notebook_runs_fast(notebook: Path, notebook_env, notebook_times, monkeypatch):
+    monkeypatch.setenv("HOPE_LITE_STRICT", "1")        # at the defaults, every taught number must hold
     out = ARTIFACTS / notebook.name
     wall = run_notebook(notebook, out, parameters={"FAST": True}, cwd=NOTEBOOK_DIR)
     notebook_times[notebook.name] = wall
@@ -129,6 +139,35 @@ def test_notebook_runs_fast(notebook: Path, notebook_env, notebook_times):
     assert wall <= BUDGET_S, (
         f"{notebook.name} took {wall:.1f} s with FAST=True; the budget is {BUDGET_S:.0f} s "
         "(docs/teaching.md). Cache the slow part or shrink the FAST preset.")
+
+
+def parameters_cell(nb) -> "nbformat.NotebookNode":
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"expected one cell tagged 'parameters', found {len(cells)}"
+    return cells[0]
+
+
+def explore_parameters(notebook: Path) -> dict:
+    """The parameters a student might change, from the parameters cell's ``hope_lite.explore`` metadata."""
+    cell = parameters_cell(_read(notebook))
+    explore = dict(cell.metadata.get("hope_lite", {}).get("explore", {}))
+    names = set(re.findall(r"^([A-Z_][A-Z0-9_]*)\s*=", cell.source, re.M))
+    assert explore.get("SEED") == 1, f"{notebook.name}: the exploring run uses SEED=1, got {explore}"
+    knobs = set(explore) - {"SEED", "FAST"}
+    assert knobs, f"{notebook.name}: the exploring run changes one knob besides SEED; declare it in hope_lite.explore"
+    assert knobs <= names, f"{notebook.name}: {sorted(knobs - names)} are not in the parameters cell"
+    return explore
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_notebook_survives_exploration(notebook: Path, notebook_env, notebook_times, monkeypatch):
+    """A student's run: another seed and one knob changed; the checks print notes instead of stopping."""
+    monkeypatch.delenv("HOPE_LITE_STRICT", raising=False)
+    params = {**explore_parameters(notebook), "FAST": True}
+    out = ARTIFACTS / "explore" / notebook.name
+    wall = run_notebook(notebook, out, parameters=params, cwd=NOTEBOOK_DIR)
+    notebook_times[f"{notebook.name} {params}"] = wall
 
 
 def test_papermill_kernel_is_this_interpreter(tmp_path, notebook_env):
@@ -164,6 +203,7 @@ def test_papermill_kernel_is_this_interpreter(tmp_path, notebook_env):
 # cell also has an execution_count (a cell with outputs but no count fails as "Unrun reference
 # cell has outputs"). Such cells, and cells with metadata "keep_output": true, may keep both.
 _KEEP = re.compile(r"^\s*#\s*NBVAL_CHECK_OUTPUT\b", re.M)
+_KEEP_TAG = "nbval-check-output"
 
 
 @pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
@@ -173,7 +213,7 @@ def test_notebook_committed_without_outputs(notebook: Path):
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        if _KEEP.search(cell.source) or cell.metadata.get("keep_output"):
+        if _KEEP.search(cell.source) or _KEEP_TAG in cell.metadata.get("tags", []) or cell.metadata.get("keep_output"):
             continue
         if cell.get("execution_count") is not None:
             bad.append(f"cell {i}: execution_count={cell.execution_count}")
@@ -262,3 +302,74 @@ def test_image_link_parser():
         "https://colab.research.google.com/assets/colab-badge.svg", "../figures/03-z.png"])
     assert json.dumps(broken_image_links("![ok](test_notebooks.py)", Path(__file__).parent)) == "[]"
     assert broken_image_links("![no](nope.png)", Path(__file__).parent) == ["nope.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# Runtime headers, exercises, scaffolding
+# --------------------------------------------------------------------------------------------
+
+TIMINGS = ROOT / "results" / "notebook_times.json"
+_RUNTIME = re.compile(r"\*\*Runtime:\*\* about (\d+(?:\.\d+)?) (s|min)\b[^(]*\(FAST mode: about (\d+(?:\.\d+)?) (s|min)\)")
+CHAPTERS = [p for p in NOTEBOOKS if p.name[:2] != "00"]      # 00 is the index: a map, no exercises
+
+
+def runtime_header(nb) -> tuple[float, float]:
+    """(classroom, FAST) seconds stated by the notebook's header: "**Runtime:** about 40 s ... (FAST mode: about 15 s)"."""
+    for cell in nb.cells[:3]:
+        m = _RUNTIME.search(cell.source)
+        if m:
+            unit = {"s": 1, "min": 60}
+            return float(m.group(1)) * unit[m.group(2)], float(m.group(3)) * unit[m.group(4)]
+    raise AssertionError("no '**Runtime:** about N s|min on ... (FAST mode: about M s|min)' in the first cells")
+
+
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_runtime_header_is_measured(notebook: Path):
+    stated = runtime_header(_read(notebook))
+    measured = json.loads(TIMINGS.read_text())["notebooks"][notebook.name]
+    for mode, said, got in (("classroom", stated[0], measured["classroom_s"]), ("FAST", stated[1], measured["fast_s"])):
+        assert got / 2 <= said <= got * 2, (
+            f"{notebook.name}: the header says about {said:.0f} s in {mode} mode, results/notebook_times.json "
+            f"measured {got:.0f} s; re-measure (python -m hope_lite.lessons.timings --only {notebook.name[:2]}) "
+            f"and fix the header")
+
+
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_no_test_scaffolding_in_the_students_view(notebook: Path):
+    shown = [i for i, c in enumerate(_read(notebook).cells) if re.search(r"^\s*#\s*NBVAL_", c.source, re.M)]
+    assert not shown, f"{notebook.name} cells {shown}: use nbval's cell tags (nbval-ignore-output ...), not comments"
+
+
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_explore_parameters_are_declared(notebook: Path):
+    explore_parameters(notebook)
+
+
+@pytest.mark.parametrize("notebook", _notebook_params(CHAPTERS))
+def test_exercises_have_hidden_solutions_that_check(notebook: Path):
+    cells = _read(notebook).cells
+    tags = [set(c.metadata.get("tags", [])) for c in cells]
+    exercises = [i for i, t in enumerate(tags) if "exercise" in t]
+    assert len(exercises) >= 3, f"{notebook.name}: {len(exercises)} cells tagged 'exercise'; a chapter has >= 3"
+    assert any("multi-step" in tags[i] for i in exercises), f"{notebook.name}: no exercise tagged 'multi-step'"
+    for n, i in enumerate(exercises):
+        end = exercises[n + 1] if n + 1 < len(exercises) else len(cells)
+        solutions = [j for j in range(i + 1, end) if "solution" in tags[j]]
+        assert solutions, f"{notebook.name}: exercise cell {i} has no cell tagged 'solution' after it"
+        for j in solutions:
+            cell = cells[j]
+            assert cell.cell_type == "code" and "check(" in cell.source, (
+                f"{notebook.name} cell {j}: a solution is code that ends in check(...), so the tests catch drift")
+            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (
+                f"{notebook.name} cell {j}: hide the solution's source (metadata jupyter.source_hidden = true)")
+    if notebook.name.startswith("07"):
+        assert any("capstone" in t for t in tags), "07 ends with a capstone (a cell tagged 'capstone')"
+
+
+def test_readme_runtime_claims_match_measurement():
+    times = json.loads(TIMINGS.read_text())["notebooks"]
+    readme = README.read_text(encoding="utf-8")
+    assert "in under a minute on a 2-core CPU, and in classroom mode (the default) in under\ntwo" in readme
+    assert max(t["fast_s"] for t in times.values()) < 60
+    assert max(t["classroom_s"] for t in times.values()) < 120
+    assert set(times) == {p.name for p in NOTEBOOKS}, "re-measure: python -m hope_lite.lessons.timings"
