@@ -94,9 +94,8 @@ class DeltaMomentum(MomentumSGD):
     component along the new gradient by the gradient itself. The default gamma = 0.1 is a moderate
     erase: on notebook 03's curved toy valley, with the learning rate swept for each value, erase
     strengths 0.1-0.3 need fewer steps than momentum (median over six starts) and 0.5 or more (gamma = 0.9 = beta included)
-    converged from at most one of six starts (``results/03-erase-sweep.json``, written by
-    ``python -m hope_lite.lessons.ch03_deep_optimizers.experiments erase-sweep``). Keys are per
-    parameter tensor (flattened). ``normalize=False`` (the literal key g) diverges once gamma |g|^2 > 1 + beta.
+    converged from at most one of six starts (``results/03-erase-sweep.json``, written by chapter
+    03's ``erase-sweep`` command). Keys are per parameter tensor (flattened). ``normalize=False`` (the literal key g) diverges once gamma |g|^2 > 1 + beta.
     """
 
     HYPERPARAMETERS = {**MomentumSGD.HYPERPARAMETERS, "erase": zero_to_one, "normalize": flag}
