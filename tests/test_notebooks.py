@@ -11,7 +11,8 @@
 * chapters 01-07 have at least three exercises (cells tagged ``exercise``, one also ``multi-step``),
   each with a solution cell (tagged ``solution``, source hidden) that calls ``check(...)``, which the
   strict run turns into a drift check; chapter 07 ends with a ``capstone``; no nbval comments
-  show in the student's view (tags instead);
+  show in the student's view (tags instead), and "multi-step" is a tag, not part of an exercise's title;
+* no cell ends in a bare ``expect(...)`` or ``check(...)`` without ``;`` (Jupyter would show the returned bool);
 * notebooks are committed without outputs;
 * every image linked from notebook markdown and README.md exists.
 
@@ -340,6 +341,35 @@ def test_no_test_scaffolding_in_the_students_view(notebook: Path):
     assert not shown, f"{notebook.name} cells {shown}: use nbval's cell tags (nbval-ignore-output ...), not comments"
 
 
+def _last_call(source: str) -> str | None:
+    """Name of the function a cell's last statement calls as a bare expression (None if it is not a call)."""
+    import ast
+
+    # IPython magics and shell escapes are not Python: stand in a no-op with the same indentation
+    lines = [ln[:len(ln) - len(ln.lstrip())] + "pass" if ln.lstrip().startswith(("%", "!")) else ln
+             for ln in source.splitlines()]
+    body = ast.parse("\n".join(lines)).body
+    if not body or not isinstance(body[-1], ast.Expr) or not isinstance(body[-1].value, ast.Call):
+        return None
+    func = body[-1].value.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+def test_last_call_parser():
+    assert _last_call('if x:\n    %pip install y\nexpect(a, "b")') == "expect"
+    assert _last_call("check(f, g, 1);") == "check" and _last_call("x = check(f, g)") is None
+    assert _last_call("lessons.expect(a, 'b')") == "expect" and _last_call("") is None
+
+
+@pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
+def test_checks_do_not_echo_their_result(notebook: Path):
+    """expect(...) and check(...) return a bool: as a cell's last line, without ';', Jupyter shows a stray True."""
+    echoing = [c.get("id", i) for i, c in enumerate(_read(notebook).cells)
+               if c.cell_type == "code" and _last_call(c.source) in ("expect", "check")
+               and not c.source.rstrip().endswith(";")]
+    assert not echoing, f"{notebook.name} cells {echoing}: end the last expect(...)/check(...) with ';'"
+
+
 @pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
 def test_explore_parameters_are_declared(notebook: Path):
     explore_parameters(notebook)
@@ -350,6 +380,9 @@ def test_exercises_have_hidden_solutions_that_check(notebook: Path):
     cells = _read(notebook).cells
     tags = [set(c.metadata.get("tags", [])) for c in cells]
     exercises = [i for i, t in enumerate(tags) if "exercise" in t]
+    tagged_in_title = [i for i in exercises if "(multi-step)" in cells[i].source.split("\n", 1)[0]]
+    assert not tagged_in_title, (
+        f"{notebook.name} cells {tagged_in_title}: 'multi-step' is a cell tag, not part of the exercise's title")
     assert len(exercises) >= 3, f"{notebook.name}: {len(exercises)} cells tagged 'exercise'; a chapter has >= 3"
     assert any("multi-step" in tags[i] for i in exercises), f"{notebook.name}: no exercise tagged 'multi-step'"
     for n, i in enumerate(exercises):

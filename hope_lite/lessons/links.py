@@ -23,7 +23,7 @@ NOTEBOOKS: dict[str, str] = {
     "03_deep_optimizers.ipynb": "03 · Deep optimizers",
     "04_titans.ipynb": "04 · Titans",
     "05_self_modifying_titans.ipynb": "05 · Self-modifying Titans",
-    "06_continuum_memory.ipynb": "06 · Continuum memory",
+    "06_continuum_memory.ipynb": "06 · Continuum Memory System",
     "07_hope.ipynb": "07 · HOPE",
 }
 INDEX = "00_index.ipynb"

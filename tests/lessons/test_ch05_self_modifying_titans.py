@@ -239,8 +239,9 @@ def test_notebook_states_the_task_and_models_of_the_code():
     text = _text()
     task, model = ex.REMAP_TASK, ex.REMAP_MODEL
     T = 2 * (2 * task["n_pairs"] + task["n_queries"])
-    assert (f"Sequences are {T} tokens; {task['n_keys']} keys and {task['n_values']} values (chance: loss "
-            f"$\\ln {task['n_values']}$, accuracy 1/{task['n_values']})") in text
+    assert (f"Sequences are {T} tokens; the vocabulary has {task['n_keys']} key tokens and {task['n_values']} value "
+            f"tokens, and each half of a sequence shows {task['n_pairs']} of the keys with a value each, then asks "
+            f"{task['n_queries']} of them (chance: loss $\\ln {task['n_values']}$, accuracy 1/{task['n_values']})") in text
     assert model["chunk_size"] == model["projection_chunk_size"]
     assert (f"width {model['width']}, {model['heads']} heads, chunk size {model['chunk_size']} for every memory so that "
             f"the switch falls on a chunk boundary") in text

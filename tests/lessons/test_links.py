@@ -47,3 +47,17 @@ def test_each_notebook_opens_with_its_badges_and_links_to_its_neighbours(noteboo
     before, after = links.neighbours(notebook)
     expected = [n for n in (before, None if notebook == links.INDEX else links.INDEX, after) if n]
     assert re.findall(r"\]\(([^)]+\.ipynb)\)", line) == expected
+    assert line == links.navigation_markdown(notebook), (
+        f"{notebook}: the navigation line should read {links.navigation_markdown(notebook)!r}, got {line!r}")
+
+
+@pytest.mark.parametrize("notebook", list(links.NOTEBOOKS))
+def test_titles_agree_with_the_series(notebook):
+    """A notebook's title, the index's map and the navigation links name each chapter the same way."""
+    title = "".join(json.loads((NOTEBOOK_DIR / notebook).read_text())["cells"][0]["source"]).splitlines()[0]
+    assert title.startswith(f"# {links.NOTEBOOKS[notebook]}:") or title == f"# {links.NOTEBOOKS[notebook]}", (
+        f"{notebook}: its title {title!r} does not start with {links.NOTEBOOKS[notebook]!r} (links.NOTEBOOKS)")
+    index = "".join("".join(c["source"]) for c in json.loads((NOTEBOOK_DIR / links.INDEX).read_text())["cells"])
+    named = {n.removesuffix(" >") for n in re.findall(r"\[(?:< |next: )?(\d\d · [^\]]+)\]\(" + re.escape(notebook) + r"\)",
+                                                    index)}
+    assert named == {links.NOTEBOOKS[notebook]}, f"00_index.ipynb names {notebook} {sorted(named)}"
