@@ -4,7 +4,6 @@ and what notebook 00 says about its example, checked against the code."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -17,6 +16,8 @@ from hope_lite.lessons.ch00_levels.figures import FIGURES, index_levels, render_
 from hope_lite import TitansMemory
 from hope_lite.layers import MemoryBlock
 from hope_lite.levels import Level, UpdateRecorder, describe_levels, levels_of
+
+from notebook_text import NotebookText  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,22 +60,10 @@ def test_the_index_example_and_its_preview(no_open_figures):
 # --------------------------------------------------------------------------------------------
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "00_index.ipynb"
-
-
-def _cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _parameters() -> dict:
-    """The parameters cell's flat assignments, as values."""
-    cell = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
-    body = ast.parse("".join(cell["source"])).body
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)}
-
-
-def _markdown() -> str:
-    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
-    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+NB = NotebookText("00_index.ipynb")
+_cells = NB.cells
+_parameters = NB.parameters
+_markdown = NB.text
 
 
 def _code() -> str:

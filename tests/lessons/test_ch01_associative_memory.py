@@ -4,9 +4,7 @@ states in its text, checked against the code."""
 
 from __future__ import annotations
 
-import ast
 import inspect
-import json
 import math
 import re
 from pathlib import Path
@@ -19,6 +17,8 @@ from matplotlib.figure import Figure
 from hope_lite.lessons.ch01_associative_memory import experiments as ex
 from hope_lite.lessons.ch01_associative_memory import figures as viz
 from hope_lite.lessons.ch01_associative_memory.experiments import make_kv_pairs, orthogonal_capacity
+
+from notebook_text import NotebookText  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -278,21 +278,10 @@ def test_explorer_orthogonal_delta_text_reports_zero_error():
 # --------------------------------------------------------------------------------------------
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_associative_memory.ipynb"
-
-
-def _cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _parameters() -> dict:
-    cell = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
-    body = ast.parse("".join(cell["source"])).body
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)}
-
-
-def _markdown() -> str:
-    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
-    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+NB = NotebookText("01_associative_memory.ipynb")
+_cells = NB.cells
+_parameters = NB.parameters
+_markdown = NB.text
 
 
 def test_deep_vs_matrix_text_matches_its_defaults():

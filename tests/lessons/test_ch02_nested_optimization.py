@@ -4,8 +4,6 @@ states in its text, checked against the code."""
 
 from __future__ import annotations
 
-import ast
-import json
 import math
 import re
 from pathlib import Path
@@ -21,6 +19,8 @@ from hope_lite.lessons.ch02_nested_optimization import figures as viz
 from hope_lite.levels import UpdateRecorder
 from hope_lite.memory import HebbianMemory
 from hope_lite.optim import MomentumSGD
+
+from notebook_text import NotebookText  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -252,21 +252,10 @@ def test_explorer_reports_the_recorded_updates():
 # --------------------------------------------------------------------------------------------
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_nested_optimization.ipynb"
-
-
-def _cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _parameters() -> dict:
-    cell = next(c for c in _cells() if "parameters" in c["metadata"].get("tags", []))
-    body = ast.parse("".join(cell["source"])).body
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)}
-
-
-def _markdown() -> str:
-    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
-    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+NB = NotebookText("02_nested_optimization.ipynb")
+_cells = NB.cells
+_parameters = NB.parameters
+_markdown = NB.text
 
 
 def test_momentum_horizons_in_the_text():

@@ -19,6 +19,8 @@ from hope_lite.lessons import figures as lessons_figures
 from hope_lite.lessons.ch03_deep_optimizers import experiments as ex
 from hope_lite.lessons.ch03_deep_optimizers import figures as viz
 
+from notebook_text import NotebookText  # noqa: E402
+
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -523,15 +525,9 @@ def test_render_erase_study(no_open_figures):
 # --------------------------------------------------------------------------------------------
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_deep_optimizers.ipynb"
-
-
-def _cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _markdown() -> str:
-    """All markdown of the notebook, whitespace (line breaks) collapsed to single spaces."""
-    return " ".join(" ".join("".join(c["source"]) for c in _cells() if c["cell_type"] == "markdown").split())
+NB = NotebookText("03_deep_optimizers.ipynb")
+_cells = NB.cells
+_markdown = NB.text
 
 
 def test_landscape_numbers_in_the_text():

@@ -3,8 +3,6 @@ driven from Python."""
 
 from __future__ import annotations
 
-import inspect
-import json
 import math
 import re
 from pathlib import Path
@@ -17,6 +15,8 @@ from matplotlib.figure import Figure
 from hope_lite.lessons.ch04_titans import experiments as et
 from hope_lite.lessons.ch04_titans import figures as vt
 from hope_lite.lessons.ch04_titans.experiments import make_needle_stream, make_shift_stream
+
+from notebook_text import NotebookText, default  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -139,19 +139,10 @@ def test_explorer_driven_from_python():
 # ---- the notebook's sentences against the code (docs/teaching.md: every stated default and count) ----
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_titans.ipynb"
-
-
-def _cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _text(kind: str = "markdown") -> str:
-    """All cells of one kind, whitespace collapsed (sentences wrap across lines)."""
-    return " ".join("\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == kind).split())
-
-
-def _default(fn, name):
-    return inspect.signature(fn).parameters[name].default
+NB = NotebookText("04_titans.ipynb")
+_cells = NB.cells
+_text = NB.text
+_default = default
 
 
 def test_notebook_states_the_streams_and_memories_of_the_code():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
@@ -15,6 +14,8 @@ from hope_lite import SelfModifyingTitans
 
 from hope_lite.lessons.ch05_self_modifying_titans import experiments as ex
 from hope_lite.lessons.ch05_self_modifying_titans import figures as vsm
+
+from notebook_text import NotebookText, default  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -150,6 +151,10 @@ def test_explorer_driven_from_python():
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "05_self_modifying_titans.ipynb"
+NB = NotebookText("05_self_modifying_titans.ipynb")
+_cells = NB.cells
+_text = NB.text
+_default = default
 
 
 def test_shared_input_layer_feeds_one_input_to_the_projection_memories():
@@ -222,18 +227,6 @@ def test_reading_md_states_the_committed_shared_input_result():
 
 
 # ---- the notebook's sentences against the code -------------------------------------------------
-
-def _cells() -> list[dict]:
-    return json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-
-
-def _text(kind: str = "markdown") -> str:
-    return " ".join("\n".join("".join(c["source"]) for c in _cells() if c["cell_type"] == kind).split())
-
-
-def _default(fn, name):
-    return inspect.signature(fn).parameters[name].default
-
 
 def test_notebook_states_the_task_and_models_of_the_code():
     text = _text()

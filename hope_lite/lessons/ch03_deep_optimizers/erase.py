@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..results import find_in_repository
 from .._args import require_int
 from .landscape import (ERASE_GRID, LANDSCAPE, LANDSCAPE_GRID, LANDSCAPE_LRS, LANDSCAPE_STARTS, LANDSCAPE_TOL,
                         MOMENTUM_GRID, knob_profile)
@@ -143,10 +144,10 @@ def verdict_lines(study: dict) -> list[str]:
         f"from the tuning start against {_steps(base['steps'])} for momentum (beta {base['value']:g}); median over "
         f"{n} starts {_median(best['median'])} against {_median(base['median'])}, {100 * c['gain']:.0f} % fewer, "
         f"fewer steps from {c['fewer_from']} of {n} starts",
-        f"curved valley: erase strengths whose median beats momentum's: "
+        "curved valley: erase strengths whose median beats momentum's: "
         + (", ".join(f"{v:g}" for v in beating) + f" ({100 * lo:.0f}-{100 * hi:.0f} % fewer steps)" if beating
            else "none"),
-        f"curved valley: converged from at most one start: erase " + (", ".join(f"{v:g}" for v in c["failing"])
+        "curved valley: converged from at most one start: erase " + (", ".join(f"{v:g}" for v in c["failing"])
                                                                      or "none"),
         f"straight valley: the protocol picks erase {s['best']['value']:g}: {_steps(s['best']['steps'])} steps, "
         f"against {_steps(s['plain']['steps'])} with erase 0 (momentum at beta {study['delta_momentum']:g}) and "
@@ -194,15 +195,8 @@ def save_erase_study(study: dict, path: str | Path = RESULTS) -> Path:
 
 
 def locate(path: str | Path = RESULTS) -> Path | None:
-    """``path`` if absolute, else the first match below the current folder's ancestors or this checkout."""
-    path = Path(path)
-    if path.is_absolute():
-        return path if path.is_file() else None
-    repository = Path(__file__).resolve().parents[3]          # hope_lite/lessons/ch03_deep_optimizers/ -> checkout
-    for base in [Path.cwd(), *Path.cwd().parents, repository]:
-        if (base / path).is_file():
-            return base / path
-    return None
+    """This chapter's results file (or ``path``) wherever the caller runs (:func:`~hope_lite.lessons.results.find_in_repository`)."""
+    return find_in_repository(path)
 
 
 def load_erase_study(path: str | Path = RESULTS) -> dict:

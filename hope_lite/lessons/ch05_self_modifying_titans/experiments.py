@@ -57,6 +57,7 @@ from torch.nn.utils import parametrize
 
 from hope_lite import SelfModifyingTitans, TitansLayer
 
+from ..results import find_in_repository
 from .._args import require_choice, require_int
 from ..fit import fit
 from ..teaching import seeded
@@ -417,16 +418,8 @@ def measure(seeds: Sequence[int] = (0, 1, 2), *, budgets: dict[str, dict[str, in
 
 
 def locate_results(path: str | Path = RESULTS) -> Path | None:
-    """``path`` if it exists; a relative path is also looked for above the working directory (a notebook
-    runs in ``notebooks/``) and in the checkout that holds this package. None when not found."""
-    path = Path(path)
-    if path.is_absolute():
-        return path if path.is_file() else None
-    repository = Path(__file__).resolve().parents[3]
-    for base in [Path.cwd(), *Path.cwd().parents, repository]:
-        if (base / path).is_file():
-            return base / path
-    return None
+    """This chapter's results file (or ``path``) wherever the caller runs (:func:`~hope_lite.lessons.results.find_in_repository`)."""
+    return find_in_repository(path)
 
 
 def load_results(path: str | Path = RESULTS) -> dict:

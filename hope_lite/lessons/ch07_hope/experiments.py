@@ -63,6 +63,7 @@ from hope_lite import build_model
 from hope_lite.models import MODELS as MODEL_KINDS
 from hope_lite.models import PRESETS, count_parameters
 
+from ..results import find_in_repository
 from .._args import require_int
 from .level_stream import HOPE_LEVELS_EXPLORER_DEFAULTS, LevelStream, stream_tokens
 
@@ -508,20 +509,8 @@ def verdict(results: dict) -> str:
 
 
 def locate(path: str | Path = RESULTS) -> Path | None:
-    """A file of the repository (the results JSON, a run's checkpoint) wherever the caller runs.
-
-    ``path`` if it exists; a relative path is also looked for in the folders above the working
-    directory (a notebook runs in ``notebooks/``) and in the repository that holds the package.
-    None when not found.
-    """
-    path = Path(path)
-    if path.is_absolute():
-        return path if path.is_file() else None
-    repository = Path(__file__).resolve().parents[3]          # hope_lite/lessons/ch07_hope/ -> the checkout
-    for base in [Path.cwd(), *Path.cwd().parents, repository]:
-        if (base / path).is_file():
-            return base / path
-    return None
+    """This chapter's results file (or ``path``) wherever the caller runs (:func:`~hope_lite.lessons.results.find_in_repository`)."""
+    return find_in_repository(path)
 
 
 def load_results(path: str | Path = RESULTS) -> dict:
