@@ -6,7 +6,9 @@ memory written with data-dependent step theta, momentum eta and forget alpha, op
 persistent-memory tokens, output normalisation and gating. A per-token reference path and a
 chunked parallel path; a streaming state (:class:`TitansLayerState`) that a later call carries on
 from. The layer declares its level (the memory's chunk size is its period on the token clock) and
-logs its real updates to an active :class:`~hope_lite.levels.UpdateRecorder`.
+logs its real updates to an active :class:`~hope_lite.levels.UpdateRecorder`. Each part that Titans
+ablates (Table 5) can be switched off: ``memory_depth=1``, ``conv``, ``momentum``, ``weight_decay``,
+``persistent_tokens``.
 
 Self-modifying Titans, whose projections are memories too, lives in ``hope_lite.self_modifying``.
 """
