@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 import torch
 from torch import Tensor
 
-__all__ = ["positive_int", "nonnegative_int", "positive_finite", "optional_positive_finite", "in_range",
+__all__ = ["positive_int", "nonnegative_int", "boolean", "positive_finite", "optional_positive_finite", "in_range",
            "choice", "value_checks", "set_value_checks", "value_checks_enabled", "check_finite",
            "check_in_range", "check_sequence_input"]
 
@@ -50,6 +50,13 @@ def positive_int(name: str, value: Any, hint: str = "") -> int:
 def nonnegative_int(name: str, value: Any, hint: str = "") -> int:
     if not _is_int(value) or value < 0:
         raise ValueError(f"{name} must be an int >= 0{hint}, got {value!r}.")
+    return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    """``value`` if it is True or False (a switch: 0, 1 or "no" would pass silently as truthiness)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
     return value
 
 

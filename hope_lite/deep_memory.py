@@ -207,6 +207,10 @@ class TitansMemory(AssociativeMemory):
     ``theta`` step size >= 0 (default 0.1), ``eta`` momentum decay in [0, 1] (default 0.9),
     ``alpha`` forget gate in [0, 1] (default 0).
 
+    ``momentum=False`` (Titans Table 5, "w/o momentum") is eta = 0 built in: ``M_t = (1 - alpha_t)
+    M_{t-1} - theta_t grad L``, no eta gate and no momentum in the state (``state.momentum == []``).
+    ``depth=1`` is the linear memory (Table 5, "linear memory"): ``M(z) = [z +] W z``.
+
     The initial weights ``M_0`` are ``nn.Parameter``s: the outer optimizer meta-learns them
     (knowledge transfer by initialisation, docs/paper.md §2.3). Per-token gradients of an MLP are
     outer products ``delta_i z_i^T`` per layer, so the chunked path never builds a weight per
@@ -225,8 +229,11 @@ class TitansMemory(AssociativeMemory):
 
     def __init__(self, d_key: int, d_value: int, chunk_size: int = 16, *, depth: int = 2,
                  hidden: int | None = None, residual: bool | None = None,
-                 max_surprise: float | None = None) -> None:
+                 max_surprise: float | None = None, momentum: bool = True) -> None:
         super().__init__(d_key, d_value, chunk_size)
+        self.momentum = checks.boolean("momentum", momentum)
+        if not momentum:        # the rule without S: one gradient step from the retained weights
+            self.update_rule = "M_t = (1 - alpha_t) M_{t-1} - theta_t grad L(M_{t-1})"
         self.max_surprise = checks.optional_positive_finite("max_surprise", max_surprise, "no clipping")
         checks.positive_int("depth", depth, " (1 = linear memory)")
         hidden = checks.positive_int("hidden", 2 * d_key if hidden is None else hidden)
@@ -246,21 +253,26 @@ class TitansMemory(AssociativeMemory):
         return self.chunk_size
 
     def _gates(self, gates, lead, T, like):
-        unknown = set(gates) - {"theta", "eta", "alpha"}
+        names = ("theta", "eta", "alpha") if self.momentum else ("theta", "alpha")
+        unknown = set(gates) - set(names)
         if unknown:
-            raise ValueError(f"TitansMemory takes gates theta, eta and alpha, got unknown {sorted(unknown)}.")
-        return {"theta": check_gate("theta", gates.get("theta", 0.1), lead, T, like, 0.0, math.inf),
-                "eta": check_gate("eta", gates.get("eta", 0.9), lead, T, like, 0.0, 1.0),
-                "alpha": check_gate("alpha", gates.get("alpha", 0.0), lead, T, like, 0.0, 1.0)}
+            raise ValueError(f"this TitansMemory takes gates {', '.join(names)}, got unknown {sorted(unknown)}"
+                             + ("" if self.momentum else " (momentum=False: no eta)") + ".")
+        g = {"theta": check_gate("theta", gates.get("theta", 0.1), lead, T, like, 0.0, math.inf)}
+        if self.momentum:
+            g["eta"] = check_gate("eta", gates.get("eta", 0.9), lead, T, like, 0.0, 1.0)
+        g["alpha"] = check_gate("alpha", gates.get("alpha", 0.0), lead, T, like, 0.0, 1.0)
+        return g
 
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32, device: Any = None) -> DeepMemoryState:
         weights = [w.to(dtype=dtype, device=device if device is not None else w.device).expand(batch, *w.shape)
                    for w in self.initial_weights]
-        return DeepMemoryState(weights, [torch.zeros_like(w) for w in weights], list(weights))
+        momentum = [torch.zeros_like(w) for w in weights] if self.momentum else []
+        return DeepMemoryState(weights, momentum, list(weights))
 
     def state_spec(self, lead):
         shapes = [Shape(lead, tuple(w.shape)) for w in self.initial_weights]
-        return DeepMemoryState(shapes, list(shapes), list(shapes))
+        return DeepMemoryState(shapes, list(shapes) if self.momentum else [], list(shapes))
 
     # -- the MLP and its per-token gradient ------------------------------------------------
     def mlp(self, weights: list[Tensor], z: Tensor) -> Tensor:
@@ -283,11 +295,15 @@ class TitansMemory(AssociativeMemory):
                              "or from chunk_size=1.")
         return super()._reference(q, k, v, g, st)
 
-    def write(self, state, k, v, *, theta, eta, alpha):
+    def write(self, state, k, v, *, theta, alpha, eta=None):
         weights = state.weights
         grads = clip_gradients(autograd_inner_gradient(weights, k, v, self.residual), self.max_surprise)
-        momentum = [eta[:, None, None] * S - theta[:, None, None] * gr for S, gr in zip(state.momentum, grads)]
-        new_weights = [(1 - alpha[:, None, None]) * W + S for W, S in zip(weights, momentum)]
+        if self.momentum:
+            momentum = [eta[:, None, None] * S - theta[:, None, None] * gr for S, gr in zip(state.momentum, grads)]
+            new_weights = [(1 - alpha[:, None, None]) * W + S for W, S in zip(weights, momentum)]
+        else:       # eta = 0: the surprise is the momentary one, S_t = -theta_t grad
+            momentum = []
+            new_weights = [(1 - alpha[:, None, None]) * W - theta[:, None, None] * gr for W, gr in zip(weights, grads)]
         new = DeepMemoryState(new_weights, momentum, new_weights, state.position + 1)
         return new, weight_change(new_weights, weights)
 
@@ -304,10 +320,14 @@ class TitansMemory(AssociativeMemory):
             done, anchor = 0, weights
         clock, log, ys = ChunkClock(C, st.position, done), UpdateLog(), []
         # split (not slicing in the loop) keeps the backward pass free of full-size zero tensors
-        pieces = zip(*(x.split(clock.sizes(q.shape[1]), dim=1) for x in (q, k, v, g["theta"], g["eta"], g["alpha"])))
-        for Qc, Kc, Vc, theta, eta, alpha in pieces:
-            y, weights, momentum = unrolled_chunk(Qc, Kc, Vc, theta, 1 - alpha, weights, anchor, residual=self.residual,
-                                                  momentum=eta, S0=momentum, max_surprise=self.max_surprise)
+        sizes = clock.sizes(q.shape[1])
+        etas = g["eta"].split(sizes, dim=1) if self.momentum else [None] * len(sizes)   # None: no momentum
+        pieces = zip(*(x.split(sizes, dim=1) for x in (q, k, v, g["theta"], g["alpha"])), etas)
+        for Qc, Kc, Vc, theta, alpha, eta in pieces:
+            y, weights, S = unrolled_chunk(Qc, Kc, Vc, theta, 1 - alpha, weights, anchor, residual=self.residual,
+                                           momentum=eta, S0=momentum if self.momentum else None,
+                                           max_surprise=self.max_surprise)
+            momentum = S if self.momentum else []
             ys.append(y)
             if clock.tick(Qc.shape[1]):          # chunk complete: its end state is the next anchor
                 log.add(clock.position, weights, anchor)

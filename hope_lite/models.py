@@ -63,6 +63,10 @@ class ModelConfig:
             chunk sizes; ``chunk_size`` is also the Titans layer's chunk size.
         channel_hidden: hidden width of this model's channel mixer (SwiGLU or every CMS level).
         cms_variant: ``"sequential"``, ``"independent"`` or ``"nested"``.
+        titans_memory_depth, titans_conv, titans_momentum, titans_weight_decay, titans_persistent_tokens:
+            the ``titans`` model's ablation switches (Titans Table 5; :class:`~hope_lite.titans.TitansLayer`'s
+            ``memory_depth``, ``conv``, ``momentum``, ``weight_decay``, ``persistent_tokens``). The
+            defaults are the model of chapter 07; other models ignore them.
     """
 
     width: int
@@ -76,6 +80,13 @@ class ModelConfig:
     channel_hidden: int = 0
     cms_variant: str = "sequential"
     cms_learning_rate: float = 0.1
+    # Titans (LMM) ablations, issue 14 (Titans Table 5): memory depth 1 = linear memory; False drops
+    # the causal convolution / the momentum (eta = 0) / the forget gate (alpha = 0); 0 persistent tokens
+    titans_memory_depth: int = 2
+    titans_conv: bool = True
+    titans_momentum: bool = True
+    titans_weight_decay: bool = True
+    titans_persistent_tokens: int = 0
     notes: str = field(default="", compare=False)
 
 
@@ -183,7 +194,10 @@ class Block(nn.Module):
         if kind == "hope":
             self.mixer = SelfModifyingTitans(cfg.width, cfg.heads, cfg.chunk_size, cfg.projection_chunk_size)
         elif kind == "titans":
-            self.mixer = TitansLayer(cfg.width, cfg.heads, cfg.chunk_size)
+            self.mixer = TitansLayer(cfg.width, cfg.heads, cfg.chunk_size, memory_depth=cfg.titans_memory_depth,
+                                     conv=cfg.titans_conv, momentum=cfg.titans_momentum,
+                                     weight_decay=cfg.titans_weight_decay,
+                                     persistent_tokens=cfg.titans_persistent_tokens)
         else:
             self.mixer = CausalAttention(cfg.width, cfg.heads)
         if kind in ("hope", "hope-attention"):
@@ -329,6 +343,10 @@ def _check_config(cfg: ModelConfig) -> None:
     for name in ("width", "depth", "heads", "vocab_size", "ffn_hidden", "chunk_size", "projection_chunk_size"):
         checks.positive_int(f"config field {name}", getattr(cfg, name))
     width_per_head(cfg.width, cfg.heads)
+    checks.positive_int("config field titans_memory_depth", cfg.titans_memory_depth, " (1 = linear memory)")
+    checks.nonnegative_int("config field titans_persistent_tokens", cfg.titans_persistent_tokens)
+    for name in ("titans_conv", "titans_momentum", "titans_weight_decay"):
+        checks.boolean(f"config field {name}", getattr(cfg, name))
 
 
 def build_model(model: str, preset: str = "small", *, device: Any = None, dtype: torch.dtype | None = None,

@@ -6,7 +6,9 @@ memory written with data-dependent step theta, momentum eta and forget alpha, op
 persistent-memory tokens, output normalisation and gating. A per-token reference path and a
 chunked parallel path; a streaming state (:class:`TitansLayerState`) that a later call carries on
 from. The layer declares its level (the memory's chunk size is its period on the token clock) and
-logs its real updates to an active :class:`~hope_lite.levels.UpdateRecorder`.
+logs its real updates to an active :class:`~hope_lite.levels.UpdateRecorder`. Each part that Titans
+ablates (Table 5) can be switched off: ``memory_depth=1``, ``conv``, ``momentum``, ``weight_decay``,
+``persistent_tokens``.
 
 Self-modifying Titans, whose projections are memories too, lives in ``hope_lite.self_modifying``.
 """
@@ -30,9 +32,10 @@ __all__ = ["TitansLayer", "TitansLayerState"]
 
 @dataclasses.dataclass
 class TitansLayerState(MemoryState):
-    """State of a :class:`TitansLayer`: the convolution cache (B, window - 1, 3 width) and the memory's state."""
+    """State of a :class:`TitansLayer`: the convolution cache (B, window - 1, 3 width; None without the
+    convolution) and the memory's state."""
 
-    conv: Tensor
+    conv: Tensor | None
     memory: DeepMemoryState
 
 
@@ -51,6 +54,14 @@ class TitansLayer(nn.Module):
     state is carried on); their outputs are dropped. The chunked path takes every gradient of a
     chunk at the chunk-start weights (Titans §3.2); ``chunk_size=1`` is exactly the reference.
 
+    Titans' ablations (Titans Table 5; docs/reading.md) are switches; each removes its parameters::
+
+        memory_depth=1        M(z) = z + W z, a linear memory                     the MLP's hidden layer
+        conv=False            q, k, v = SiLU(x W_qkv)                             the convolution's weights
+        momentum=False        eta = 0: M_t = (1 - alpha_t) M_{t-1} - theta_t grad  eta's gate; S leaves the state
+        weight_decay=False    alpha = 0: M_t = M_{t-1} + S_t                      alpha's gate
+        persistent_tokens=0   nothing prepended (the default)                     the persistent tokens
+
     ``forward(x, state=None, path="chunked") -> (y, state)``; the state holds the memory weights,
     its momentum and the convolution caches, so generation costs the same memory per token however
     long the stream is.
@@ -59,7 +70,8 @@ class TitansLayer(nn.Module):
     def __init__(self, width: int, heads: int = 4, chunk_size: int = 64, *, memory_depth: int = 2,
                  memory_hidden: int | None = None, conv_window: int = 4, persistent_tokens: int = 0,
                  max_step: float = 0.5, max_momentum: float = 1.0, max_forget: float = 0.1,
-                 max_surprise: float | None = 1.0, output_gate: bool = True) -> None:
+                 max_surprise: float | None = 1.0, output_gate: bool = True, conv: bool = True,
+                 momentum: bool = True, weight_decay: bool = True) -> None:
         super().__init__()
         self.head_dim = width_per_head(width, heads)
         self.width, self.heads = width, heads
@@ -70,11 +82,16 @@ class TitansLayer(nn.Module):
         if checks.positive_finite("max_forget", max_forget) > 1:
             raise ValueError(f"max_forget must be <= 1 (a forget gate), got {max_forget!r}.")
         self.qkv = nn.Linear(width, 3 * width, bias=False)
-        self.conv = CausalConv(3 * width, conv_window)
-        self.gates = DataDependentGates(width, heads, theta=checks.positive_finite("max_step", max_step),
-                                        eta=max_momentum, alpha=max_forget)
+        self.conv = CausalConv(3 * width, conv_window) if checks.boolean("conv", conv) else None
+        # a gate switched off is no gate at all: eta = 0 (no momentum), alpha = 0 (no forgetting)
+        maxima = {"theta": checks.positive_finite("max_step", max_step)}
+        if checks.boolean("momentum", momentum):
+            maxima["eta"] = max_momentum
+        if checks.boolean("weight_decay", weight_decay):
+            maxima["alpha"] = max_forget
+        self.gates = DataDependentGates(width, heads, **maxima)
         self.memory = TitansMemory(self.head_dim, self.head_dim, chunk_size, depth=memory_depth,
-                                   hidden=memory_hidden, max_surprise=max_surprise)
+                                   hidden=memory_hidden, max_surprise=max_surprise, momentum=momentum)
         self.persistent = nn.Parameter(0.02 * torch.randn(persistent_tokens, width)) if persistent_tokens else None
         self.out_norm = nn.Parameter(torch.ones(self.head_dim))
         self.gate = nn.Linear(width, width) if output_gate else None
@@ -86,13 +103,15 @@ class TitansLayer(nn.Module):
 
     def state_spec(self, batch: int) -> TitansLayerState:
         """What a carried state must look like for ``batch`` sequences (see :func:`~hope_lite.state.check_state`)."""
-        return TitansLayerState(Shape((batch,), (self.conv.window - 1, 3 * self.width), cast=True),
-                                self.memory.state_spec((batch, self.heads)))
+        conv = None if self.conv is None else Shape((batch,), (self.conv.window - 1, 3 * self.width), cast=True)
+        return TitansLayerState(conv, self.memory.state_spec((batch, self.heads)))
 
-    def _mix(self, x: Tensor, conv_cache: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """x (B, T, width) -> q, k, v (B, H, T, dh) and the next convolution cache."""
+    def _mix(self, x: Tensor, conv_cache: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """x (B, T, width) -> q, k, v (B, H, T, dh) and the next convolution cache (None without one)."""
         B, T, D = x.shape
-        h, conv_cache = self.conv(self.qkv(x), conv_cache)
+        h = self.qkv(x)
+        if self.conv is not None:
+            h, conv_cache = self.conv(h, conv_cache)
         q, k, v = F.silu(h).view(B, T, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         return unit_norm(q), unit_norm(k), v, conv_cache
 
