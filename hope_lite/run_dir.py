@@ -4,10 +4,10 @@ The trainer (:mod:`hope_lite.train`) keeps a run in a directory. This module is 
 disk, so that no kill, crash, second trainer, full disk or flipped byte can leave a run that is
 silently wrong:
 
-* **One writer.** :class:`RunLock` holds ``.lock`` (the holder's pid, host and process start time)
-  while a trainer writes. A second trainer on the same directory is refused, with the holder named.
-  A lock whose process is gone (same host, pid not running or reused by another process) is stale
-  and taken over, with a message.
+* **One writer.** :class:`RunLock` holds an exclusive ``flock`` on ``.lock`` while a trainer writes
+  (the file names the holder: pid, host, since). A second trainer on the same directory is refused,
+  with the holder named. The kernel drops the lock when its process ends, however it ends, so a
+  trainer that died leaves no stale lock behind.
 * **Files replaced whole.** :func:`atomic_write` writes a uniquely named temporary file beside the
   target, flushes and fsyncs it, renames it over the target and fsyncs the directory: after a kill
   at any moment the target holds either all of the old bytes or all of the new ones.
@@ -15,9 +15,9 @@ silently wrong:
   checkpoint; rows after the last checkpoint are redone on resume anyway), and :func:`read_metrics`
   drops a torn last line with a warning.
 * **Checksums.** :func:`save_checkpoint` writes ``checkpoint.pt.sha256`` beside the checkpoint and
-  :func:`read_checkpoint_bytes` verifies it. The sum file is updated in two atomic steps (first it
-  lists the old and the new checkpoint's sums, then the new one only), so that a kill between the two
-  renames never makes a good checkpoint look corrupt.
+  :func:`read_checkpoint_bytes` verifies it. The sum file lists the new checkpoint's sum and the one
+  before it, and is replaced before the checkpoint is: a kill between the two renames, or a reader
+  that read the old checkpoint just before a save, never sees a good checkpoint as corrupt.
 * **One-line errors.** Every failure is a :class:`RunDirError` (a ``ValueError``) whose message names
   the file and says what to do; the command line prints it on one line and exits with status 2.
 """
@@ -37,6 +37,11 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+try:                                  # POSIX; absent on Windows
+    import fcntl
+except ImportError:                   # pragma: no cover
+    fcntl = None
+
 import torch
 
 __all__ = ["RunDirError", "RunLock", "atomic_write", "read_json", "read_metrics", "MetricsLog", "save_checkpoint",
@@ -44,6 +49,8 @@ __all__ = ["RunDirError", "RunLock", "atomic_write", "read_json", "read_metrics"
 
 LOCK = ".lock"
 CHECKSUM_SUFFIX = ".sha256"
+_UMASK = os.umask(0o022)                # read the process's umask (the only way is to set it) ...
+os.umask(_UMASK)                        # ... and put it back at once
 
 
 class RunDirError(ValueError):
@@ -53,8 +60,9 @@ class RunDirError(ValueError):
 def describe_os_error(err: OSError, doing: str) -> str:
     """One line for an OSError met while ``doing`` (e.g. "writing runs/a/checkpoint.pt"), with the fix."""
     fixes = {
-        errno.ENOSPC: "free some space, then run again with --resume: the files already there are intact",
-        errno.EDQUOT: "free some of your disk quota, then run again with --resume",
+        errno.ENOSPC: "free some space, then run again (with --resume once a checkpoint exists): the files "
+                      "already there are intact",
+        errno.EDQUOT: "free some of your disk quota, then run again (with --resume once a checkpoint exists)",
         errno.EACCES: "make the directory writable, or choose another --out",
         errno.EPERM: "make the directory writable, or choose another --out",
         errno.EROFS: "the file system is read-only: choose another --out",
@@ -87,6 +95,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)   # mkstemp makes 0600; a run is readable like any file
             f.write(data)
             f.flush()
             os.fsync(f.fileno())           # the bytes are on disk before the name points at them
@@ -123,100 +132,75 @@ def remove_leftover_temps(directory: Path, names: tuple[str, ...]) -> list[Path]
 # One writer per directory
 
 
-def _process_start(pid: int) -> str | None:
-    """When process ``pid`` started (Linux: field 22 of /proc/<pid>/stat), or None where unknown.
-
-    A pid can be reused after its process ends; the start time tells the two processes apart.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[-1].split()[19]      # fields after the "(command)", which may hold spaces
-
-
-def _running(pid: int, started: str | None) -> bool:
-    try:
-        os.kill(pid, 0)                  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True                      # it exists, under another user
-    now = _process_start(pid)
-    return started is None or now is None or now == started
-
-
 class RunLock:
     """``with RunLock(directory):`` — only one trainer writes a run directory at a time.
 
-    The lock file ``.lock`` holds JSON ``{"pid", "host", "process_start", "since"}``; it is created
-    with its content already in place (written to a temp file, then hard-linked to ``.lock``, which
-    fails when the lock exists), so a reader never sees a half-written lock.
+    The lock is an exclusive ``flock`` on ``.lock``, a file that is never deleted: the kernel holds
+    it for the process and drops it when the process ends, however it ends (``kill -9`` included),
+    so there is no stale lock to detect and no window in which two trainers can both take it. While
+    held, the file names the holder, JSON ``{"pid", "host", "since"}``, for the refusal message; it is
+    emptied on release, so a holder found in it on acquiring is a trainer that died (said in a log
+    line). Where ``fcntl`` does not exist (Windows) the run goes unlocked, with a warning.
     """
 
     def __init__(self, directory: str | Path, log: Callable[[str], None] = print) -> None:
         self.path = Path(directory) / LOCK
         self.log = log
-        self.held = False
-        self.me = {"pid": os.getpid(), "host": socket.gethostname(), "process_start": _process_start(os.getpid()),
-                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        self.file = None
 
-    def _create(self) -> bool:
-        """True when the lock is now ours, False when it already exists."""
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".lock.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(self.me) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                return False
-            return True
-        finally:
-            os.unlink(tmp)
+    @property
+    def held(self) -> bool:
+        return self.file is not None
 
-    def _holder(self) -> dict | None:
+    def _holder(self, f) -> dict | None:
+        f.seek(0)
         try:
-            holder = json.loads(self.path.read_text())
-            return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else None
-        except (OSError, ValueError):
+            holder = json.loads(f.read() or "null")
+        except ValueError:
             return None
+        return holder if isinstance(holder, dict) else None
 
     def acquire(self) -> None:
+        if fcntl is None:
+            warnings.warn(f"{self.path.parent}: this platform has no fcntl, so the run directory is not locked; "
+                          f"do not start two trainers on it.", stacklevel=2)
+            return
         try:
-            if self._create():
-                self.held = True
-                return
-            holder = self._holder()
-            if holder is None:
-                raise RunDirError(f"{self.path} exists but cannot be read; if no trainer is writing {self.path.parent}, "
-                                  f"delete {self.path} and run again.")
-            same_host = holder.get("host") == self.me["host"]
-            if same_host and not _running(holder["pid"], holder.get("process_start")):
-                self.log(f"taking over the stale lock of {self.path.parent} (pid {holder['pid']} is no longer running)")
-                os.unlink(self.path)
-                if self._create():
-                    self.held = True
-                    return
-                holder = self._holder() or holder       # another trainer took it in between
-            where = "" if same_host else f" on host {holder.get('host')!r}"
-            raise RunDirError(f"{self.path.parent} is being written by another trainer (pid {holder['pid']}{where}, "
-                              f"since {holder.get('since')}); wait for it to finish or choose another --out. "
-                              f"If no trainer is running, delete {self.path}.")
+            f = open(self.path, "a+")
         except OSError as err:
             raise RunDirError(describe_os_error(err, f"creating the lock {self.path}")) from None
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = self._holder(f) or {}
+            f.close()
+            if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise RunDirError(describe_os_error(err, f"locking {self.path}")) from None
+            who = f"pid {holder.get('pid')} on host {holder.get('host')!r}, since {holder.get('since')}" \
+                if holder else "its holder is starting"
+            raise RunDirError(f"{self.path.parent} is being written by another trainer ({who}); wait for it to "
+                              f"finish or choose another --out.") from None
+        previous = self._holder(f)
+        if previous is not None:
+            self.log(f"{self.path.parent}: the trainer before (pid {previous.get('pid')} on {previous.get('host')!r}) "
+                     f"ended without finishing; taking over its directory")
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(me) + "\n")
+        f.flush()
+        self.file = f
 
     def release(self) -> None:
-        if self.held:
-            self.held = False
-            holder = self._holder()
-            if holder is not None and holder.get("pid") == self.me["pid"]:
-                try:
-                    os.unlink(self.path)
-                except OSError:
-                    pass
+        if self.file is not None:
+            f, self.file = self.file, None
+            try:
+                f.seek(0)
+                f.truncate()             # empty: the next trainer finds no holder that died
+                f.flush()
+            except OSError:
+                pass
+            f.close()                    # closing the file drops the flock
 
     def __enter__(self) -> "RunLock":
         self.acquire()
@@ -263,8 +247,8 @@ def read_metrics(path: Path, log: Callable[[str], None] = print) -> list[dict]:
             continue
         try:
             row = json.loads(line)
-            if not isinstance(row, dict) or "step" not in row or "kind" not in row:
-                raise ValueError("not a metrics row")
+            if not isinstance(row, dict) or not isinstance(row.get("step"), int) or "kind" not in row:
+                raise ValueError("not an object with an int step and a kind")
         except ValueError as err:
             if number == len(lines):              # the last line, not ended by a newline: a torn append
                 log(f"{path}: dropping the torn last line {number} (an interrupted write); it will be redone")
@@ -299,7 +283,10 @@ class MetricsLog:
             raise RunDirError(describe_os_error(err, f"writing {self.path}")) from None
 
     def close(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError:                  # a flush that failed already raised its RunDirError
+            pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,6 +305,9 @@ def _read_sums(path: Path) -> set[str] | None:
         return None
     except OSError as err:
         raise RunDirError(describe_os_error(err, f"reading {_sums_path(path)}")) from None
+    except UnicodeDecodeError:
+        raise RunDirError(f"{_sums_path(path)} is not a text file of SHA-256 sums; restore it, or delete it to "
+                          f"load {path.name} without an integrity check.") from None
     return {line.split()[0] for line in text.splitlines() if line.strip()}
 
 
@@ -326,20 +316,18 @@ def _write_sums(path: Path, sums: list[str]) -> None:
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
-    """Save ``payload`` to ``path`` whole, with its SHA-256 in ``path.sha256``.
+    """Save ``payload`` to ``path`` whole, with its SHA-256 (and the previous checkpoint's) in ``path.sha256``.
 
-    The payload is serialized in memory first, so a full disk is a plain OSError from the write
-    (named and explained), never a half-written zip archive.
+    The payload is serialized in memory, so that its sum is known before anything is written.
     """
     path = Path(path)
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     data = buffer.getvalue()
     new = hashlib.sha256(data).hexdigest()
-    old = sorted((_read_sums(path) or set()) - {new})
-    _write_sums(path, [new, *old])     # 1. the sum file accepts the old checkpoint and the new one
-    atomic_write(path, data)           # 2. the checkpoint is replaced at once
-    _write_sums(path, [new])           # 3. only the new one
+    current = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    _write_sums(path, [new] + ([current] if current not in (None, new) else []))   # 1. accepts old and new
+    atomic_write(path, data)                                                      # 2. replaced at once
 
 
 def read_checkpoint_bytes(path: str | Path) -> bytes:
@@ -349,13 +337,17 @@ def read_checkpoint_bytes(path: str | Path) -> bytes:
     A checkpoint without a sum file (written elsewhere, or before checksums) loads with a warning.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RunDirError(f"{path} does not exist; train with out={str(path.parent)!r} first.") from None
-    except OSError as err:
-        raise RunDirError(describe_os_error(err, f"reading {path}")) from None
-    sums = _read_sums(path)
+    for attempt in range(3):             # a save between reading the file and its sums: read both again
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RunDirError(f"{path} does not exist; train with out={str(path.parent)!r} first.") from None
+        except OSError as err:
+            raise RunDirError(describe_os_error(err, f"reading {path}")) from None
+        sums = _read_sums(path)
+        if sums is None or hashlib.sha256(data).hexdigest() in sums:
+            break
+        time.sleep(0.2)
     if sums is None:
         warnings.warn(f"{path} has no {path.name}{CHECKSUM_SUFFIX} beside it: loaded without an integrity check.",
                       stacklevel=3)

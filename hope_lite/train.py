@@ -27,7 +27,8 @@ What it writes to ``out`` (a directory):
   end, with its SHA-256 in ``checkpoint.pt.sha256``. ``resume=True`` (``--resume``) verifies it,
   loads it with ``torch.load(weights_only=True)`` (nothing in it can run) and gives bit-for-bit the
   run that never stopped (tested).
-* ``.lock`` -- while a trainer writes the directory: its pid and host. A second trainer is refused.
+* ``.lock`` -- locked (``flock``) while a trainer writes the directory, and naming it (pid, host). A
+  second trainer is refused; the lock goes with the process that held it, however it ends.
 
 How nothing is lost (:mod:`hope_lite.run_dir`): every file is replaced whole (a uniquely named temp
 file, fsync, rename), metrics rows are appended and fsynced before each checkpoint, a torn last row
@@ -78,7 +79,8 @@ STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a run. Two runs with equal configs (and world size) are the same run.
+    """Everything that defines a run. A run's identity is this config plus the world size, the corpus
+    actually read, the precision and the device type (see ``config.json`` in the module docstring).
 
     Attributes:
         model, preset, corpus: what to train on what (:data:`hope_lite.models.MODELS`, ``PRESETS``,
@@ -239,16 +241,25 @@ def _differences(saved: dict, identity: dict) -> str:
 
 
 def _prepare_out(out: Path, identity: dict, resume: bool, log: Callable[[str], None]) -> bool:
-    """Check ``out`` (locked by the caller) before anything is written. True: there is a checkpoint to resume."""
+    """Check ``out`` (locked by the caller) before any run file is written; leftover temp files of a killed
+    writer are removed. True: there is a checkpoint to resume."""
     remove_leftover_temps(out, (CONFIG, METRICS, CHECKPOINT, CHECKPOINT + CHECKSUM_SUFFIX))
     saved_path = out / CONFIG
     if not saved_path.exists():
-        if (out / CHECKPOINT).exists():
-            raise RunDirError(f"{out} has a {CHECKPOINT} but no {CONFIG}; restore {CONFIG}, or choose another --out.")
+        for name in (CHECKPOINT, METRICS, CHECKPOINT + CHECKSUM_SUFFIX):
+            if (out / name).exists():
+                raise RunDirError(f"{out} has a {name} but no {CONFIG}; restore {CONFIG}, or choose another --out. "
+                                  f"Nothing was overwritten.")
         if resume:
             raise RunDirError(f"--resume: {out} holds no run to resume; drop --resume to start one there.")
         return False
-    differ = _differences(read_json(saved_path), identity)
+    saved = read_json(saved_path)
+    missing = [k for k in ("precision", "device") if k not in saved]
+    if missing:
+        raise RunDirError(f"{saved_path} was written by an older hope_lite that did not record {' and '.join(missing)}; "
+                          f"if the run used {', '.join(f'{k} {identity[k]!r}' for k in missing)}, add that to "
+                          f"{CONFIG} and resume, or choose another --out.")
+    differ = _differences(saved, identity)
     if differ:
         raise RunDirError(f"{out} holds a different run ({differ}); nothing was overwritten. "
                           f"Choose another --out, or repeat that run's settings to resume it.")
@@ -348,12 +359,19 @@ def _schedule(config: TrainConfig) -> Callable[[int], float]:
     return factor
 
 
-def _distributed(device: str) -> tuple[int, int]:
-    """(rank, world size); joins the process group when started by torchrun."""
+def _distributed(device: str) -> tuple[int, int, str]:
+    """(rank, world size, this process's device); joins the process group when started by torchrun.
+
+    Under torchrun, ``--device cuda`` means one GPU per process: ``cuda:<LOCAL_RANK>`` (NCCL refuses two
+    processes on one GPU).
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and device == "cuda":
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        torch.cuda.set_device(device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
+    return ((dist.get_rank(), world) if world > 1 else (0, 1)) + (device,)
 
 
 def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = False, stop_at: int | None = None,
@@ -387,7 +405,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     if out is not None and resume and not out.exists():
         raise RunDirError(f"--resume: {out} does not exist, so it holds no run to resume; drop --resume to start "
                           f"one there.")
-    rank, world = _distributed(device)
+    rank, world, device = _distributed(device)
     if world > 1 and config.carry_memory:
         raise ValueError("carry_memory runs in one process; drop it or run without torchrun.")
     if out is None or rank != 0:                 # only rank 0 writes, so only rank 0 holds the lock
@@ -416,7 +434,7 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
                 "precision": "bf16" if bf16 else "fp32", "device": torch.device(device).type}
     if out is not None and rank == 0:
         resuming = _prepare_out(out, identity, resume, log)
-    else:                                        # the other processes follow rank 0's decision
+    else:                                        # the other processes reach rank 0's decision on their own
         resuming = resume and out is not None and (out / CHECKPOINT).exists()
 
     torch.manual_seed(config.seed)
@@ -437,11 +455,17 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
             raise RunDirError(f"{out / CHECKPOINT} was written by another run than the one {CONFIG} describes "
                               f"({_differences(ckpt['identity'], identity)}); nothing was overwritten. "
                               f"Repeat the checkpoint's settings, or choose another --out.")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        _set_rng_states(ckpt["rng"], sampler)
-        memory, step = ckpt["memory"], ckpt["step"]
+        try:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            _set_rng_states(ckpt["rng"], sampler)
+            memory, step = ckpt["memory"], int(ckpt["step"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise RunDirError(f"{out / CHECKPOINT} does not fit this model and trainer ({type(err).__name__}: "
+                              f"{first[:200]}); it was written by another version of hope_lite or edited. Start "
+                              f"the run again in another --out.") from None
         if rank == 0:
             # rows written after the checkpoint (a crash between the two) are dropped: they will be redone
             metrics = [m for m in read_metrics(out / METRICS, log) if m["step"] <= step]
@@ -560,8 +584,10 @@ def main(argv: list[str] | None = None) -> int:
         val = result.validation()
         summary = f", validation {val[-1]['val_bpb']:.3f} bits per byte (perplexity {val[-1]['val_ppl']:.2f})" \
             if val else ""
-        print(f"{config.model} ({config.preset}): step {result.step} of {config.steps}, "
-              f"train loss {result.losses()[-1] / math.log(2):.3f} bits per byte{summary}; wrote {args.out}")
+        losses = result.losses()
+        trained = f", train loss {losses[-1] / math.log(2):.3f} bits per byte" if losses else ""
+        print(f"{config.model} ({config.preset}): step {result.step} of {config.steps}{trained}{summary}; "
+              f"wrote {args.out}")
     return 0
 
 

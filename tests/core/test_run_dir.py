@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,7 @@ def test_a_crash_before_the_first_checkpoint_can_be_restarted(tmp_path, whole_ru
 
 # -- one writer per directory -----------------------------------------------------------------------
 
-HOLDER = ("import sys, time; from hope_lite.run_dir import RunLock; RunLock(sys.argv[1]).acquire(); "
+HOLDER = ("import sys, time; from hope_lite.run_dir import RunLock; lock = RunLock(sys.argv[1]); lock.acquire(); "
           "print('locked', flush=True); time.sleep(120)")
 
 
@@ -162,19 +163,19 @@ def test_a_second_trainer_is_refused_while_the_first_holds_the_directory(tmp_pat
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(RunDirError, match=f"being written by another trainer \\(pid {holder.pid}, since"):
+        with pytest.raises(RunDirError, match=f"being written by another trainer \\(pid {holder.pid} on host"):
             train(RUN, out, **QUIET)
-        message = one_line_error(trainer("--out", str(out)), "another trainer", f"pid {holder.pid}", LOCK)
+        message = one_line_error(trainer("--out", str(out)), "another trainer", f"pid {holder.pid}")
         assert "choose another --out" in message
         assert sorted(p.name for p in out.iterdir()) == [LOCK]       # nothing written beside the lock
     finally:
         holder.kill()
         holder.wait()
-    logs = []                                    # the holder died without releasing: a stale lock
+    logs = []                                    # the holder died: the kernel dropped its lock
     result = train(RUN, out, progress=False, log=logs.append)
-    assert any("taking over the stale lock" in line and str(holder.pid) in line for line in logs), logs
+    assert any("ended without finishing" in line and str(holder.pid) in line for line in logs), logs
     assert result.losses() == whole_run.losses()
-    assert not (out / LOCK).exists()             # released at the end
+    assert (out / LOCK).read_text() == ""        # released at the end: no holder named
 
 
 def test_two_trainers_started_together_one_writes(tmp_path, whole_run):
@@ -192,13 +193,39 @@ def test_two_trainers_started_together_one_writes(tmp_path, whole_run):
     assert load_checkpoint(out / CHECKPOINT)["step"] == 7
 
 
-def test_a_lock_on_another_host_or_a_live_pid_is_not_taken_over(tmp_path):
+def test_the_lock_is_the_flock_not_the_file(tmp_path):
+    """A holder named in .lock but not holding it (a trainer that died) does not block; a held lock does."""
     (tmp_path / LOCK).write_text(json.dumps({"pid": 1, "host": "elsewhere", "since": "2026-12-01 00:00:00"}) + "\n")
-    with pytest.raises(RunDirError, match="pid 1 on host 'elsewhere'.*delete .*\\.lock"):
-        RunLock(tmp_path).acquire()
-    (tmp_path / LOCK).write_text("")
-    with pytest.raises(RunDirError, match="cannot be read"):
-        RunLock(tmp_path).acquire()
+    logs = []
+    first = RunLock(tmp_path, log=logs.append)
+    first.acquire()
+    assert any("pid 1 on 'elsewhere'" in line for line in logs)
+    with pytest.raises(RunDirError, match=f"another trainer \\(pid {os.getpid()} on host"):
+        RunLock(tmp_path).acquire()                  # a second lock in this very process is refused too
+    first.release()
+    with RunLock(tmp_path, log=logs.append):
+        pass
+    assert (tmp_path / LOCK).read_text() == ""
+
+
+def test_many_trainers_racing_for_one_directory_get_one_lock(tmp_path):
+    """8 processes, started together (each waits until all have imported), try to lock one directory:
+    exactly one holds it, the others are refused; twice, the second time after the first holder exited."""
+    racer = ("import os, sys, time; from hope_lite.run_dir import RunLock, RunDirError\n"
+             "ready = os.path.join(sys.argv[2], str(os.getpid())); open(ready, 'w').close()\n"
+             "while len(os.listdir(sys.argv[2])) < int(sys.argv[3]): time.sleep(0.001)\n"
+             "lock = RunLock(sys.argv[1], log=lambda _: None)\n"
+             "try:\n    lock.acquire(); print('held', flush=True); time.sleep(2)\n"
+             "except RunDirError:\n    print('refused', flush=True)\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    for trial in range(2):
+        gate = tmp_path / f"gate{trial}"
+        gate.mkdir()
+        procs = [subprocess.Popen([sys.executable, "-c", racer, str(run), str(gate), "8"], stdout=subprocess.PIPE,
+                                  text=True, cwd=ROOT) for _ in range(8)]
+        answers = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+        assert answers == ["held"] + ["refused"] * 7, answers
 
 
 # -- integrity: corrupt files are refused by name, with what to do -------------------------------------
@@ -265,7 +292,7 @@ def test_a_full_disk_is_one_line_and_the_last_checkpoint_survives(tmp_path, stop
                    "No space left on device while writing", "checkpoint.pt", "--resume")
     after = snapshot(out)
     assert after[CHECKPOINT] == before[CHECKPOINT] and after[CONFIG] == before[CONFIG]
-    assert not any(name.endswith(".tmp") for name in after) and LOCK not in after
+    assert not any(name.endswith(".tmp") for name in after) and after[LOCK] == b""
     assert load_checkpoint(out / CHECKPOINT)["step"] == 3             # still verifies and loads
 
 
@@ -291,29 +318,93 @@ def test_a_permission_error_is_one_line_naming_the_file(tmp_path, monkeypatch):
 # -- the checksum protocol and the run's identity ------------------------------------------------------
 
 
-def test_a_kill_between_the_two_renames_never_makes_a_good_checkpoint_look_corrupt(tmp_path):
+def test_a_kill_between_the_two_renames_never_makes_a_good_checkpoint_look_corrupt(tmp_path, monkeypatch):
+    from hope_lite import run_dir
     path = tmp_path / CHECKPOINT
     save_checkpoint(path, {"format": 2, "step": 1})
     first = path.read_bytes()
-    # the state after step 1 of the protocol (sums list old and new) with either file in place
-    from hope_lite import run_dir
-    real = run_dir.atomic_write
-    calls = []
+    real, calls = run_dir.atomic_write, []
 
-    def stop_after_two(target, data):
+    def die_before_the_checkpoint(target, data):
         calls.append(target)
-        if len(calls) == 3:
-            raise KeyboardInterrupt           # the process dies before the sum file lists the new sum only
+        if len(calls) == 2:
+            raise KeyboardInterrupt           # the sum file is replaced, the checkpoint not yet
         real(target, data)
-    run_dir.atomic_write = stop_after_two
+    monkeypatch.setattr(run_dir, "atomic_write", die_before_the_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, {"format": 2, "step": 2})
+    monkeypatch.setattr(run_dir, "atomic_write", real)
+    assert path.read_bytes() == first and len((tmp_path / SUMS).read_text().splitlines()) == 2
+    assert run_dir.read_checkpoint_bytes(path) == first          # the old checkpoint still verifies
+    save_checkpoint(path, {"format": 2, "step": 3})
+    assert torch.load(path, weights_only=True)["step"] == 3
+    run_dir.read_checkpoint_bytes(path)
+
+
+def test_a_reader_during_saves_never_sees_a_good_checkpoint_as_corrupt(tmp_path):
+    import threading
+
+    from hope_lite import run_dir
+    path = tmp_path / CHECKPOINT
+    save_checkpoint(path, {"format": 2, "step": 0, "w": torch.zeros(64)})
+    stop, errors = threading.Event(), []
+
+    def writer():
+        step = 0
+        while not stop.is_set():
+            step += 1
+            save_checkpoint(path, {"format": 2, "step": step, "w": torch.full((64,), float(step))})
+    thread = threading.Thread(target=writer)
+    thread.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
-            save_checkpoint(path, {"format": 2, "step": 2})
+        for _ in range(400):
+            try:
+                run_dir.read_checkpoint_bytes(path)
+            except RunDirError as err:
+                errors.append(str(err))
     finally:
-        run_dir.atomic_write = real
-    assert len((tmp_path / SUMS).read_text().splitlines()) == 2
-    assert torch.load(path, weights_only=True)["step"] == 2 and path.read_bytes() != first
-    run_dir.read_checkpoint_bytes(path)      # verifies: the new checkpoint's sum is listed
+        stop.set()
+        thread.join()
+    assert errors == []
+
+
+def test_run_files_are_readable_like_any_file(tmp_path):
+    before = os.umask(0o022)
+    try:
+        train(RUN, tmp_path / "run", stop_at=1, **QUIET)
+    finally:
+        os.umask(before)
+    from hope_lite.run_dir import _UMASK
+    for name in (CONFIG, METRICS, CHECKPOINT, SUMS):
+        assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o666 & ~_UMASK, name
+
+
+@pytest.mark.parametrize("leftover", [METRICS, SUMS])
+def test_run_files_without_their_config_are_not_overwritten(tmp_path, leftover):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / leftover).write_text("precious\n")
+    with pytest.raises(RunDirError, match=f"has a {leftover} but no config.json"):
+        train(RUN, out, **QUIET)
+    assert (out / leftover).read_text() == "precious\n"
+
+
+def test_a_checkpoint_that_does_not_fit_or_an_old_config_is_one_clear_error(tmp_path, stopped_run):
+    out = copy_of(stopped_run, tmp_path / "run")
+    ckpt = load_checkpoint(out / CHECKPOINT)
+    del ckpt["model"]
+    save_checkpoint(out / CHECKPOINT, ckpt)
+    with pytest.raises(RunDirError, match="does not fit this model and trainer \\(KeyError"):
+        train(RUN, out, resume=True, **QUIET)
+    old = copy_of(stopped_run, tmp_path / "old")
+    config = json.loads((old / CONFIG).read_text())
+    del config["precision"], config["device"]
+    (old / CONFIG).write_text(json.dumps(config))
+    with pytest.raises(RunDirError, match="written by an older hope_lite that did not record precision and device"):
+        train(RUN, old, resume=True, **QUIET)
+    (old / SUMS).write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(RunDirError, match="checkpoint.pt.sha256 is not a text file of SHA-256 sums"):
+        load_checkpoint(old / CHECKPOINT)
 
 
 def test_resuming_in_another_precision_or_device_type_is_refused(tmp_path):

@@ -218,11 +218,11 @@ def run_config(model: str, seed: int, *, preset: str = "small", steps: int = DEF
 # One run: train, resume, or read back
 
 
-def _read_metrics(run_dir: Path, upto: int) -> list[dict]:
+def _read_metrics(run_dir: Path, upto: int, log: Callable[[str], Any]) -> list[dict]:
+    from hope_lite.run_dir import read_metrics
     from hope_lite.train import METRICS
 
-    rows = [json.loads(line) for line in (run_dir / METRICS).read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["step"] <= upto]
+    return [r for r in read_metrics(run_dir / METRICS, log) if r["step"] <= upto]
 
 
 def _train_seconds(rows: list[dict]) -> float:
@@ -257,23 +257,19 @@ def _same_run(saved_config: Path, config) -> bool:
 def _one_run(config, run_dir: Path | None, *, text, device: str, progress: bool, log: Callable[[str], Any],
              want_model: bool):
     """Train (or resume, or read back) one run; returns (record, model or None)."""
-    from hope_lite.train import CHECKPOINT, CONFIG, METRICS, load_checkpoint, load_trained, train
+    from hope_lite.train import CHECKPOINT, CONFIG, load_checkpoint, load_trained, train
 
     model, resume, rows, started = None, False, None, time.perf_counter()
     if run_dir is not None and (run_dir / CHECKPOINT).exists():
         done = load_checkpoint(run_dir / CHECKPOINT)["step"]
         if done >= config.steps and _same_run(run_dir / CONFIG, config):
-            rows = _read_metrics(run_dir, config.steps)
+            rows = _read_metrics(run_dir, config.steps, log)
             log(f"{run_dir}: finished earlier ({done} steps), read back")
             if want_model:
                 model = load_trained(run_dir, device="cpu")[0]
         else:
             resume = True                # train() checks that the saved config is this one
-    elif run_dir is not None and (run_dir / CONFIG).exists():
-        if _same_run(run_dir / CONFIG, config):          # this run, stopped before its first checkpoint
-            log(f"{run_dir}: stopped before its first checkpoint; starting it over")
-            for name in (CONFIG, METRICS):
-                (run_dir / name).unlink(missing_ok=True)
+    # a run stopped before its first checkpoint is started over by train() itself, under its lock
     if rows is None:
         log(f"{LABELS[config.model]:>15} seed {config.seed}: {'resuming' if resume else 'training'} "
             f"{config.steps} steps" + (f" in {run_dir}" if run_dir is not None else ""))
