@@ -63,6 +63,10 @@ class ModelConfig:
             chunk sizes; ``chunk_size`` is also the Titans layer's chunk size.
         channel_hidden: hidden width of this model's channel mixer (SwiGLU or every CMS level).
         cms_variant: ``"sequential"``, ``"independent"`` or ``"nested"``.
+        inner_rule, retention, static_projections, adaptive_q, inner_momentum: HOPE ablation switches (paper Table 6)
+            passed to :class:`~hope_lite.self_modifying.SelfModifyingTitans`; ``cms=False`` replaces the
+            CMS of ``hope`` / ``hope-attention`` by one static SwiGLU whose hidden width is solved for
+            the same parameter budget (docs/reading.md, one row each).
     """
 
     width: int
@@ -76,6 +80,13 @@ class ModelConfig:
     channel_hidden: int = 0
     cms_variant: str = "sequential"
     cms_learning_rate: float = 0.1
+    # HOPE ablations (issue 14, paper Table 6): defaults are the model as it was
+    inner_rule: str = "l2"
+    retention: bool = True
+    static_projections: tuple[str, ...] = ()
+    adaptive_q: bool = False
+    inner_momentum: bool = False
+    cms: bool = True
     notes: str = field(default="", compare=False)
 
 
@@ -181,12 +192,15 @@ class Block(nn.Module):
         self.kind = kind
         self.norm = RMSNorm(cfg.width)
         if kind == "hope":
-            self.mixer = SelfModifyingTitans(cfg.width, cfg.heads, cfg.chunk_size, cfg.projection_chunk_size)
+            self.mixer = SelfModifyingTitans(cfg.width, cfg.heads, cfg.chunk_size, cfg.projection_chunk_size,
+                                             adaptive_q=cfg.adaptive_q, inner_rule=cfg.inner_rule,
+                                             retention=cfg.retention, static_projections=cfg.static_projections,
+                                             inner_momentum=cfg.inner_momentum)
         elif kind == "titans":
             self.mixer = TitansLayer(cfg.width, cfg.heads, cfg.chunk_size)
         else:
             self.mixer = CausalAttention(cfg.width, cfg.heads)
-        if kind in ("hope", "hope-attention"):
+        if kind in ("hope", "hope-attention") and cfg.cms:
             self.cms = ContinuumMemory(cfg.width, cfg.cms_periods, hidden=cfg.channel_hidden,
                                        learning_rates=[cfg.cms_learning_rate] * len(cfg.cms_periods),
                                        variant=cfg.cms_variant)
