@@ -75,14 +75,26 @@ def _gradient_norms(zs: list[Tensor], deltas: list[Tensor]) -> Tensor:
     return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
 
 
+OBJECTIVES = ("l2", "dot")
+
+
+def output_signal(out: Tensor, V: Tensor, objective: str) -> Tensor:
+    """dL/dM(k) of the inner objective: ``"l2"`` 1/2|M(k) - v|^2 -> M(k) - v; ``"dot"`` -<M(k), v> -> -v.
+
+    The dot-product objective is plain gradient descent without the erase term: for a linear memory
+    one step is ``M <- a M + eta v k^T`` (Hebbian), where the L2 step is the delta rule.
+    """
+    return out - V if objective == "l2" else -V
+
+
 def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: bool,
-                         max_norm: float | None = None) -> tuple[list[Tensor], list[Tensor]]:
-    """Per-token gradient of 1/2|M(k_i) - v_i|^2 at ``weights`` as rank-1 factors.
+                         max_norm: float | None = None, objective: str = "l2") -> tuple[list[Tensor], list[Tensor]]:
+    """Per-token gradient of 1/2|M(k_i) - v_i|^2 (``objective="dot"``: -<M(k_i), v_i>) as rank-1 factors.
 
     grad W_l (token i) = delta_l[i] z_{l-1}[i]^T, returned as lists (inputs z, signals delta),
     each (N, C, width). V is the target: no gradient is taken through it. With ``max_norm`` each
     token's whole gradient is clipped to that norm (|grad|^2 = sum_l |delta_l|^2 |z_l|^2).
-    Without clipping the last signal is M(k) - v, so the read at the anchor is ``deltas[-1] + V``
+    Without clipping the last L2 signal is M(k) - v, so the read at the anchor is ``deltas[-1] + V``
     for free (what the CMS uses).
     """
     zs, hs, x = [], [], K
@@ -91,7 +103,7 @@ def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: 
         h = x @ W.transpose(1, 2)
         hs.append(h)
         x = F.silu(h) if i < len(weights) - 1 else h
-    delta = (x + K if residual else x) - V                                      # dL/d output
+    delta = output_signal(x + K if residual else x, V, objective)              # dL/d output
     deltas = [delta]
     for i in range(len(weights) - 1, 0, -1):
         delta = (delta @ weights[i]) * _silu_grad(hs[i - 1])
@@ -104,8 +116,10 @@ def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: 
     return zs, deltas
 
 
-def autograd_inner_gradient(weights: list[Tensor], k: Tensor, target: Tensor, residual: bool) -> list[Tensor]:
-    """grad_W 1/2 |M_W(k) - target|^2 by autograd, per batch row, kept differentiable for the outer loop.
+def autograd_inner_gradient(weights: list[Tensor], k: Tensor, target: Tensor, residual: bool,
+                            objective: str = "l2") -> list[Tensor]:
+    """grad_W 1/2 |M_W(k) - target|^2 (``objective="dot"``: grad_W -<M_W(k), target>) by autograd, per
+    batch row, kept differentiable for the outer loop.
 
     The reference paths' inner gradient: slow and obviously right. The gradient is taken through
     M(k) only — the target is a constant of the inner problem (it still carries the outer
@@ -116,14 +130,15 @@ def autograd_inner_gradient(weights: list[Tensor], k: Tensor, target: Tensor, re
         # a fresh view is a separate autograd node, so a target computed from W is not differentiated;
         # outside autograd, views of Parameters still claim requires_grad: take detached leaves then
         leaves = [w.view_as(w) if (outer and w.requires_grad) else w.detach().requires_grad_() for w in weights]
-        loss = 0.5 * (mlp_forward(leaves, k, residual) - target).pow(2).sum()
+        out = mlp_forward(leaves, k, residual)
+        loss = 0.5 * (out - target).pow(2).sum() if objective == "l2" else -(out * target).sum()
         grads = torch.autograd.grad(loss, leaves, create_graph=outer)
     return list(grads) if outer else [g.detach() for g in grads]
 
 
 def unrolled_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retention: Tensor,
                    W0: list[Tensor], WA: list[Tensor], *, residual: bool, momentum: Tensor | None = None,
-                   S0: list[Tensor] | None = None, max_surprise: float | None = None
+                   S0: list[Tensor] | None = None, max_surprise: float | None = None, objective: str = "l2"
                    ) -> tuple[Tensor | None, list[Tensor], list[Tensor] | None]:
     """One chunk of n tokens of a deep memory, every inner gradient u_i at the anchor weights WA.
 
@@ -143,9 +158,11 @@ def unrolled_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retenti
     weights (N, d_out, d_in) per layer. ``Q=None`` computes the end state only; a Q with N_q < N
     rows reads only the memories of the last N_q rows (the others are only written).
 
+    ``objective`` picks the inner loss whose gradient u_i is (see :func:`output_signal`).
+
     Returns (reads y_t = M_t(q_t), end weights M_n, end momentum S_n or None).
     """
-    zs, deltas = mlp_surprise_factors(WA, K, V, residual, max_surprise)
+    zs, deltas = mlp_surprise_factors(WA, K, V, residual, max_surprise, objective)
     if momentum is None:
         if Q is None:              # end state only: the last row of D, without the (n, n) matrix
             after, total = suffix_products(retention)

@@ -67,6 +67,10 @@ class ModelConfig:
             the ``titans`` model's ablation switches (Titans Table 5; :class:`~hope_lite.titans.TitansLayer`'s
             ``memory_depth``, ``conv``, ``momentum``, ``weight_decay``, ``persistent_tokens``). The
             defaults are the model of chapter 07; other models ignore them.
+        inner_rule, retention, static_projections, adaptive_q, inner_momentum: HOPE ablation switches (paper Table 6)
+            passed to :class:`~hope_lite.self_modifying.SelfModifyingTitans`; ``cms=False`` replaces the
+            CMS of ``hope`` / ``hope-attention`` by one static SwiGLU whose hidden width is solved for
+            the same parameter budget (docs/reading.md, one row each).
     """
 
     width: int
@@ -87,6 +91,13 @@ class ModelConfig:
     titans_momentum: bool = True
     titans_weight_decay: bool = True
     titans_persistent_tokens: int = 0
+    # HOPE ablations (issue 14, paper Table 6): defaults are the model as it was
+    inner_rule: str = "l2"
+    retention: bool = True
+    static_projections: tuple[str, ...] = ()
+    adaptive_q: bool = False
+    inner_momentum: bool = False
+    cms: bool = True
     notes: str = field(default="", compare=False)
 
 
@@ -192,7 +203,10 @@ class Block(nn.Module):
         self.kind = kind
         self.norm = RMSNorm(cfg.width)
         if kind == "hope":
-            self.mixer = SelfModifyingTitans(cfg.width, cfg.heads, cfg.chunk_size, cfg.projection_chunk_size)
+            self.mixer = SelfModifyingTitans(cfg.width, cfg.heads, cfg.chunk_size, cfg.projection_chunk_size,
+                                             adaptive_q=cfg.adaptive_q, inner_rule=cfg.inner_rule,
+                                             retention=cfg.retention, static_projections=cfg.static_projections,
+                                             inner_momentum=cfg.inner_momentum)
         elif kind == "titans":
             self.mixer = TitansLayer(cfg.width, cfg.heads, cfg.chunk_size, memory_depth=cfg.titans_memory_depth,
                                      conv=cfg.titans_conv, momentum=cfg.titans_momentum,
@@ -200,7 +214,7 @@ class Block(nn.Module):
                                      persistent_tokens=cfg.titans_persistent_tokens)
         else:
             self.mixer = CausalAttention(cfg.width, cfg.heads)
-        if kind in ("hope", "hope-attention"):
+        if kind in ("hope", "hope-attention") and cfg.cms:
             self.cms = ContinuumMemory(cfg.width, cfg.cms_periods, hidden=cfg.channel_hidden,
                                        learning_rates=[cfg.cms_learning_rate] * len(cfg.cms_periods),
                                        variant=cfg.cms_variant)

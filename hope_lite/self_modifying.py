@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from . import checks
 from .checks import check_sequence_input
 from .chunking import ChunkClock, UpdateLog, common_pieces
-from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, unrolled_chunk
+from .deep_memory import OBJECTIVES, autograd_inner_gradient, clip_gradients, mlp_forward, unrolled_chunk
 from .layers import CausalConv, check_input_matches, rms_norm, unit_norm, width_per_head
 from .levels import Level
 from .state import MemoryState, Shape, check_state, state_dtype
@@ -39,7 +39,9 @@ class SelfModifyingState(MemoryState):
     ``projections`` / ``projections_anchor``: the projection memories' weights now and at their
     last chunk boundary, per layer (M, B*H, d_out, d_in); ``memory`` / ``memory_anchor``: the
     output memory's, per layer (B*H, d_out, d_in); ``conv``: the convolution cache (None before
-    the first call); the clock: tokens written, and of them since each anchor.
+    the first call); the clock: tokens written, and of them since each anchor. With
+    ``inner_momentum``: ``projections_momentum`` / ``memory_momentum``, each memory's surprise
+    momentum S (shaped like its weights; None without momentum).
     """
 
     projections: list[Tensor]
@@ -50,6 +52,8 @@ class SelfModifyingState(MemoryState):
     position: int = 0
     projections_done: int = 0
     memory_done: int = 0
+    projections_momentum: list[Tensor] | None = None
+    memory_momentum: list[Tensor] | None = None
 
     def batch_tensor(self) -> Tensor:
         return self.memory[0]
@@ -84,14 +88,28 @@ class SelfModifyingTitans(nn.Module):
     every memory write in one stacked call of :func:`~hope_lite.deep_memory.unrolled_chunk` (the
     output memory stacked last, the only one read). Inside a memory's chunk its anchor does not
     move, so cutting a chunk into pieces changes no number.
+
+    Ablation switches (paper Table 6; docs/reading.md, one row each), all off by default:
+
+    * ``inner_rule="dot"``: every memory steps on -<M_A(k_t), v_hat_t> instead of the L2 loss, so the
+      surprise is -v_hat (plain gradient descent; a linear memory would do M <- a M + eta v_hat k^T).
+    * ``retention=False``: a_t = 1; the alpha memory, its input map and its gate read-out are gone.
+    * ``static_projections`` (subset of "k", "v", "q"): that projection is its static input map,
+      k_t = l2norm(u_k,t), v_t = u_v,t, q_t = l2norm(u_q,t); its memory is gone. q is static
+      unless ``adaptive_q``, so "q" matters only with ``adaptive_q=True``.
+    * ``inner_momentum=True``: Titans' surprise momentum in every memory,
+      S_t = m_t S_{t-1} - eta_t grad,  M_t = a_t M_{t-1} + S_t, with a third gate
+      m_t = sigmoid(w_m . l2norm(M_eta,A(u_eta,t)) + b_m) (m ~ 0.5 at init).
     """
 
     PROJECTIONS = ("k", "v", "eta", "alpha")
+    STATIC_ABLE = ("k", "v", "q")
 
     def __init__(self, width: int, heads: int = 4, chunk_size: int = 64, projection_chunk_size: int = 64, *,
                  hidden: int | None = None, conv_window: int = 4, adaptive_q: bool = False,
                  max_step: float = 0.5, max_surprise: float | None = 1.0, self_modifying: bool = True,
-                 output_gate: bool = True) -> None:
+                 output_gate: bool = True, inner_rule: str = "l2", retention: bool = True,
+                 static_projections: tuple[str, ...] = (), inner_momentum: bool = False) -> None:
         super().__init__()
         self.head_dim = dh = width_per_head(width, heads)
         self.width, self.heads = width, heads
@@ -101,9 +119,16 @@ class SelfModifyingTitans(nn.Module):
         self.max_step = checks.positive_finite("max_step", max_step)
         self.max_surprise = checks.optional_positive_finite("max_surprise", max_surprise, "no clipping")
         self.adaptive_q, self.self_modifying = bool(adaptive_q), bool(self_modifying)
-        self.projections = self.PROJECTIONS + (("q",) if self.adaptive_q else ())
-        # one static input map per memory (and q when it is static), then a short causal convolution
-        self.roles = self.projections + (() if self.adaptive_q else ("q",))
+        self.inner_rule = checks.choice("inner_rule", inner_rule, OBJECTIVES)
+        self.retention = bool(retention)
+        self.static_projections = self._check_static(static_projections)
+        static = set(self.static_projections) | ({"q"} if not self.adaptive_q else set())
+        # the memories that exist: no alpha memory without retention, none for a static projection
+        self.projections = tuple(n for n in self.PROJECTIONS + ("q",) if n not in static
+                                 and not (n == "alpha" and not self.retention))
+        self.statics = tuple(n for n in self.STATIC_ABLE if n in static)
+        # one static input map per memory and per static projection, then a short causal convolution
+        self.roles = self.projections + self.statics
         self.inputs = nn.Linear(width, len(self.roles) * width, bias=False)
         self.conv = CausalConv(len(self.roles) * width, conv_window)
         # meta-learned initial states M_[m],0, one per head: W_2 (hidden x dh), W_1 (dh x hidden, small)
@@ -113,20 +138,37 @@ class SelfModifyingTitans(nn.Module):
                 nn.Parameter(0.1 * torch.randn(heads, dh, self.hidden) / math.sqrt(self.hidden))])
             for name in self.projections + ("memory",)})
         # static read-outs that turn the eta / alpha memories' outputs into one gate per head
-        self.gate_readout = nn.Parameter(torch.randn(2, heads, dh))
-        self.gate_bias = nn.Parameter(torch.tensor([[-2.0], [4.0]]).expand(2, heads).clone())  # eta ~ 0.06, a ~ 0.98
+        gates = 2 if self.retention else 1
+        self.gate_readout = nn.Parameter(torch.randn(gates, heads, dh))
+        bias = torch.tensor([[-2.0], [4.0]])[:gates]                              # eta ~ 0.06, a ~ 0.98
+        self.gate_bias = nn.Parameter(bias.expand(gates, heads).clone())
         self.out_norm = nn.Parameter(torch.ones(dh))
         self.gate = nn.Linear(width, width) if output_gate else None
         self.out = nn.Linear(width, width, bias=False)
+        # Titans-style momentum decay, read out of the eta memory like the step (created last: the
+        # default layer draws the same random numbers as before the switch existed)
+        self.inner_momentum = bool(inner_momentum)
+        self.momentum_readout = nn.Parameter(torch.randn(heads, dh)) if self.inner_momentum else None
+        self.momentum_bias = nn.Parameter(torch.zeros(heads)) if self.inner_momentum else None
+
+    def _check_static(self, names) -> tuple[str, ...]:
+        if isinstance(names, str) or not all(n in self.STATIC_ABLE for n in names):
+            raise ValueError(f"static_projections must be a tuple of names from {self.STATIC_ABLE} "
+                             f"(e.g. ('k',)), got {names!r}.")
+        return tuple(n for n in self.STATIC_ABLE if n in names)
 
     # -- levels ---------------------------------------------------------------------------
     def declared_levels(self) -> list[Level]:
-        rule = "M_t = a_t M_{t-1} - eta_t grad 1/2|M_A(k_t) - M_A(v_t)|^2"
+        loss = "-<M(k), M(v)>" if self.inner_rule == "dot" else "1/2 |M(k) - M(v)|^2"
+        a = "a_t " if self.retention else ""
+        grad = f"grad {loss.replace('M(', 'M_A(')}"
+        rule = (f"S_t = m_t S_{{t-1}} - eta_t {grad}; M_t = {a}M_{{t-1}} + S_t" if self.inner_momentum
+                else f"M_t = {a}M_{{t-1}} - eta_t {grad}")
         levels = [Level("memory", "tokens", self.chunk_size, "(q_t, k_t, v_t) generated by the other memories",
-                        "1/2 |M(k) - M(v)|^2 (self-generated target)", rule)]
+                        f"{loss} (self-generated target)", rule)]
         if self.self_modifying:
             levels += [Level(name, "tokens", self.projection_chunk_size, f"its input u_{name},t = conv(x W_{name})",
-                             f"1/2 |M_{name}(k) - M_{name}(v)|^2 (self-generated target)", rule)
+                             f"{loss.replace('M(', f'M_{name}(')} (self-generated target)", rule)
                        for name in self.projections]
         return levels
 
@@ -140,27 +182,43 @@ class SelfModifyingTitans(nn.Module):
                                                                               *w.shape[2:]))
         return out
 
-    def _gates(self, eta_out: Tensor, alpha_out: Tensor, batch: int) -> tuple[Tensor, Tensor]:
+    def _gates(self, eta_out: Tensor, alpha_out: Tensor | None, batch: int) -> tuple[Tensor, Tensor]:
         """(B * H, n, dh) outputs of M_eta, M_alpha -> eta_t, a_t of shape (B * H, n)."""
         def readout(out: Tensor, i: int) -> Tensor:
             # the direction of the memory's output sets the gate, so input scale cannot saturate it
             out = unit_norm(out).view(batch, self.heads, *out.shape[1:])
             logit = (out * self.gate_readout[i][:, None, :]).sum(-1) + self.gate_bias[i][:, None]
             return logit.flatten(0, 1)
-        return self.max_step * torch.sigmoid(readout(eta_out, 0)), torch.sigmoid(readout(alpha_out, 1))
+        eta = self.max_step * torch.sigmoid(readout(eta_out, 0))
+        if alpha_out is None:                  # retention off: a_t = 1, nothing is forgotten
+            return eta, torch.ones_like(eta)
+        return eta, torch.sigmoid(readout(alpha_out, 1))
 
-    def _generate(self, weights: list[Tensor], u: Tensor, batch: int) -> dict[str, Tensor]:
+    def _project(self, out: dict[str, Tensor], static: dict[str, Tensor], batch: int) -> dict[str, Tensor | None]:
+        """k, v, eta, alpha, q from the memories' outputs ``out`` and the static inputs ``static`` (N, n, dh)."""
+        both = {**out, **static}
+        eta, alpha = self._gates(out["eta"], out.get("alpha"), batch)
+        momentum = None
+        if self.inner_momentum:
+            direction = unit_norm(out["eta"]).view(batch, self.heads, *out["eta"].shape[1:])
+            logit = (direction * self.momentum_readout[:, None, :]).sum(-1) + self.momentum_bias[:, None]
+            momentum = torch.sigmoid(logit).flatten(0, 1)
+        return {"k": unit_norm(both["k"]), "v": both["v"], "eta": eta, "alpha": alpha, "q": unit_norm(both["q"]),
+                "momentum": momentum}
+
+    def _generate(self, weights: list[Tensor], u: Tensor, static: dict[str, Tensor], batch: int) -> dict[str, Tensor]:
         """Every projection memory's output at its input u (M, N, n, dh), from the stacked anchor weights."""
         out = mlp_forward([w.flatten(0, 1) for w in weights], u.flatten(0, 1), residual=True)
-        out = dict(zip(self.projections, out.view(u.shape)))
-        eta, alpha = self._gates(out["eta"], out["alpha"], batch)
-        return {"k": unit_norm(out["k"]), "v": out["v"], "eta": eta, "alpha": alpha,
-                "q": unit_norm(out["q"]) if self.adaptive_q else None}
+        return self._project(dict(zip(self.projections, out.view(u.shape))), static, batch)
 
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> SelfModifyingState:
         proj = self._initial(self.projections, batch, dtype)
         memory = [w[0] for w in self._initial(("memory",), batch, dtype)]
-        return SelfModifyingState(proj, proj, memory, memory)
+        if not self.inner_momentum:
+            return SelfModifyingState(proj, proj, memory, memory)
+        zeros = lambda ws: [torch.zeros_like(w) for w in ws]   # noqa: E731
+        return SelfModifyingState(proj, proj, memory, memory, projections_momentum=zeros(proj),
+                                  memory_momentum=zeros(memory))
 
     def state_spec(self, batch: int) -> SelfModifyingState:
         """What a carried state must look like for ``batch`` sequences (see :func:`~hope_lite.state.check_state`)."""
@@ -168,7 +226,10 @@ class SelfModifyingTitans(nn.Module):
         projections = [Shape(rows, s, head=(len(self.projections),), per_sequence=self.heads) for s in per_layer]
         memory = [Shape(rows, s, per_sequence=self.heads) for s in per_layer]
         conv = Shape((batch,), (self.conv.window - 1, len(self.roles) * self.width), optional=True, cast=True)
-        return SelfModifyingState(projections, list(projections), memory, list(memory), conv)
+        if not self.inner_momentum:
+            return SelfModifyingState(projections, list(projections), memory, list(memory), conv)
+        return SelfModifyingState(projections, list(projections), memory, list(memory), conv,
+                                  projections_momentum=list(projections), memory_momentum=list(memory))
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, x: Tensor, *, state: SelfModifyingState | None = None, path: str = "chunked",
@@ -196,13 +257,14 @@ class SelfModifyingTitans(nn.Module):
         R = len(self.roles)
         per_role = u.view(B, T, R, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)   # (R, B, H, T, dh)
         per_role = per_role.reshape(R, B * self.heads, T, self.head_dim)               # one copy, heads as rows
-        uh = per_role[:len(self.projections)]                                     # (M, B*H, T, dh)
-        q = None if self.adaptive_q else unit_norm(per_role[-1])
+        M = len(self.projections)
+        uh = per_role[:M]                                                         # (M, B*H, T, dh)
+        static = dict(zip(self.statics, per_role[M:]))                            # static inputs (B*H, T, dh)
         write_projections = self.self_modifying and not freeze_projections
         if path == "reference":
-            y, gen, new = self._reference(uh, q, state, B, write_projections)
+            y, gen, new = self._reference(uh, static, state, B, write_projections)
         else:
-            y, gen, new = self._chunked(uh, q, state, B, C_mem, C_proj, write_projections)
+            y, gen, new = self._chunked(uh, static, state, B, C_mem, C_proj, write_projections)
         new.conv = conv_cache
         y = merge_heads(rms_norm(y, self.out_norm), B, self.heads)
         if self.gate is not None:
@@ -214,8 +276,8 @@ class SelfModifyingTitans(nn.Module):
         return y, new, {n: view(gen[n]) for n in ("k", "v", "eta", "alpha")}
 
     # -- chunked: every memory writes in one stacked call per piece --------------------------
-    def _chunked(self, uh: Tensor, q: Tensor | None, st: SelfModifyingState, batch: int, C_mem: int, C_proj: int,
-                 write_projections: bool) -> tuple[Tensor, dict, SelfModifyingState]:
+    def _chunked(self, uh: Tensor, static: dict[str, Tensor], st: SelfModifyingState, batch: int, C_mem: int,
+                 C_proj: int, write_projections: bool) -> tuple[Tensor, dict, SelfModifyingState]:
         M = len(self.projections)
         proj_clock = ChunkClock(C_proj, st.position, st.projections_done if st.projections_done < C_proj else 0)
         mem_clock = ChunkClock(C_mem, st.position, st.memory_done if st.memory_done < C_mem else 0)
@@ -224,22 +286,33 @@ class SelfModifyingTitans(nn.Module):
         anchor = [torch.cat([p, m[None]]) for p, m in zip(
             st.projections if proj_clock.done == 0 else st.projections_anchor,
             st.memory if mem_clock.done == 0 else st.memory_anchor)]
+        # surprise momentum, stacked like the weights (None without inner momentum)
+        momentum = None if st.memory_momentum is None else [
+            torch.cat([p, m[None]]) for p, m in zip(st.projections_momentum, st.memory_momentum)]
         writers = slice(0, M + 1) if write_projections else slice(M, M + 1)
         n_writers = M + 1 if write_projections else 1
         proj_log, mem_log, gens, ys, start = UpdateLog(), UpdateLog(), [], [], 0
         for n in common_pieces(uh.shape[2], proj_clock, mem_clock):
-            g = self._generate([a[:M] for a in anchor], uh[:, :, start:start + n], batch)
+            g = self._generate([a[:M] for a in anchor], uh[:, :, start:start + n],
+                               {r: u[:, start:start + n] for r, u in static.items()}, batch)
             gens.append(g)
-            qc = g["q"] if q is None else q[:, start:start + n]
+            qc = g["q"]
             A, W0 = [a[writers].flatten(0, 1) for a in anchor], [w[writers].flatten(0, 1) for w in weights]
             repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
             v_hat = mlp_forward(A, repeat(g["v"]), residual=True)               # each memory's own target
             # eqs 88-89 for every writing memory; only the output memory (the last B*H rows) is read at q
-            y, new, _ = unrolled_chunk(qc, repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
-                                       residual=True, max_surprise=self.max_surprise)
+            S0 = None if momentum is None else [s[writers].flatten(0, 1) for s in momentum]
+            m = None if momentum is None else repeat(g["momentum"])
+            y, new, new_S = unrolled_chunk(qc, repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
+                                           residual=True, max_surprise=self.max_surprise, objective=self.inner_rule,
+                                           momentum=m, S0=S0)
             ys.append(y)
-            new = [w.view(n_writers, batch * self.heads, *w.shape[1:]) for w in new]
-            weights = new if write_projections else [torch.cat([w[:M], nw]) for w, nw in zip(weights, new)]
+            unstack = lambda ws, old: (  # noqa: E731  writers' rows back into the stack
+                [w.view(n_writers, batch * self.heads, *w.shape[1:]) for w in ws] if write_projections
+                else [torch.cat([o[:M], w[None]]) for o, w in zip(old, ws)])
+            weights = unstack(new, weights)
+            if momentum is not None:
+                momentum = unstack(new_S, momentum)
             start += n
             proj_done, mem_done = proj_clock.tick(n), mem_clock.tick(n)
             if proj_done and write_projections:
@@ -255,14 +328,16 @@ class SelfModifyingTitans(nn.Module):
         for i, name in enumerate(self.projections):
             proj_log.flush(self, name, index=i)
         mem_log.flush(self, "memory")
-        gen = {key: torch.cat([g[key] for g in gens], dim=1) if gens[0][key] is not None else None for key in gens[0]}
+        gen = {key: torch.cat([g[key] for g in gens], dim=1) for key in gens[0] if gens[0][key] is not None}
         new_state = SelfModifyingState([w[:M] for w in weights], [a[:M] for a in anchor],
                                        [w[M] for w in weights], [a[M] for a in anchor], None,
-                                       mem_clock.position, proj_clock.done, mem_clock.done)
+                                       mem_clock.position, proj_clock.done, mem_clock.done,
+                                       None if momentum is None else [s[:M] for s in momentum],
+                                       None if momentum is None else [s[M] for s in momentum])
         return torch.cat(ys, dim=1), gen, new_state
 
     # -- reference: one token at a time, inner gradients by autograd ----------------------------
-    def _reference(self, uh: Tensor, q: Tensor | None, st: SelfModifyingState, batch: int,
+    def _reference(self, uh: Tensor, static: dict[str, Tensor], st: SelfModifyingState, batch: int,
                    write_projections: bool) -> tuple[Tensor, dict, SelfModifyingState]:
         """Per-token rule, written plainly: generate, make self-targets, take one DGD step, read.
 
@@ -274,23 +349,35 @@ class SelfModifyingTitans(nn.Module):
                              "or from chunk sizes of 1.")
         mem = {n: [w[i] for w in st.projections] for i, n in enumerate(names)}
         mem["memory"] = list(st.memory)
+        S = None
+        if self.inner_momentum:
+            S = {n: [s[i] for s in st.projections_momentum] for i, n in enumerate(names)}
+            S["memory"] = list(st.memory_momentum)
         ys, gens = [], {key: [] for key in ("k", "v", "eta", "alpha", "q")}
         for t in range(uh.shape[2]):
             u = uh[:, :, t]                                                         # (M, N, dh)
-            out = {n: mlp_forward(mem[n], u[i], residual=True) for i, n in enumerate(names)}
-            k, v = unit_norm(out["k"]), out["v"]
-            eta, alpha = self._gates(out["eta"][:, None], out["alpha"][:, None], batch)
-            eta, alpha = eta[:, 0], alpha[:, 0]
-            q_t = unit_norm(out["q"]) if self.adaptive_q else q[:, t]
+            out = {n: mlp_forward(mem[n], u[i, :, None], residual=True) for i, n in enumerate(names)}
+            g = {key: val[:, 0] for key, val in self._project(out, {r: s[:, t:t + 1] for r, s in static.items()},
+                                                              batch).items() if val is not None}
+            k, v, eta, alpha, q_t = g["k"], g["v"], g["eta"], g["alpha"], g["q"]
             for key, val in (("k", k), ("v", v), ("eta", eta), ("alpha", alpha), ("q", q_t)):
                 gens[key].append(val)
             for n in (names if write_projections else ()) + ("memory",):
                 target = mlp_forward(mem[n], v, residual=True)                     # v_hat: M's own target
-                grads = clip_gradients(autograd_inner_gradient(mem[n], k, target, residual=True), self.max_surprise)
-                mem[n] = [alpha[:, None, None] * W - eta[:, None, None] * gW for W, gW in zip(mem[n], grads)]
+                grads = clip_gradients(autograd_inner_gradient(mem[n], k, target, residual=True,
+                                                               objective=self.inner_rule), self.max_surprise)
+                if S is None:
+                    mem[n] = [alpha[:, None, None] * W - eta[:, None, None] * gW for W, gW in zip(mem[n], grads)]
+                else:                      # Titans: S_t = m_t S_{t-1} - eta_t grad, M_t = a_t M_{t-1} + S_t
+                    m = g["momentum"][:, None, None]
+                    S[n] = [m * s - eta[:, None, None] * gW for s, gW in zip(S[n], grads)]
+                    mem[n] = [alpha[:, None, None] * W + s for W, s in zip(mem[n], S[n])]
             ys.append(mlp_forward(mem["memory"], q_t, residual=True))
         gen = {key: torch.stack(vals, dim=1) for key, vals in gens.items()}
         projections = [torch.stack([mem[n][layer] for n in names]) for layer in range(2)]
         new = SelfModifyingState(projections, projections, mem["memory"], mem["memory"], None,
                                  st.position + uh.shape[2])
+        if S is not None:
+            new.projections_momentum = [torch.stack([S[n][layer] for n in names]) for layer in range(2)]
+            new.memory_momentum = S["memory"]
         return torch.stack(ys, dim=1), gen, new

@@ -458,7 +458,7 @@ def test_section_1_writes_the_equations_the_library_computes():
     u = layer.conv(layer.inputs(x), None)[0].view(1, 1, len(layer.roles), 1, 8).permute(2, 0, 3, 1, 4).reshape(
         len(layer.roles), 1, 1, 8)
     start = layer.init_state(1, torch.float64)
-    y, _, new = layer._reference(u[:len(layer.projections)], unit_norm(u[-1]), start, 1, True)
+    y, _, new = layer._reference(u[:len(layer.projections)], {"q": u[-1]}, start, 1, True)   # static inputs
     q = unit_norm(u[-1])[:, 0]
     assert torch.allclose(y[:, 0], mlp_forward(new.memory, q, residual=True))            # after the write
     assert not torch.allclose(y[:, 0], mlp_forward(start.memory, q, residual=True))      # not before it
