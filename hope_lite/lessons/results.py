@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-__all__ = ["find_in_repository", "REPOSITORY"]
+__all__ = ["find_in_repository", "read_results", "REPOSITORY"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]          # hope_lite/lessons/ -> the checkout
 
@@ -20,3 +21,17 @@ def find_in_repository(path: str | Path) -> Path | None:
         if (base / path).is_file():
             return base / path
     return None
+
+
+def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: str) -> dict:
+    """A chapter's results JSON: found with :func:`find_in_repository`, of format ``fmt``, holding ``key``.
+
+    A missing file names the ``command`` that writes it; another kind of file is refused as not ``what``.
+    """
+    found = find_in_repository(path)
+    if found is None:
+        raise FileNotFoundError(f"{path} does not exist; it is written by\n  {command}")
+    data = json.loads(found.read_text())
+    if not isinstance(data, dict) or data.get("format") != fmt or key not in data:
+        raise ValueError(f"{found} is not {what} of format {fmt} written by `{command}`.")
+    return data

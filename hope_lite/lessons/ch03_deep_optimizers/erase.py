@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..results import find_in_repository
+from ..results import find_in_repository, read_results
 from .._args import require_int
 from .landscape import (ERASE_GRID, LANDSCAPE, LANDSCAPE_GRID, LANDSCAPE_LRS, LANDSCAPE_STARTS, LANDSCAPE_TOL,
                         MOMENTUM_GRID, knob_profile)
@@ -201,12 +201,7 @@ def locate(path: str | Path = RESULTS) -> Path | None:
 
 def load_erase_study(path: str | Path = RESULTS) -> dict:
     """Read a study written by :func:`save_erase_study` (default: the committed :data:`RESULTS`)."""
-    found = locate(path)
-    if found is None:
-        raise FileNotFoundError(f"{path} does not exist; it is written by\n  {COMMAND}")
-    study = json.loads(found.read_text())
-    if not isinstance(study, dict) or study.get("format") != FORMAT or "landscapes" not in study:
-        raise ValueError(f"{found} is not an erase study of format {FORMAT} written by {COMMAND}.")
+    study = read_results(path, what="an erase study", fmt=FORMAT, key="landscapes", command=COMMAND)
     for profiles in study["landscapes"].values():
         for opt in STUDIED:
             for row in profiles[opt]:

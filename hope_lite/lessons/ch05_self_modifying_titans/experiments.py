@@ -57,7 +57,7 @@ from torch.nn.utils import parametrize
 
 from hope_lite import SelfModifyingTitans, TitansLayer
 
-from ..results import find_in_repository
+from ..results import find_in_repository, read_results
 from .._args import require_choice, require_int
 from ..fit import fit
 from ..teaching import seeded
@@ -424,13 +424,7 @@ def locate_results(path: str | Path = RESULTS) -> Path | None:
 
 def load_results(path: str | Path = RESULTS) -> dict:
     """Read the measurement written by ``measure --json`` (default: the committed ``results/05-remap.json``)."""
-    found = locate_results(path)
-    if found is None:
-        raise FileNotFoundError(f"{path} does not exist; it is written by\n  {MEASURE_COMMAND}")
-    results = json.loads(found.read_text())
-    if not isinstance(results, dict) or results.get("format") != FORMAT or "runs" not in results:
-        raise ValueError(f"{found} is not a measurement of format {FORMAT} written by `{MEASURE_COMMAND}`.")
-    return results
+    return read_results(path, what="a measurement", fmt=FORMAT, key="runs", command=MEASURE_COMMAND)
 
 
 def results_table(results: dict, budget: str = "classroom", key: str = "acc_after") -> dict[str, dict]:

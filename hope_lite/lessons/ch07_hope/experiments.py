@@ -63,7 +63,7 @@ from hope_lite import build_model
 from hope_lite.models import MODELS as MODEL_KINDS
 from hope_lite.models import PRESETS, count_parameters
 
-from ..results import find_in_repository
+from ..results import find_in_repository, read_results
 from .._args import require_int
 from .level_stream import HOPE_LEVELS_EXPLORER_DEFAULTS, LevelStream, stream_tokens
 
@@ -511,16 +511,9 @@ def locate(path: str | Path = RESULTS) -> Path | None:
 
 def load_results(path: str | Path = RESULTS) -> dict:
     """Read a summary written by :func:`compare` (default: the committed ``results/07-compare.json``)."""
-    found = locate(path)
-    if found is None:
-        raise FileNotFoundError(f"{path} does not exist yet; it is written by\n  python -m "
-                                f"hope_lite.lessons.ch07_hope.experiments compare --preset small --steps {DEFAULT_STEPS} "
-                                f"--seeds 0 1 2 --out {RUNS} --json {RESULTS}")
-    results = json.loads(found.read_text())
-    if not isinstance(results, dict) or results.get("format") != FORMAT or "runs" not in results:
-        raise ValueError(f"{found} is not a summary of format {FORMAT} written by "
-                         f"hope_lite.lessons.ch07_hope.experiments.compare.")
-    return results
+    command = (f"python -m hope_lite.lessons.ch07_hope.experiments compare --preset small --steps {DEFAULT_STEPS} "
+               f"--seeds 0 1 2 --out {RUNS} --json {RESULTS}")
+    return read_results(path, what="a summary", fmt=FORMAT, key="runs", command=command)
 
 
 # ---------------------------------------------------------------------------------------------
