@@ -44,7 +44,7 @@ from .self_modifying import SelfModifyingTitans
 from .state import MemoryState, Shape, check_state, state_dtype
 from .titans import TitansLayer
 
-__all__ = ["ModelConfig", "PRESETS", "MODELS", "LanguageModel", "KVCache", "BlockState", "build_model",
+__all__ = ["ModelConfig", "PRESETS", "MODELS", "SWITCHES_OF_MODEL", "LanguageModel", "KVCache", "BlockState", "build_model",
            "count_parameters", "preset_config"]
 
 MODELS = ("hope", "hope-attention", "transformer", "titans")
@@ -325,6 +325,18 @@ def _block_parameters(kind: str, cfg: ModelConfig) -> int:
         return count_parameters(Block(kind, cfg))
 
 
+# The ablation switches and the models that read them: a switch given to any other model would change
+# nothing, so it is refused rather than silently ignored.
+SWITCHES_OF_MODEL: dict[str, tuple[str, ...]] = {
+    "hope": ("inner_rule", "retention", "static_projections", "adaptive_q", "inner_momentum", "cms",
+             "cms_periods", "cms_variant", "cms_learning_rate", "projection_chunk_size"),
+    "hope-attention": ("cms", "cms_periods", "cms_variant", "cms_learning_rate"),
+    "titans": ("titans_memory_depth", "titans_conv", "titans_momentum", "titans_weight_decay",
+               "titans_persistent_tokens"),
+    "transformer": (),
+}
+
+
 def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelConfig:
     """The preset's config for ``model``, with the channel mixer's hidden width solved for parameter parity.
 
@@ -341,6 +353,12 @@ def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelC
     if unknown:
         raise ValueError(f"unknown config field(s) {sorted(unknown)}; choose from "
                          f"{sorted(ModelConfig.__dataclass_fields__)}.")
+    everyone = set(ModelConfig.__dataclass_fields__) - {n for names in SWITCHES_OF_MODEL.values() for n in names}
+    ignored = sorted(set(overrides) - everyone - set(SWITCHES_OF_MODEL[model]))
+    if ignored:
+        readers = sorted({m for name in ignored for m, names in SWITCHES_OF_MODEL.items() if name in names})
+        raise ValueError(f"model {model!r} has no {', '.join(ignored)} (a switch of {', '.join(readers)}); "
+                         f"drop it, or choose a model that has it.")
     cfg = replace(PRESETS[preset], **overrides)
     _check_config(cfg)
     budget = _block_parameters("transformer", replace(cfg, channel_hidden=cfg.ffn_hidden))

@@ -54,7 +54,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,13 +65,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data import CORPORA, corpus_bytes, load_corpus
-from .models import MODELS, PRESETS, LanguageModel, build_model
+from .models import MODELS, PRESETS, LanguageModel, build_model, preset_config
 from .run_dir import (CHECKSUM_SUFFIX, MetricsLog, RunDirError, RunLock, atomic_write, describe_os_error,
                       read_checkpoint_bytes, read_json, read_metrics, remove_leftover_temps, save_checkpoint,
                       torch_load_bytes)
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "load_checkpoint", "CHECKPOINT_FORMAT",
-           "RunDirError", "main"]
+           "RunDirError", "parse_overrides", "main"]
 
 CHECKPOINT, CONFIG, METRICS = "checkpoint.pt", "config.json", "metrics.jsonl"
 STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so it can be carried
@@ -93,6 +93,10 @@ class TrainConfig:
         checkpoint_every: checkpoint period (steps); one is always written at the end.
         seed: model initialisation and data order.
         carry_memory: carry the memories' state across steps (``hope`` and ``titans`` only).
+        overrides: model-config fields that differ from the preset, e.g. ``{"cms": False}`` for HOPE
+            without CMS (the ablation switches of :class:`hope_lite.models.ModelConfig`); passed to
+            :func:`hope_lite.models.build_model` and part of the run's identity. Stored sorted by name,
+            lists as tuples, and checked by building the config once, so a bad name or value is refused here.
     """
 
     model: str = "hope"
@@ -110,6 +114,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     seed: int = 0
     carry_memory: bool = False
+    overrides: dict = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -137,6 +142,13 @@ class TrainConfig:
         if self.carry_memory and self.model not in STATEFUL_MODELS:
             raise ValueError(f"carry_memory needs a model whose state has a fixed size, one of {STATEFUL_MODELS}; "
                              f"{self.model!r} keeps an attention KV cache that grows with every token.")
+        if not isinstance(self.overrides, dict) or not all(isinstance(k, str) for k in self.overrides):
+            raise ValueError(f"overrides must be a dict of model-config field names to values, e.g. "
+                             f"{{'cms': False}}, got {self.overrides!r}.")
+        # one canonical form (sorted, tuples), so a config read back from JSON equals the one written
+        canonical = {k: tuple(v) if isinstance(v, list) else v for k, v in sorted(self.overrides.items())}
+        object.__setattr__(self, "overrides", canonical)
+        preset_config(self.model, self.preset, **canonical)      # a bad field name or value is refused now
 
 
 @dataclass
@@ -235,6 +247,12 @@ def evaluate(model: nn.Module, data: Tensor, context: int, *, max_bytes: int | N
 # Output directory, checkpoints
 
 
+def _as_json(identity: dict) -> dict:
+    """``identity`` as it reads back from ``config.json`` (tuples become lists), so the two compare equal.
+    A run written before ``overrides`` existed had none: it reads back as ``{}``."""
+    return {"overrides": {}, **json.loads(json.dumps(identity))}
+
+
 def _differences(saved: dict, identity: dict) -> str:
     differ = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
     return ", ".join(f"{k}: {saved.get(k)!r} there, {identity.get(k)!r} here" for k in differ)
@@ -253,7 +271,7 @@ def _prepare_out(out: Path, identity: dict, resume: bool, log: Callable[[str], N
         if resume:
             raise RunDirError(f"--resume: {out} holds no run to resume; drop --resume to start one there.")
         return False
-    saved = read_json(saved_path)
+    saved = _as_json(read_json(saved_path))
     missing = [k for k in ("precision", "device") if k not in saved]
     if missing:
         raise RunDirError(f"{saved_path} was written by an older hope_lite that did not record {' and '.join(missing)}; "
@@ -340,7 +358,7 @@ def load_trained(out: str | Path, *, model: str | None = None, preset: str | Non
     for name, want in (("model", model), ("preset", preset)):
         if want is not None and want != getattr(config, name):
             raise ValueError(f"{path} is a checkpoint of {name} {getattr(config, name)!r}, not {want!r}.")
-    net = build_model(config.model, config.preset, device=device)
+    net = build_model(config.model, config.preset, device=device, **config.overrides)
     net.load_state_dict(ckpt["model"])
     return net, config
 
@@ -430,8 +448,8 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
     # What makes two runs the same run. The corpus actually read is part of it (an offline fallback to
     # pydoc is not WikiText-2), and so are precision and device type: bf16 or another device gives other
     # numbers, so resuming in another one is refused rather than mixed into one run.
-    identity = {**asdict(config), "world_size": world, "corpus_loaded": loaded,
-                "precision": "bf16" if bf16 else "fp32", "device": torch.device(device).type}
+    identity = _as_json({**asdict(config), "world_size": world, "corpus_loaded": loaded,
+                         "precision": "bf16" if bf16 else "fp32", "device": torch.device(device).type})
     if out is not None and rank == 0:
         resuming = _prepare_out(out, identity, resume, log)
     else:                                        # the other processes reach rank 0's decision on their own
@@ -440,7 +458,7 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     np.random.seed(config.seed)
-    model = build_model(config.model, config.preset, device=device)
+    model = build_model(config.model, config.preset, device=device, **config.overrides)
     sampler = WindowSampler(train_bytes, config.context, config.batch * world, config.seed, config.carry_memory)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -451,9 +469,9 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
 
     if resuming:
         ckpt = load_checkpoint(out / CHECKPOINT, device)
-        if "identity" in ckpt and ckpt["identity"] != identity:
+        if "identity" in ckpt and _as_json(ckpt["identity"]) != identity:
             raise RunDirError(f"{out / CHECKPOINT} was written by another run than the one {CONFIG} describes "
-                              f"({_differences(ckpt['identity'], identity)}); nothing was overwritten. "
+                              f"({_differences(_as_json(ckpt['identity']), identity)}); nothing was overwritten. "
                               f"Repeat the checkpoint's settings, or choose another --out.")
         try:
             model.load_state_dict(ckpt["model"])
@@ -549,6 +567,20 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
 # Command line
 
 
+def parse_overrides(items: list[str]) -> dict:
+    """``["cms=false", "inner_rule=dot"]`` -> ``{"cms": False, "inner_rule": "dot"}`` (VALUE as JSON, else a string)."""
+    overrides = {}
+    for item in items:
+        name, equals, text = item.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--override takes FIELD=VALUE (e.g. cms=false), got {item!r}.")
+        try:
+            overrides[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[name.strip()] = text
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hope_lite.train", description=__doc__.split("\n\n")[0])
     defaults = TrainConfig()
@@ -556,9 +588,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default=defaults.preset, help=f"one of {tuple(PRESETS)}")
     p.add_argument("--corpus", default=defaults.corpus, help=f"one of {CORPORA}")
     for f in fields(TrainConfig):
-        if f.name not in ("model", "preset", "corpus", "carry_memory"):
+        if f.name not in ("model", "preset", "corpus", "carry_memory", "overrides"):
             p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
     p.add_argument("--carry-memory", action="store_true", help="carry the memory state across steps (hope, titans)")
+    p.add_argument("--override", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a model-config field that differs from the preset, e.g. cms=false, inner_rule=dot, "
+                        "static_projections='[\"q\"]' (VALUE is read as JSON, else as a string); repeatable")
     p.add_argument("--out", required=True, help="run directory (config.json, metrics.jsonl, checkpoint.pt)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     p.add_argument("--stop-at", type=int, default=None, help="stop after this step, leaving a checkpoint")
@@ -566,9 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "overrides"}
     try:
-        config = TrainConfig(**values)
+        config = TrainConfig(**values, overrides=parse_overrides(args.override))
         result = train(config, args.out, resume=args.resume, stop_at=args.stop_at, device=args.device,
                        bf16=args.bf16, progress=not args.no_progress)
     except (ValueError, FloatingPointError, OSError) as err:

@@ -225,3 +225,57 @@ def test_a_checkpoint_of_another_format_is_refused_by_name(tmp_path):
     torch.save({"format": 1, "step": 3}, tmp_path / CHECKPOINT)
     with pytest.raises(ValueError, match="not a hope_lite checkpoint of format 2"):
         load_checkpoint(tmp_path / CHECKPOINT)
+
+
+# -- model overrides (the ablation switches) -----------------------------------------------------------
+
+
+def test_overrides_build_the_switched_model_and_resume_bit_for_bit(tmp_path):
+    """An override reaches the model, is part of the run's identity on disk, and a run with one resumes exactly."""
+    config = small_run(model="hope", overrides={"static_projections": ["q"], "cms": False})
+    assert config.overrides == {"cms": False, "static_projections": ("q",)}      # canonical: sorted, tuples
+    whole = train(config, tmp_path / "whole", progress=False, log=lambda _: None)
+    assert whole.model.blocks[0].cms is None
+    saved = json.loads((tmp_path / "whole" / CONFIG).read_text())
+    assert saved["overrides"] == {"cms": False, "static_projections": ["q"]}
+    train(config, tmp_path / "cut", stop_at=3, progress=False, log=lambda _: None)
+    resumed = train(config, tmp_path / "cut", resume=True, progress=False, log=lambda _: None)
+    assert resumed.losses() == whole.losses()
+    model, loaded = load_trained(tmp_path / "whole")
+    assert loaded == config and model.blocks[0].cms is None
+    plain = small_run(model="hope")
+    with pytest.raises(ValueError, match="different run.*overrides"):
+        train(plain, tmp_path / "whole", resume=True, progress=False, log=lambda _: None)
+
+
+def test_a_run_written_before_overrides_existed_still_resumes(tmp_path):
+    config = small_run(model="transformer")
+    train(config, tmp_path / "run", stop_at=2, progress=False, log=lambda _: None)
+    saved = json.loads((tmp_path / "run" / CONFIG).read_text())
+    del saved["overrides"]
+    (tmp_path / "run" / CONFIG).write_text(json.dumps(saved))
+    assert train(config, tmp_path / "run", resume=True, progress=False, log=lambda _: None).step == config.steps
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"cms": False}, "model 'transformer' has no cms"),
+    ({"no_such_field": 1}, "unknown config field"),
+    ({"inner_rule": "newton"}, "inner_rule"),
+    (["cms"], "overrides must be a dict"),
+])
+def test_bad_overrides_are_refused_when_the_config_is_made(overrides, words):
+    model = "transformer" if overrides == {"cms": False} else "hope"
+    with pytest.raises(ValueError, match=words):
+        small_run(model=model, overrides=overrides)
+
+
+def test_the_command_line_takes_overrides_as_json_values(tmp_path):
+    from hope_lite.train import parse_overrides
+    assert parse_overrides(["cms=false", "inner_rule=dot", 'static_projections=["k"]']) == \
+        {"cms": False, "inner_rule": "dot", "static_projections": ["k"]}
+    done = run_cli("--model", "hope", "--preset", "tiny", "--steps", "2", "--batch", "2", "--context", "16",
+                   "--eval-bytes", "64", "--no-progress", "--override", "retention=false", "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "r" / CONFIG).read_text())["overrides"] == {"retention": False}
+    bad = run_cli("--model", "hope", "--preset", "tiny", "--override", "cms", "--out", str(tmp_path / "b"))
+    assert bad.returncode == 2 and "FIELD=VALUE" in bad.stderr
