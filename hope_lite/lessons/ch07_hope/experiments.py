@@ -69,7 +69,7 @@ from .level_stream import HOPE_LEVELS_EXPLORER_DEFAULTS, LevelStream, stream_tok
 
 __all__ = ["COMPARED_MODELS", "LABELS", "DEFAULT_STEPS", "RESULTS", "RUNS", "VARIANT_FIELDS", "run_config", "compare",
            "summarize", "format_table", "format_variants", "load_results", "locate", "verdict", "variant_preset",
-           "ensure_preset", "describe_preset", "command", "command_line", "window_reach", "LevelStream",
+           "ensure_preset", "describe_preset", "command", "train_or_read_back", "command_line", "window_reach", "LevelStream",
            "HOPE_LEVELS_EXPLORER_DEFAULTS", "stream_tokens", "main"]
 
 COMPARED_MODELS = ("hope", "transformer", "titans", "hope-attention")
@@ -249,14 +249,23 @@ def _curve(rows: list[dict], points: int = CURVE_POINTS) -> dict[str, list]:
 
 
 def _same_run(saved_config: Path, config) -> bool:
-    """Does the run directory's config.json hold this TrainConfig (one process)?"""
-    saved = json.loads(saved_config.read_text())
-    return saved.get("world_size", 1) == 1 and all(saved.get(k) == v for k, v in asdict(config).items())
+    """Does the run directory's config.json hold this TrainConfig (one process)? (Compared as JSON: tuples
+    read back as lists; a run from before ``overrides`` existed had none.)"""
+    saved = {"overrides": {}, **json.loads(saved_config.read_text())}
+    mine = json.loads(json.dumps(asdict(config)))
+    return saved.get("world_size", 1) == 1 and all(saved.get(k) == v for k, v in mine.items())
 
 
-def _one_run(config, run_dir: Path | None, *, text, device: str, progress: bool, log: Callable[[str], Any],
-             want_model: bool):
-    """Train (or resume, or read back) one run; returns (record, model or None)."""
+def train_or_read_back(config, run_dir: Path | None, *, text=None, device: str = "cpu", progress: bool = False,
+                       log: Callable[[str], Any] = print, want_model: bool = False, label: str | None = None):
+    """Train (or resume, or read back) one run; returns (record, model or None).
+
+    A finished run in ``run_dir`` is read back from its ``metrics.jsonl`` (and its model loaded when
+    ``want_model``), a run with a checkpoint is resumed, and a run that stopped before its first
+    checkpoint starts over. The record: ``{"model", "seed", "dir", "parameters", "steps", "tokens",
+    "seconds", "val_loss", "val_bpb", "val_ppl", "train_curve", "validation"}`` (see :func:`compare`).
+    """
+    label = LABELS.get(config.model, config.model) if label is None else label
     from hope_lite.train import CHECKPOINT, CONFIG, load_checkpoint, load_trained, train
 
     model, resume, rows, started = None, False, None, time.perf_counter()
@@ -271,7 +280,7 @@ def _one_run(config, run_dir: Path | None, *, text, device: str, progress: bool,
             resume = True                # train() checks that the saved config is this one
     # a run stopped before its first checkpoint is started over by train() itself, under its lock
     if rows is None:
-        log(f"{LABELS[config.model]:>15} seed {config.seed}: {'resuming' if resume else 'training'} "
+        log(f"{label:>15} seed {config.seed}: {'resuming' if resume else 'training'} "
             f"{config.steps} steps" + (f" in {run_dir}" if run_dir is not None else ""))
         result = train(config, run_dir, resume=resume, device=device, progress=progress, log=log, text=text)
         rows, model = result.metrics, result.model
@@ -281,12 +290,12 @@ def _one_run(config, run_dir: Path | None, *, text, device: str, progress: bool,
                            f"{config.steps}; its directory {run_dir} may be damaged.")
     train_rows = [r for r in rows if r["kind"] == "train"]
     with torch.device("meta"):
-        parameters = count_parameters(build_model(config.model, config.preset))
+        parameters = count_parameters(build_model(config.model, config.preset, **config.overrides))
     record = {"model": config.model, "seed": config.seed, "dir": None if run_dir is None else str(run_dir),
               "parameters": parameters, "steps": train_rows[-1]["step"], "tokens": train_rows[-1]["tokens"],
               "seconds": round(_train_seconds(rows), 2), **{k: validation[-1][k] for k in ("val_loss", "val_bpb", "val_ppl")},
               "train_curve": _curve(rows), "validation": validation}
-    log(f"{LABELS[config.model]:>15} seed {config.seed}: validation {record['val_bpb']:.3f} bits/byte, "
+    log(f"{label:>15} seed {config.seed}: validation {record['val_bpb']:.3f} bits/byte, "
         f"perplexity {record['val_ppl']:.3f} ({time.perf_counter() - started:.0f} s)")
     return record, model
 
@@ -343,7 +352,7 @@ def compare(models: Sequence[str] = COMPARED_MODELS, seeds: Sequence[int] = (0, 
     started = time.perf_counter()
     for config in configs:
         run_dir = None if out is None else out / f"{config.model}-seed{config.seed}"
-        record, model = _one_run(config, run_dir, text=text, device=device, progress=progress, log=log,
+        record, model = train_or_read_back(config, run_dir, text=text, device=device, progress=progress, log=log,
                                  want_model=trained is not None)
         runs.append(record)
         if trained is not None:

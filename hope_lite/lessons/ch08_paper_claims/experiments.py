@@ -1,0 +1,610 @@
+"""The experiments of notebook 08: the paper's ablation tables and its context-use figure, at classroom scale.
+
+Three commands, each resumable (a finished run is read back, an interrupted one resumed from its
+checkpoint) and each writing one JSON file that the notebook reads::
+
+    python -m hope_lite.lessons.ch08_paper_claims.experiments ablation --table hope --preset small \\
+        --seeds 0 1 2 --json results/08-hope-ablation.json
+    python -m hope_lite.lessons.ch08_paper_claims.experiments ablation --table titans --preset small \\
+        --seeds 0 1 2 --json results/08-titans-ablation.json
+    python -m hope_lite.lessons.ch08_paper_claims.experiments context --preset small --seeds 0 1 2 \\
+        --json results/08-context.json
+
+**An ablation table** (:data:`TABLES`): every row is the table's full model with one switch of
+:class:`hope_lite.models.ModelConfig` changed (the row's ``overrides``), trained with
+:func:`hope_lite.train.train` under one :class:`~hope_lite.train.TrainConfig` that differs only in
+those overrides and the seed: the same preset, bytes, steps, schedule and validation bytes, and the
+same parameter count within 0.2 % (the channel mixer is re-solved for the budget). Two numbers per
+row and seed:
+
+* validation perplexity (and bits per byte) on the offline corpus -- the paper's "ppl";
+* in-context recall accuracy: the same configuration trained from scratch on multi-query associative
+  recall (:func:`hope_lite.data.tasks.multi_query_recall`) for :data:`RECALL` steps and scored on
+  held-out sequences -- standing in for the paper's "reasoning accuracy", which needs benchmarks
+  this library cannot download.
+
+The HOPE table's full model is the paper's HOPE: every projection (k, v, q) a memory, the L2 inner
+rule with surprise momentum and retention, and the CMS (``adaptive_q=True, inner_momentum=True``;
+the library's default ``hope`` has neither, see docs/reading.md). The Titans table's full model is
+the chapter-07 Titans (LMM) with :data:`PERSISTENT_TOKENS` persistent tokens.
+
+**Context use** (:func:`context_use`, the paper's Fig. 10): the validation text is read in documents
+of :data:`CONTEXT_LENGTH` bytes, and the loss is averaged per block of :data:`CONTEXT_BLOCK` positions.
+HOPE, HOPE without CMS, HOPE with plain GD and Titans are the ablation tables' runs (trained on
+256-byte windows) reading each document in one pass, their memories' state carried from the first
+byte to the last; Transformer++ (trained the same way, in ``OUT/context``) reads it in windows of its
+training context moved by half a window, so each byte after the first window sees 128-255 bytes
+before it. A curve that keeps falling past 256 bytes is a model using context it was never trained on.
+
+**The verdict rule** (:func:`verdict`): a row's gap to the full model counts when it exceeds twice the
+seed spread (the larger of the two rows' sample standard deviations over seeds). A counted gap in the
+paper's direction: *holds*; a counted gap the other way: *does not hold*; a gap within the spread:
+*not testable at this scale* (this budget cannot tell the effect, if any, from seed noise).
+
+The default budget (:data:`DEFAULT_STEPS`) is what fits about 45 minutes for the HOPE table (24 runs)
+on a 2-core CPU with one thread per run; it is far from the paper's 30B tokens, and the tables say so.
+Introduced in notebook 08.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hope_lite.models import build_model, count_parameters
+from hope_lite.run_dir import atomic_write
+
+from .._args import require_int
+from ..ch07_hope.experiments import train_or_read_back
+from ..results import read_results
+
+__all__ = ["Row", "Table", "TABLES", "CONTEXT_MODELS", "DEFAULT_STEPS", "RECALL", "PERSISTENT_TOKENS",
+           "CONTEXT_LENGTH", "CONTEXT_BLOCK", "RESULTS", "RUNS", "FORMAT", "run_config", "train_recall",
+           "ablation", "context_use", "loss_by_position", "verdict", "verdicts", "format_table",
+           "format_context", "load_results", "main"]
+
+FORMAT = 1
+RUNS = "runs/paper_claims"
+RESULTS = {"hope": "results/08-hope-ablation.json", "titans": "results/08-titans-ablation.json",
+           "context": "results/08-context.json"}
+DEFAULT_STEPS = 50          # training steps per run (batch 8 x 256 bytes): ~45 min for the HOPE table, see above
+PERSISTENT_TOKENS = 4       # the Titans table's full model (Titans Table 5 ablates "w/o persistent memory")
+CONTEXT_LENGTH = 4096
+CONTEXT_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class Recall:
+    """The recall task every row is trained and scored on: MQAR with ``pairs`` key-value pairs listed
+    and ``queries`` of them asked, tokens from a ``vocab``-symbol alphabet (keys and values from
+    disjoint halves, so chance is 2 / vocab), ``steps`` AdamW steps of ``batch`` fresh sequences at
+    ``lr`` (10 % linear warm-up, gradient clip 1), scored on ``test`` held-out sequences."""
+
+    pairs: int = 4
+    queries: int = 4
+    vocab: int = 32
+    steps: int = 50
+    batch: int = 64
+    lr: float = 1e-2
+    test: int = 512
+
+
+RECALL = Recall()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of an ablation table: its label, the switches it changes, and the paper's (ppl, acc)."""
+
+    label: str
+    overrides: dict
+    paper: tuple[float, float]
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """An ablation table: the model, its full configuration (``base``), the rows (first: the full model)."""
+
+    name: str
+    model: str
+    base: dict
+    rows: tuple[Row, ...]
+    source: str
+    paper_columns: tuple[str, str] = ("ppl", "acc")
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def row(self, key: str) -> Row:
+        for r in self.rows:
+            if r.key == key:
+                return r
+        raise ValueError(f"table {self.name!r} has no row {key!r}; its rows are {[r.key for r in self.rows]}.")
+
+
+TABLES: dict[str, Table] = {
+    "hope": Table(
+        "hope", "hope", {"adaptive_q": True, "inner_momentum": True},
+        (Row("HOPE", {}, (12.24, 58.1), "full"),
+         Row("DGD → plain GD", {"inner_rule": "dot"}, (13.41, 56.5), "plain_gd"),
+         Row("w/o momentum", {"inner_momentum": False}, (13.58, 56.9), "no_momentum"),
+         Row("w/o weight decay (α)", {"retention": False}, (13.71, 57.2), "no_retention"),
+         Row("w/o CMS", {"cms": False}, (13.04, 57.3), "no_cms"),
+         Row("w/o inner projection k", {"static_projections": ("k",)}, (13.77, 56.9), "static_k"),
+         Row("w/o inner projection v", {"static_projections": ("v",)}, (13.90, 55.1), "static_v"),
+         Row("w/o inner projection q", {"static_projections": ("q",)}, (12.19, 57.4), "static_q")),
+        source="Nested Learning, Table 6 (760M parameters): perplexity ↓ / reasoning accuracy ↑"),
+    "titans": Table(
+        "titans", "titans", {"titans_persistent_tokens": PERSISTENT_TOKENS},
+        (Row("Titans (LMM)", {}, (27.01, 47.83), "full"),
+         Row("linear memory", {"titans_memory_depth": 1}, (28.49, 46.97), "linear_memory"),
+         Row("w/o convolution", {"titans_conv": False}, (28.73, 45.82), "no_conv"),
+         Row("w/o momentum", {"titans_momentum": False}, (28.98, 45.49), "no_momentum"),
+         Row("w/o weight decay", {"titans_weight_decay": False}, (29.04, 45.11), "no_weight_decay"),
+         Row("w/o persistent memory", {"titans_persistent_tokens": 0}, (27.63, 46.35), "no_persistent")),
+        source="Titans, Table 5: perplexity ↓ / reasoning accuracy ↑"),
+}
+
+# The models of the context-use figure (paper Fig. 10): (label, table, row key); Transformer++ is trained apart.
+CONTEXT_MODELS = (("HOPE", "hope", "full"), ("HOPE w/o CMS", "hope", "no_cms"), ("HOPE with plain GD", "hope", "plain_gd"),
+                  ("Titans (LMM)", "titans", "full"), ("Transformer++", None, None))
+
+
+def run_config(model: str, overrides: dict, seed: int, *, preset: str = "small", steps: int = DEFAULT_STEPS,
+               batch: int = 8, context: int = 256, corpus: str = "pydoc", **settings: Any):
+    """The TrainConfig of one run: three validations (the last at the end), a checkpoint at each, 10 % warm-up."""
+    from hope_lite.train import TrainConfig
+
+    require_int("steps", steps)
+    every = max(1, steps // 3)
+    base = dict(preset=preset, corpus=corpus, steps=steps, batch=batch, context=context,
+                warmup=max(1, steps // 10), eval_every=every, checkpoint_every=every)
+    return TrainConfig(model=model, seed=seed, overrides=dict(overrides), **{**base, **settings})
+
+
+# ---------------------------------------------------------------------------------------------
+# In-context recall, the stand-in for "reasoning accuracy"
+
+
+def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small", recall: Recall = RECALL,
+                 device: str = "cpu") -> dict:
+    """Train ``model`` (with ``overrides``) from scratch on MQAR and score it: ``{"recall_acc", "recall_loss",
+    "seconds"}`` (accuracy on the asked values of ``recall.test`` held-out sequences; chance is 2 / vocab).
+    A loss that becomes NaN or inf is reported as ``{"diverged": step}`` instead."""
+    from hope_lite.data.tasks import multi_query_recall
+
+    torch.manual_seed(seed)
+    net = build_model(model, preset, device=device, **overrides)
+    decay = [p for p in net.parameters() if p.dim() >= 2]
+    rest = [p for p in net.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+                                  lr=recall.lr)
+    warmup = max(1, recall.steps // 10)
+    started = time.perf_counter()
+    for step in range(recall.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = recall.lr * min(1.0, (step + 1) / warmup)
+        # every step a fresh batch; seeds 0.. for training, far from the test seed below
+        batch = multi_query_recall(recall.batch, recall.pairs, recall.queries, vocab_size=recall.vocab,
+                                   seed=seed * 100_003 + step)
+        logits, _ = net(batch["tokens"].to(device))
+        loss = F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].to(device).flatten())
+        if not math.isfinite(loss.item()):
+            return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+    test = multi_query_recall(recall.test, recall.pairs, recall.queries, vocab_size=recall.vocab, seed=2**31 - 1)
+    net.eval()
+    with torch.no_grad():
+        logits, _ = net(test["tokens"].to(device))
+    asked = test["targets"] != -100
+    predicted = logits.float().argmax(-1).cpu()
+    return {"recall_acc": float((predicted[asked] == test["targets"][asked]).float().mean()),
+            "recall_loss": float(F.cross_entropy(logits.float().flatten(0, 1).cpu(), test["targets"].flatten())),
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+# ---------------------------------------------------------------------------------------------
+# An ablation table
+
+
+def _std(values: Sequence[float]) -> float:
+    """Sample standard deviation (n - 1); 0 for one value."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _write_json(path: str | Path, data: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings: dict, recall: Recall, device: str,
+                  log: Callable[[str], Any], text) -> dict:
+    """The language-model run and the recall run of one row and seed (each read back when done before)."""
+    overrides = {**table.base, **row.overrides}
+    config = run_config(table.model, overrides, seed, **settings)
+    run_dir = None if out is None else out / table.name / f"{row.key}-seed{seed}"
+    try:
+        record, _ = train_or_read_back(config, run_dir, text=text, device=device, log=log, label=row.label)
+    except FloatingPointError as err:          # the trainer stops at a non-finite loss: the row diverged
+        log(f"{row.label} seed {seed}: diverged ({err})")
+        with torch.device("meta"):
+            parameters = count_parameters(build_model(table.model, settings.get("preset", "small"), **overrides))
+        record = {"seed": seed, "parameters": parameters, "diverged": str(err)}
+    record = {"row": row.key, "label": row.label, **record}
+    recall_file = None if run_dir is None else run_dir / "recall.json"
+    wanted = {"recall": asdict(recall), "overrides": json.loads(json.dumps(overrides)), "seed": seed,
+              "preset": config.preset}
+    if recall_file is not None and recall_file.exists():
+        saved = json.loads(recall_file.read_text())
+        if saved.get("settings") == wanted:
+            record.update(saved["result"])
+            return record
+    log(f"{row.label:>24} seed {seed}: recall task ({recall.steps} steps)")
+    result = train_recall(table.model, overrides, seed, preset=config.preset, recall=recall, device=device)
+    log(f"{row.label:>24} seed {seed}: recall accuracy {result.get('recall_acc', float('nan')):.3f}")
+    if recall_file is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(recall_file, {"settings": wanted, "result": result})
+    record.update(result)
+    return record
+
+
+def summarize(table: Table, runs: Sequence[dict]) -> list[dict]:
+    """Per row (in the table's order), over seeds: label, parameters, per-seed and mean ± std of val ppl,
+    val bits/byte and recall accuracy; ``diverged`` counts seeds whose training did not finish."""
+    rows = []
+    for row in table.rows:
+        mine = sorted((r for r in runs if r["row"] == row.key), key=lambda r: r["seed"])
+        if not mine:
+            continue
+        finished = [r for r in mine if "val_ppl" in r]
+        recalled = [r for r in mine if "recall_acc" in r]
+        entry = {"row": row.key, "label": row.label, "overrides": json.loads(json.dumps(row.overrides)),
+                 "paper": {"ppl": row.paper[0], "acc": row.paper[1]}, "parameters": mine[0]["parameters"],
+                 "seeds": [r["seed"] for r in mine], "diverged": len(mine) - len(finished)}
+        for name, pool in (("val_ppl", finished), ("val_bpb", finished), ("recall_acc", recalled)):
+            values = [r[name] for r in pool]
+            entry[name] = {str(r["seed"]): r[name] for r in pool}
+            entry[f"{name}_mean"] = float(np.mean(values)) if values else None
+            entry[f"{name}_std"] = _std(values) if values else None
+        entry["seconds_mean"] = float(np.mean([r["seconds"] for r in finished])) if finished else None
+        rows.append(entry)
+    return rows
+
+
+def verdict(full: dict, row: dict, metric: str) -> dict:
+    """The rule, for one row against the full model on ``metric`` (``val_ppl``: lower is better;
+    ``recall_acc``: higher is better). The paper's direction is read from its own numbers for the row.
+
+    Returns ``{"gap", "spread", "paper_gap", "call"}``: gap = row mean - full mean; spread = the larger
+    sample std over seeds; call = "holds" / "does not hold" when |gap| > 2 x spread (in / against the
+    paper's direction), else "not testable at this scale". Fewer than two seeds on either side, or a
+    diverged seed: "not testable at this scale" (no spread to compare with).
+    """
+    column = "ppl" if metric == "val_ppl" else "acc"
+    paper_gap = row["paper"][column] - full["paper"][column]
+    mean, base = row.get(f"{metric}_mean"), full.get(f"{metric}_mean")
+    n = min(len(row.get(metric) or {}), len(full.get(metric) or {}))
+    if mean is None or base is None or n < 2 or row["diverged"] or full["diverged"]:
+        return {"gap": None if mean is None or base is None else mean - base, "spread": None, "paper_gap": paper_gap,
+                "call": "not testable at this scale"}
+    gap, spread = mean - base, max(row[f"{metric}_std"], full[f"{metric}_std"])
+    if abs(gap) > 2 * spread:
+        call = "holds" if (gap > 0) == (paper_gap > 0) else "does not hold"
+    else:
+        call = "not testable at this scale"
+    return {"gap": gap, "spread": spread, "paper_gap": paper_gap, "call": call}
+
+
+def verdicts(results: dict) -> list[dict]:
+    """Every row but the full model: ``{"label", "ppl": verdict(...), "acc": verdict(...)}``."""
+    rows = results["summary"]
+    full = rows[0]
+    return [{"row": r["row"], "label": r["label"], "ppl": verdict(full, r, "val_ppl"),
+             "acc": verdict(full, r, "recall_acc")} for r in rows[1:]]
+
+
+def ablation(table: str = "hope", seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small",
+             steps: int = DEFAULT_STEPS, batch: int = 8, context: int = 256, corpus: str = "pydoc",
+             rows: Sequence[str] | None = None, recall: Recall = RECALL, out: str | Path | None = RUNS,
+             json_path: str | Path | None = None, device: str = "cpu", log: Callable[[str], Any] = print,
+             text=None, **settings: Any) -> dict:
+    """Train every row x seed of ``TABLES[table]`` (or the ``rows`` named), score both numbers, summarise.
+
+    Returns (and writes to ``json_path``)::
+
+        {"format": 1, "kind": "ablation", "table": name, "source": the paper's table, "command": ...,
+         "settings": {the shared TrainConfig fields, "tokens_per_run"}, "recall": {the Recall fields},
+         "seeds": [...], "runs": [one record per row and seed, see train_or_read_back, plus "row", "label",
+         "recall_acc", "recall_loss"], "summary": [see summarize], "verdicts": [see verdicts],
+         "environment": {"python", "torch", "threads", "device", "platform", "created", "wall_seconds"}}
+    """
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {tuple(TABLES)}, got {table!r}.")
+    spec = TABLES[table]
+    seeds = [require_int("seed", s, low=0) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct ints >= 0, at least one, got {list(seeds)}.")
+    chosen = [spec.row(key) for key in rows] if rows is not None else list(spec.rows)
+    if chosen[0].key != "full":
+        chosen.insert(0, spec.row("full"))          # every verdict is against the full model
+    shared = dict(preset=preset, steps=steps, batch=batch, context=context, corpus=corpus, **settings)
+    for row in chosen:                               # every configuration checked before anything trains
+        run_config(spec.model, {**spec.base, **row.overrides}, seeds[0], **shared)
+    out = None if out is None else Path(out)
+    started = time.perf_counter()
+    runs = [_one_row_seed(spec, row, seed, out, shared, recall, device, log, text) for row in chosen for seed in seeds]
+    config = run_config(spec.model, spec.base, seeds[0], **shared)
+    settings_out = {k: v for k, v in asdict(config).items() if k not in ("model", "seed", "overrides")}
+    settings_out["tokens_per_run"] = config.steps * config.batch * config.context
+    results = {"format": FORMAT, "kind": "ablation", "table": table, "source": spec.source,
+               "model": spec.model, "base": json.loads(json.dumps(spec.base)),
+               "command": command("ablation", table=table, seeds=seeds, settings=settings_out, out=out,
+                                  json_path=json_path),
+               "settings": settings_out, "recall": asdict(recall), "seeds": seeds, "runs": runs,
+               "summary": summarize(spec, runs), "environment": _environment(device, started)}
+    results["verdicts"] = verdicts(results)
+    if json_path is not None:
+        _write_json(json_path, results)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Context use (the paper's Fig. 10)
+
+
+@torch.no_grad()
+def loss_by_position(model, text: torch.Tensor, *, length: int = CONTEXT_LENGTH, block: int = CONTEXT_BLOCK,
+                     window: int | None = None) -> dict:
+    """Mean next-byte loss (nats) per block of ``block`` positions over documents of ``length`` bytes.
+
+    ``text`` is cut into ``len(text) // (length + 1)`` documents. ``window=None``: each document is
+    read in one pass (a memory model carries its state from the first byte to the last). ``window=W``:
+    read in windows of W bytes moved by W // 2, each byte scored once (in the first window all of
+    them, later only the second half), so every byte after the first window sees W // 2 to W - 1
+    bytes before it (attention limited to its training context).
+
+    Returns ``{"positions": [block ends], "loss": [mean per block], "documents": n}``.
+    """
+    require_int("length", length)
+    require_int("block", block)
+    if length % block:
+        raise ValueError(f"length ({length}) must be a multiple of block ({block}).")
+    n = (text.numel()) // (length + 1)
+    if n < 1:
+        raise ValueError(f"the text has {text.numel()} bytes, fewer than one document of {length + 1}.")
+    docs = torch.stack([text[i * (length + 1):(i + 1) * (length + 1)] for i in range(n)]).long()
+    inputs, targets = docs[:, :-1], docs[:, 1:]
+    model.eval()
+    if window is None:
+        logits = model(inputs)[0]
+        losses = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")      # (n, length)
+    else:
+        require_int("window", window, low=2)
+        half = window // 2
+        losses = torch.empty(n, length)
+        start = 0
+        while True:
+            end = min(start + window, length)
+            logits = model(inputs[:, start:end])[0]
+            part = F.cross_entropy(logits.float().transpose(1, 2), targets[:, start:end], reduction="none")
+            first = 0 if start == 0 else half       # in later windows only the second half is new
+            losses[:, start + first:end] = part[:, first:]
+            if end == length:
+                break
+            start += half
+    per_block = losses.view(n, length // block, block).mean(dim=(0, 2))
+    return {"positions": [block * (i + 1) for i in range(length // block)], "loss": per_block.tolist(),
+            "documents": n}
+
+
+def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", steps: int = DEFAULT_STEPS,
+                batch: int = 8, context: int = 256, corpus: str = "pydoc", out: str | Path | None = RUNS,
+                json_path: str | Path | None = None, device: str = "cpu", log: Callable[[str], Any] = print,
+                length: int = CONTEXT_LENGTH, block: int = CONTEXT_BLOCK, text=None, **settings: Any) -> dict:
+    """Loss by position for :data:`CONTEXT_MODELS` (training the runs that are not there yet).
+
+    Returns (and writes)::
+
+        {"format": 1, "kind": "context", "command", "settings", "seeds", "length", "block", "documents",
+         "positions": [...], "models": [{"label", "model", "overrides", "read": "carried state" or
+         "windows of W moved by W/2", "loss": {seed: [per block]}, "loss_mean": [...], "loss_std": [...],
+         "first_block", "last_block" (mean loss of the first and last block)}], "environment"}
+    """
+    from hope_lite.data import corpus_bytes, load_corpus
+    from hope_lite.train import load_trained
+
+    seeds = [require_int("seed", s, low=0) for s in seeds]
+    shared = dict(preset=preset, steps=steps, batch=batch, context=context, corpus=corpus, **settings)
+    out = None if out is None else Path(out)
+    if text is None:
+        loaded = load_corpus(corpus, log=log)
+        val = corpus_bytes(loaded, "validation")
+    else:
+        val = text[1]
+    started = time.perf_counter()
+    models = []
+    documents = None
+    for label, table, key in CONTEXT_MODELS:
+        if table is None:
+            model_kind, overrides, folder, row_label = "transformer", {}, "context", label
+            row_key = "transformer"
+        else:
+            spec = TABLES[table]
+            row = spec.row(key)
+            model_kind, overrides, folder, row_label, row_key = spec.model, {**spec.base, **row.overrides}, spec.name, \
+                row.label, row.key
+        per_seed = {}
+        for seed in seeds:
+            config = run_config(model_kind, overrides, seed, **shared)
+            run_dir = None if out is None else out / folder / f"{row_key}-seed{seed}"
+            _, net = train_or_read_back(config, run_dir, text=text, device=device, log=log, want_model=True,
+                                        label=row_label)
+            if net is None and run_dir is not None:
+                net = load_trained(run_dir, device=device)[0]
+            window = context if model_kind == "transformer" else None
+            curve = loss_by_position(net, val, length=length, block=block, window=window)
+            per_seed[str(seed)] = curve["loss"]
+            documents, positions = curve["documents"], curve["positions"]
+            log(f"{label:>20} seed {seed}: loss {curve['loss'][0]:.3f} (first {block} bytes) -> "
+                f"{curve['loss'][-1]:.3f} (last {block})")
+        table_ = np.array(list(per_seed.values()))
+        models.append({"label": label, "model": model_kind, "overrides": json.loads(json.dumps(overrides)),
+                       "read": "carried state" if model_kind != "transformer" else
+                       f"windows of {context} moved by {context // 2}",
+                       "loss": per_seed, "loss_mean": table_.mean(0).tolist(),
+                       "loss_std": (table_.std(0, ddof=1) if len(seeds) > 1 else np.zeros(table_.shape[1])).tolist()})
+    config = run_config("hope", {}, seeds[0], **shared)
+    settings_out = {k: v for k, v in asdict(config).items() if k not in ("model", "seed", "overrides")}
+    results = {"format": FORMAT, "kind": "context",
+               "command": command("context", seeds=seeds, settings=settings_out, out=out, json_path=json_path),
+               "settings": settings_out, "seeds": seeds, "length": length, "block": block, "documents": documents,
+               "positions": positions, "models": models, "environment": _environment(device, started)}
+    if json_path is not None:
+        _write_json(json_path, results)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading, printing
+
+
+def _environment(device: str, started: float) -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "device": device, "platform": platform.platform(terse=True), "created": time.strftime("%Y-%m-%d"),
+            "wall_seconds": round(time.perf_counter() - started, 1)}
+
+
+def command(kind: str, *, seeds: Sequence[int], settings: dict, table: str | None = None,
+            out: str | Path | None = RUNS, json_path: str | Path | None = None) -> str:
+    """The command line that writes these results."""
+    parts = ["python -m hope_lite.lessons.ch08_paper_claims.experiments", kind]
+    if table is not None:
+        parts.append(f"--table {table}")
+    parts += [f"--preset {settings['preset']}", f"--steps {settings['steps']}", f"--batch {settings['batch']}",
+              f"--context {settings['context']}", f"--corpus {settings['corpus']}",
+              f"--seeds {' '.join(map(str, seeds))}"]
+    if out is not None:
+        parts.append(f"--out {out}")
+    if json_path is not None:
+        parts.append(f"--json {json_path}")
+    return " ".join(parts)
+
+
+def load_results(which: str = "hope", path: str | Path | None = None) -> dict:
+    """A committed results file: ``which`` is ``"hope"``, ``"titans"`` or ``"context"`` (or give ``path``)."""
+    if which not in RESULTS:
+        raise ValueError(f"which must be one of {tuple(RESULTS)}, got {which!r}.")
+    kind = "context" if which == "context" else f"ablation --table {which}"
+    cmd = f"python -m hope_lite.lessons.ch08_paper_claims.experiments {kind} --preset small --seeds 0 1 2 " \
+          f"--json {RESULTS[which]}"
+    return read_results(path or RESULTS[which], what="a chapter-08 results file", fmt=FORMAT,
+                        key="models" if which == "context" else "summary", command=cmd)
+
+
+def _cell(mean: float | None, std: float | None, digits: int) -> str:
+    return "–" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def format_table(results: dict) -> str:
+    """The markdown ablation table: row | params | val ppl per seed | mean ± std | recall acc mean ± std |
+    the paper's ppl / acc | verdict (ppl, acc)."""
+    if not isinstance(results, dict) or results.get("kind") != "ablation":
+        raise ValueError("format_table takes the dict returned by ablation() or load_results('hope' / 'titans').")
+    seeds = results["seeds"]
+    head = ["row", "params", *[f"ppl s{s}" for s in seeds], "val ppl", "recall acc", "paper ppl / acc",
+            "verdict ppl", "verdict acc"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 4) + ["---"] * 3) + "|"]
+    calls = {v["row"]: v for v in results["verdicts"]}
+    for r in results["summary"]:
+        per_seed = [f"{r['val_ppl'][str(s)]:.2f}" if str(s) in r["val_ppl"] else "diverged" for s in seeds]
+        v = calls.get(r["row"])
+        lines.append("| " + " | ".join([
+            r["label"], f"{r['parameters']:,}", *per_seed, _cell(r["val_ppl_mean"], r["val_ppl_std"], 2),
+            _cell(r["recall_acc_mean"], r["recall_acc_std"], 3), f"{r['paper']['ppl']} / {r['paper']['acc']}",
+            "(full model)" if v is None else v["ppl"]["call"], "" if v is None else v["acc"]["call"]]) + " |")
+    return "\n".join(lines)
+
+
+def format_context(results: dict, every: int = 4) -> str:
+    """The context-use numbers: mean loss (nats/byte) per model at every ``every``-th block."""
+    if not isinstance(results, dict) or results.get("kind") != "context":
+        raise ValueError("format_context takes the dict returned by context_use() or load_results('context').")
+    picks = list(range(0, len(results["positions"]), every))
+    if picks[-1] != len(results["positions"]) - 1:
+        picks.append(len(results["positions"]) - 1)
+    head = ["model", "read", *[f"≤{results['positions'][i]}" for i in picks]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(picks)) + "|"]
+    for m in results["models"]:
+        lines.append("| " + " | ".join([m["label"], m["read"], *[f"{m['loss_mean'][i]:.3f}" for i in picks]]) + " |")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m hope_lite.lessons.ch08_paper_claims.experiments",
+                                description="The experiments of notebook 08: ablation tables and context use.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, helptext in (("ablation", "train every row x seed of an ablation table, print it, write JSON"),
+                           ("context", "loss by position in 4096-byte documents (paper Fig. 10)")):
+        c = sub.add_parser(name, help=helptext)
+        if name == "ablation":
+            c.add_argument("--table", default="hope", help=f"one of {tuple(TABLES)}")
+            c.add_argument("--rows", nargs="+", default=None, help="only these rows (the full model is always run)")
+        c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+        c.add_argument("--preset", default="small")
+        c.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+        c.add_argument("--batch", type=int, default=8)
+        c.add_argument("--context", type=int, default=256)
+        c.add_argument("--corpus", default="pydoc")
+        c.add_argument("--out", default=RUNS, help=f"folder of the run directories (default: {RUNS})")
+        c.add_argument("--json", default=None, help="write the results here")
+        c.add_argument("--device", default="cpu")
+        c.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    t = sub.add_parser("table", help="print a results file")
+    t.add_argument("path")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
+    args = p.parse_args(argv)
+    try:
+        if args.command == "table":
+            data = json.loads(Path(args.path).read_text())
+            print(format_context(data) if data.get("kind") == "context" else format_table(data))
+            return 0
+        if args.threads is not None:
+            torch.set_num_threads(require_int("threads", args.threads))
+        shared = dict(seeds=args.seeds, preset=args.preset, steps=args.steps, batch=args.batch, context=args.context,
+                      corpus=args.corpus, out=args.out, json_path=args.json, device=args.device)
+        if args.command == "ablation":
+            results = ablation(args.table, rows=args.rows, **shared)
+            print()
+            print(format_table(results))
+        else:
+            results = context_use(**shared)
+            print()
+            print(format_context(results))
+    except (ValueError, FileNotFoundError) as err:
+        p.error(str(err))
+    print(f"\nwall time {results['environment']['wall_seconds']:.0f} s" + (f"; wrote {args.json}" if args.json else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
