@@ -7,7 +7,6 @@ The committed numbers (docs/reading.md, "Momentum in the inner rule"): seeds 0-2
 results/14-inner-momentum.jsonl, one thread per run.
 """
 
-import functools
 import json
 import sys
 
@@ -18,13 +17,9 @@ from hope_lite.self_modifying import SelfModifyingTitans
 
 
 def lm(momentum: bool, seed: int) -> dict:
-    build = train.build_model
-    train.build_model = functools.partial(build, inner_momentum=momentum)
-    try:
-        r = train.train(train.TrainConfig(preset="tiny", steps=300, seed=seed, eval_every=300, checkpoint_every=300),
-                        progress=False, log=lambda *_: None)
-    finally:
-        train.build_model = build
+    config = train.TrainConfig(preset="tiny", steps=300, seed=seed, eval_every=300, checkpoint_every=300,
+                               overrides={"inner_momentum": momentum})
+    r = train.train(config, progress=False, log=lambda *_: None)
     v = r.validation()[-1]
     return {"val_loss": v["val_loss"], "val_bpb": v["val_bpb"], "val_ppl": v["val_ppl"],
             "train_last20": sum(r.losses()[-20:]) / 20, "parameters": sum(p.numel() for p in r.model.parameters())}

@@ -25,6 +25,7 @@ NOTEBOOKS: dict[str, str] = {
     "05_self_modifying_titans.ipynb": "05 · Self-modifying Titans",
     "06_continuum_memory.ipynb": "06 · Continuum Memory System",
     "07_hope.ipynb": "07 · HOPE",
+    "08_paper_claims.ipynb": "08 · The paper's claims, tested",
 }
 INDEX = "00_index.ipynb"
 

@@ -54,7 +54,7 @@ import math
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -125,6 +125,16 @@ class Table:
     paper_columns: tuple[str, str] = ("ppl", "acc")
     notes: str = ""
     extra: dict = field(default_factory=dict)
+
+    def with_row(self, label: str, overrides: dict, key: str = "mine") -> "Table":
+        """This table's full model and one row of your own (no paper numbers: the verdict reports the gap only)."""
+        if not isinstance(overrides, dict) or not overrides:
+            raise ValueError(f"overrides must be a non-empty dict of switches, e.g. {{'retention': False}}, "
+                             f"got {overrides!r}.")
+        if key == "full":
+            raise ValueError("key 'full' is the full model's; choose another key.")
+        own = Row(label, dict(overrides), (math.nan, math.nan), key)
+        return replace(self, name=f"{self.name}+{key}", rows=(self.row("full"), own))
 
     def row(self, key: str) -> Row:
         for r in self.rows:
@@ -294,7 +304,8 @@ def verdict(full: dict, row: dict, metric: str) -> dict:
     Returns ``{"gap", "spread", "paper_gap", "call"}``: gap = row mean - full mean; spread = the larger
     sample std over seeds; call = "holds" / "does not hold" when |gap| > 2 x spread (in / against the
     paper's direction), else "not testable at this scale". Fewer than two seeds on either side, or a
-    diverged seed: "not testable at this scale" (no spread to compare with).
+    diverged seed: "not testable at this scale" (no spread to compare with). A row of your own has no
+    paper numbers: its call is "a gap that counts" or "within the seed spread".
     """
     column = "ppl" if metric == "val_ppl" else "acc"
     paper_gap = row["paper"][column] - full["paper"][column]
@@ -304,7 +315,9 @@ def verdict(full: dict, row: dict, metric: str) -> dict:
         return {"gap": None if mean is None or base is None else mean - base, "spread": None, "paper_gap": paper_gap,
                 "call": "not testable at this scale"}
     gap, spread = mean - base, max(row[f"{metric}_std"], full[f"{metric}_std"])
-    if abs(gap) > 2 * spread:
+    if math.isnan(paper_gap):
+        call = "a gap that counts" if abs(gap) > 2 * spread else "within the seed spread"
+    elif abs(gap) > 2 * spread:
         call = "holds" if (gap > 0) == (paper_gap > 0) else "does not hold"
     else:
         call = "not testable at this scale"
@@ -319,12 +332,13 @@ def verdicts(results: dict) -> list[dict]:
              "acc": verdict(full, r, "recall_acc")} for r in rows[1:]]
 
 
-def ablation(table: str = "hope", seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small",
+def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small",
              steps: int = DEFAULT_STEPS, batch: int = 8, context: int = 256, corpus: str = "pydoc",
              rows: Sequence[str] | None = None, recall: Recall = RECALL, out: str | Path | None = RUNS,
              json_path: str | Path | None = None, device: str = "cpu", log: Callable[[str], Any] = print,
              text=None, **settings: Any) -> dict:
     """Train every row x seed of ``TABLES[table]`` (or the ``rows`` named), score both numbers, summarise.
+    ``table`` may also be a :class:`Table` (e.g. ``TABLES["hope"].with_row(...)``, a row of your own).
 
     Returns (and writes to ``json_path``)::
 
@@ -334,9 +348,12 @@ def ablation(table: str = "hope", seeds: Sequence[int] = (0, 1, 2), *, preset: s
          "recall_acc", "recall_loss"], "summary": [see summarize], "verdicts": [see verdicts],
          "environment": {"python", "torch", "threads", "device", "platform", "created", "wall_seconds"}}
     """
-    if table not in TABLES:
-        raise ValueError(f"table must be one of {tuple(TABLES)}, got {table!r}.")
-    spec = TABLES[table]
+    if isinstance(table, Table):
+        spec, table = table, table.name
+    elif table in TABLES:
+        spec = TABLES[table]
+    else:
+        raise ValueError(f"table must be one of {tuple(TABLES)} (or a Table), got {table!r}.")
     seeds = [require_int("seed", s, low=0) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct ints >= 0, at least one, got {list(seeds)}.")
@@ -521,6 +538,10 @@ def _cell(mean: float | None, std: float | None, digits: int) -> str:
     return "–" if mean is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def _paper(paper: dict) -> str:
+    return "–" if math.isnan(paper["ppl"]) else f"{paper['ppl']} / {paper['acc']}"
+
+
 def format_table(results: dict) -> str:
     """The markdown ablation table: row | params | val ppl per seed | mean ± std | recall acc mean ± std |
     the paper's ppl / acc | verdict (ppl, acc)."""
@@ -536,7 +557,7 @@ def format_table(results: dict) -> str:
         v = calls.get(r["row"])
         lines.append("| " + " | ".join([
             r["label"], f"{r['parameters']:,}", *per_seed, _cell(r["val_ppl_mean"], r["val_ppl_std"], 2),
-            _cell(r["recall_acc_mean"], r["recall_acc_std"], 3), f"{r['paper']['ppl']} / {r['paper']['acc']}",
+            _cell(r["recall_acc_mean"], r["recall_acc_std"], 3), _paper(r["paper"]),
             "(full model)" if v is None else v["ppl"]["call"], "" if v is None else v["acc"]["call"]]) + " |")
     return "\n".join(lines)
 
