@@ -25,7 +25,7 @@ from torch import Tensor
 
 __all__ = ["positive_int", "nonnegative_int", "boolean", "positive_finite", "optional_positive_finite", "in_range",
            "choice", "value_checks", "set_value_checks", "value_checks_enabled", "check_finite",
-           "check_in_range", "check_sequence_input"]
+           "check_in_range", "check_sequence_input", "NonFiniteError"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,9 +131,14 @@ def value_checks_enabled() -> bool:
     return _VALUE_CHECKS and not _compiling()
 
 
+class NonFiniteError(ValueError):
+    """A tensor holds NaN or inf. Inside a model under training this means the training diverged (the
+    trainer reports it so); given by a caller, it is bad input."""
+
+
 def check_finite(name: str, x: Tensor, what_to_do: str = "clean or rescale the inputs") -> None:
     if value_checks_enabled() and not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf values; {what_to_do}.")
+        raise NonFiniteError(f"{name} contains NaN or inf values; {what_to_do}.")
 
 
 def check_in_range(name: str, x: Tensor, low: float, high: float) -> None:

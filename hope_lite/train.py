@@ -64,6 +64,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import NonFiniteError
 from .data import CORPORA, corpus_bytes, load_corpus
 from .models import MODELS, PRESETS, LanguageModel, build_model, preset_config
 from .run_dir import (CHECKSUM_SUFFIX, MetricsLog, RunDirError, RunLock, atomic_write, describe_os_error,
@@ -525,13 +526,21 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
             rows = sampler.batch(step)[rank * config.batch:(rank + 1) * config.batch].to(device)
             if sampler.starts_over(step):
                 memory = None
-            with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
-                                enabled=bf16):
-                logits, new_memory = net(rows[:, :-1], state=memory)
+            try:
+                with torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                                    enabled=bf16):
+                    logits, new_memory = net(rows[:, :-1], state=memory)
+            except NonFiniteError as err:         # byte ids in, so a NaN or inf inside is the training diverging
+                inside = str(err).split(";")[0]      # the layer's advice is for its callers' inputs, not for this
+                raise FloatingPointError(f"the forward pass of step {step + 1} overflowed inside the model ({inside}): "
+                                         f"the training diverged; lower lr (now {config.lr}).") from None
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            if not torch.isfinite(grad_norm):      # stop before the step: a NaN step would poison every weight
+                raise FloatingPointError(f"the gradient norm is {grad_norm.item()} at step {step + 1} (the training "
+                                         f"diverged); lower lr (now {config.lr}).")
             optimizer.step()
             lr = scheduler.get_last_lr()[0]
             scheduler.step()

@@ -80,6 +80,8 @@ ANOTHER_WIDTH = (r"has shape \(.*\) but \w+ expects \(.*\) \(a state of another 
 FRESH = r"or pass None to start fresh\.$"
 
 CASES = [
+    Case("layers", "TitansLayer, an input holding NaN", lambda: TitansLayer(16, 2, 8)(
+        torch.full((1, 4, 16), float("nan"))), raises=ValueError, match="x contains NaN or inf"),
     # -- a state from another memory: width, dtype, device, kind, batch ---------------------------
     Case("layers", "Hebbian memory (d=8), a state of d=16", lambda: HebbianMemory(D, D)(*qkv(), state=memory_state(
         HebbianMemory, 16)), raises=ValueError, match=r"^state.M " + ANOTHER_WIDTH),

@@ -41,6 +41,14 @@ def _planted_checkpoint():
 
 
 CASES = [
+    Case("training", "TrainConfig(model='transformer', overrides={'cms': False})",
+         lambda: TrainConfig(model="transformer", overrides={"cms": False}), raises=ValueError,
+         match="model 'transformer' has no cms"),
+    Case("training", "TrainConfig(overrides={'inner_rule': 'newton'})",
+         lambda: TrainConfig(overrides={"inner_rule": "newton"}), raises=ValueError, match="inner_rule"),
+    Case("training", "train() at lr=1e12 (the training diverges)",
+         lambda: train(TrainConfig(**{**TINY, "lr": 1e12, "warmup": 0}), **QUIET), raises=FloatingPointError,
+         match="diverged.*lower lr"),
     Case("training", "TrainConfig(context=64, eval_bytes=8)", lambda: TrainConfig(context=64, eval_bytes=8),
          raises=ValueError, match="eval_bytes .* must be at least context"),
     Case("training", "TrainConfig(steps=0)", lambda: TrainConfig(steps=0), raises=ValueError, match="steps must be"),

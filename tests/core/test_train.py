@@ -279,3 +279,8 @@ def test_the_command_line_takes_overrides_as_json_values(tmp_path):
     assert json.loads((tmp_path / "r" / CONFIG).read_text())["overrides"] == {"retention": False}
     bad = run_cli("--model", "hope", "--preset", "tiny", "--override", "cms", "--out", str(tmp_path / "b"))
     assert bad.returncode == 2 and "FIELD=VALUE" in bad.stderr
+
+
+def test_a_diverging_run_stops_with_a_message_before_its_weights_turn_nan():
+    with pytest.raises(FloatingPointError, match="lower lr"):
+        train(small_run(model="hope", lr=1e12, warmup=0, steps=6), progress=False, log=lambda _: None)

@@ -150,9 +150,28 @@ def test_recall_accuracy_is_scored_on_held_out_sequences_and_is_reproducible():
     assert 0.0 <= first["recall_acc"] <= 1.0
 
 
-def test_a_diverging_recall_run_is_reported_not_raised():
-    result = ex.train_recall("transformer", {}, 0, preset="tiny", recall=ex.Recall(steps=3, batch=4, test=16, lr=1e30))
-    assert "diverged" in result or math.isfinite(result["recall_loss"])      # either way: a record, no exception
+@pytest.mark.parametrize("model", ["transformer", "hope"])
+def test_a_diverging_recall_run_is_reported_not_raised(model):
+    result = ex.train_recall(model, {}, 0, preset="tiny", recall=ex.Recall(steps=3, batch=4, test=16, lr=1e30))
+    assert result["diverged"] == 2 and "recall_acc" not in result          # step 1 blows the weights up
+
+
+def test_a_diverging_row_is_a_record_and_its_verdict_is_not_testable(monkeypatch):
+    from hope_lite.lessons.ch07_hope import experiments as eh
+
+    real = eh.train_or_read_back
+
+    def diverge_on_seed_1(config, run_dir, **kw):
+        if config.overrides.get("cms") is False and config.seed == 1:
+            raise FloatingPointError("the training loss is nan at step 2; lower lr")
+        return real(config, run_dir, **kw)
+
+    monkeypatch.setattr(ex, "train_or_read_back", diverge_on_seed_1)
+    results = ex.ablation("hope", (0, 1), rows=["no_cms"], out=None, recall=QUICK_RECALL, text=TEXT, log=quiet, **TINY)
+    no_cms = results["summary"][1]
+    assert no_cms["diverged"] == 1 and list(no_cms["val_ppl"]) == ["0"]
+    assert results["verdicts"][0]["ppl"]["call"] == "not testable at this scale"
+    assert "diverged" in ex.format_table(results)
 
 
 # ---- context use -------------------------------------------------------------------------------------

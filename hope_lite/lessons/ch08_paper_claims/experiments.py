@@ -62,6 +62,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hope_lite.checks import NonFiniteError
 from hope_lite.models import build_model, count_parameters
 from hope_lite.run_dir import atomic_write
 
@@ -191,7 +192,7 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
                  device: str = "cpu") -> dict:
     """Train ``model`` (with ``overrides``) from scratch on MQAR and score it: ``{"recall_acc", "recall_loss",
     "seconds"}`` (accuracy on the asked values of ``recall.test`` held-out sequences; chance is 2 / vocab).
-    A loss that becomes NaN or inf is reported as ``{"diverged": step}`` instead."""
+    A run whose loss, gradients or activations become NaN or inf is reported as ``{"diverged": step}`` instead."""
     from hope_lite.data.tasks import multi_query_recall
 
     torch.manual_seed(seed)
@@ -208,13 +209,17 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
         # every step a fresh batch; seeds 0.. for training, far from the test seed below
         batch = multi_query_recall(recall.batch, recall.pairs, recall.queries, vocab_size=recall.vocab,
                                    seed=seed * 100_003 + step)
-        logits, _ = net(batch["tokens"].to(device))
+        try:
+            logits, _ = net(batch["tokens"].to(device))
+        except NonFiniteError:                       # token ids in: a NaN or inf inside is the training diverging
+            return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
         loss = F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].to(device).flatten())
         if not math.isfinite(loss.item()):
             return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        if not torch.isfinite(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)):
+            return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
         optimizer.step()
     test = multi_query_recall(recall.test, recall.pairs, recall.queries, vocab_size=recall.vocab, seed=2**31 - 1)
     net.eval()
