@@ -329,10 +329,10 @@ def _block_parameters(kind: str, cfg: ModelConfig) -> int:
 # nothing, so it is refused rather than silently ignored.
 SWITCHES_OF_MODEL: dict[str, tuple[str, ...]] = {
     "hope": ("inner_rule", "retention", "static_projections", "adaptive_q", "inner_momentum", "cms",
-             "cms_periods", "cms_variant", "cms_learning_rate", "projection_chunk_size"),
+             "cms_periods", "cms_variant", "cms_learning_rate", "projection_chunk_size", "chunk_size"),
     "hope-attention": ("cms", "cms_periods", "cms_variant", "cms_learning_rate"),
     "titans": ("titans_memory_depth", "titans_conv", "titans_momentum", "titans_weight_decay",
-               "titans_persistent_tokens"),
+               "titans_persistent_tokens", "chunk_size"),
     "transformer": (),
 }
 
@@ -353,6 +353,9 @@ def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelC
     if unknown:
         raise ValueError(f"unknown config field(s) {sorted(unknown)}; choose from "
                          f"{sorted(ModelConfig.__dataclass_fields__)}.")
+    if "channel_hidden" in overrides:
+        raise ValueError("channel_hidden is solved for the parameter budget, not set; change ffn_hidden (the "
+                         "Transformer++ budget) instead.")
     everyone = set(ModelConfig.__dataclass_fields__) - {n for names in SWITCHES_OF_MODEL.values() for n in names}
     ignored = sorted(set(overrides) - everyone - set(SWITCHES_OF_MODEL[model]))
     if ignored:
@@ -377,7 +380,8 @@ def _check_config(cfg: ModelConfig) -> None:
     width_per_head(cfg.width, cfg.heads)
     checks.positive_int("config field titans_memory_depth", cfg.titans_memory_depth, " (1 = linear memory)")
     checks.nonnegative_int("config field titans_persistent_tokens", cfg.titans_persistent_tokens)
-    for name in ("titans_conv", "titans_momentum", "titans_weight_decay"):
+    for name in ("titans_conv", "titans_momentum", "titans_weight_decay", "retention", "adaptive_q", "inner_momentum",
+                 "cms"):
         checks.boolean(f"config field {name}", getattr(cfg, name))
 
 

@@ -533,14 +533,14 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
             except NonFiniteError as err:         # byte ids in, so a NaN or inf inside is the training diverging
                 inside = str(err).split(";")[0]      # the layer's advice is for its callers' inputs, not for this
                 raise FloatingPointError(f"the forward pass of step {step + 1} overflowed inside the model ({inside}): "
-                                         f"the training diverged; lower lr (now {config.lr}).") from None
+                                         f"the training diverged; lower lr (now {config.lr}), in a new --out.") from None
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             if not torch.isfinite(grad_norm):      # stop before the step: a NaN step would poison every weight
                 raise FloatingPointError(f"the gradient norm is {grad_norm.item()} at step {step + 1} (the training "
-                                         f"diverged); lower lr (now {config.lr}).")
+                                         f"diverged); lower lr (now {config.lr}), in a new --out.")
             optimizer.step()
             lr = scheduler.get_last_lr()[0]
             scheduler.step()
@@ -552,13 +552,19 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
                 value /= world
             value = value.item()
             if not math.isfinite(value):
-                raise FloatingPointError(f"the training loss is {value} at step {step}; lower lr (now {config.lr}).")
+                raise FloatingPointError(f"the training loss is {value} at step {step}; lower lr (now {config.lr}), "
+                                         f"in a new --out.")
             write({"kind": "train", "step": step, "loss": value, "bpb": value / math.log(2), "lr": lr,
                    "tokens": step * config.batch * world * config.context,
                    "seconds": round(time.perf_counter() - started, 3)})
             if (step % config.eval_every == 0 or step == config.steps) and rank == 0:   # only rank 0 writes it
-                write({"kind": "validation", "step": step,
-                       **evaluate(model, val_bytes, config.context, max_bytes=config.eval_bytes)})
+                try:
+                    scores = evaluate(model, val_bytes, config.context, max_bytes=config.eval_bytes)
+                except NonFiniteError as err:
+                    raise FloatingPointError(f"the validation after step {step} overflowed inside the model "
+                                             f"({str(err).split(';')[0]}): the training diverged; lower lr (now "
+                                             f"{config.lr}), in a new --out.") from None
+                write({"kind": "validation", "step": step, **scores})
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(bpb=f"{value / math.log(2):.3f}")
@@ -583,6 +589,9 @@ def parse_overrides(items: list[str]) -> dict:
         name, equals, text = item.partition("=")
         if not equals or not name:
             raise ValueError(f"--override takes FIELD=VALUE (e.g. cms=false), got {item!r}.")
+        if text.strip().lower() in ("true", "false"):       # True / FALSE too: a string "False" would be truthy
+            overrides[name.strip()] = text.strip().lower() == "true"
+            continue
         try:
             overrides[name.strip()] = json.loads(text)
         except json.JSONDecodeError:

@@ -261,6 +261,8 @@ def test_a_run_written_before_overrides_existed_still_resumes(tmp_path):
     ({"cms": False}, "model 'transformer' has no cms"),
     ({"no_such_field": 1}, "unknown config field"),
     ({"inner_rule": "newton"}, "inner_rule"),
+    ({"cms": "False"}, "cms must be True or False"),
+    ({"channel_hidden": 64}, "channel_hidden is solved"),
     (["cms"], "overrides must be a dict"),
 ])
 def test_bad_overrides_are_refused_when_the_config_is_made(overrides, words):
@@ -271,8 +273,8 @@ def test_bad_overrides_are_refused_when_the_config_is_made(overrides, words):
 
 def test_the_command_line_takes_overrides_as_json_values(tmp_path):
     from hope_lite.train import parse_overrides
-    assert parse_overrides(["cms=false", "inner_rule=dot", 'static_projections=["k"]']) == \
-        {"cms": False, "inner_rule": "dot", "static_projections": ["k"]}
+    assert parse_overrides(["cms=false", "inner_rule=dot", 'static_projections=["k"]', "retention=False"]) == \
+        {"cms": False, "inner_rule": "dot", "static_projections": ["k"], "retention": False}
     done = run_cli("--model", "hope", "--preset", "tiny", "--steps", "2", "--batch", "2", "--context", "16",
                    "--eval-bytes", "64", "--no-progress", "--override", "retention=false", "--out", str(tmp_path / "r"))
     assert done.returncode == 0, done.stderr

@@ -96,10 +96,13 @@ def test_a_changed_recall_task_is_trained_again_not_read_back(hope_table):
     assert any("recall task (3 steps)" in s for s in said), said
 
 
-def test_the_rows_argument_always_keeps_the_full_model(tmp_path):
-    results = ex.ablation("titans", (0,), rows=["no_conv"], out=None, recall=QUICK_RECALL, text=TEXT, log=quiet,
-                          **TINY)
-    assert [r["row"] for r in results["summary"]] == ["full", "no_conv"]
+def test_the_rows_argument_always_keeps_the_full_model_once(tmp_path):
+    results = ex.ablation("titans", (0,), rows=["no_conv", "full", "no_conv"], out=None, recall=QUICK_RECALL,
+                          text=TEXT, log=quiet, **TINY)
+    assert [r["row"] for r in results["summary"]] == ["full", "no_conv"] and len(results["runs"]) == 2
+    assert "--rows no_conv" in results["command"]
+    total = sum(r["seconds"] + r["recall_seconds"] for r in results["runs"])
+    assert results["environment"]["compute_seconds"] == pytest.approx(total, abs=0.1)
     with pytest.raises(ValueError, match="table must be one of"):
         ex.ablation("mamba", (0,), out=None)
     with pytest.raises(ValueError, match="seeds must be distinct"):
@@ -143,6 +146,22 @@ def test_accuracy_is_judged_higher_is_better_and_a_diverged_or_lone_seed_is_not_
 # ---- the recall task ---------------------------------------------------------------------------------
 
 
+def test_recall_cannot_test_a_part_that_updates_only_after_the_sequence():
+    hope = ex.TABLES["hope"]
+    assert ex.RECALL.length == 16
+    for key in ("static_k", "static_v", "static_q"):
+        assert "first updates at token 64 (projection_chunk_size = 64)" in ex.recall_reaches(hope, hope.row(key))
+    assert "cms_periods = (64, 256, 1024)" in ex.recall_reaches(hope, hope.row("no_cms"))
+    for key in ("full", "plain_gd", "no_momentum", "no_retention"):                # the output memory's rule
+        assert ex.recall_reaches(hope, hope.row(key)) is None
+    long = ex.Recall(pairs=20, queries=20, vocab=64)                               # 80 tokens: k, v, q update
+    assert ex.recall_reaches(hope, hope.row("static_k"), recall=long) is None
+    full = {"paper": {"ppl": 1, "acc": 1}, "diverged": 0, "recall_acc": {"0": 0.5, "1": 0.5}, "recall_acc_mean": 0.5,
+            "recall_acc_std": 0.0}
+    row = {**full, "paper": {"ppl": 2, "acc": 0}, "recall_acc_mean": 0.1, "recall_untestable": "why"}
+    assert ex.verdict(full, row, "recall_acc")["call"] == "not testable at this scale"
+
+
 def test_recall_accuracy_is_scored_on_held_out_sequences_and_is_reproducible():
     first = ex.train_recall("transformer", {}, 0, preset="tiny", recall=QUICK_RECALL)
     second = ex.train_recall("transformer", {}, 0, preset="tiny", recall=QUICK_RECALL)
@@ -153,7 +172,7 @@ def test_recall_accuracy_is_scored_on_held_out_sequences_and_is_reproducible():
 @pytest.mark.parametrize("model", ["transformer", "hope"])
 def test_a_diverging_recall_run_is_reported_not_raised(model):
     result = ex.train_recall(model, {}, 0, preset="tiny", recall=ex.Recall(steps=3, batch=4, test=16, lr=1e30))
-    assert result["diverged"] == 2 and "recall_acc" not in result          # step 1 blows the weights up
+    assert result["recall_diverged"] == 2 and "recall_acc" not in result   # step 1 blows the weights up
 
 
 def test_a_diverging_row_is_a_record_and_its_verdict_is_not_testable(monkeypatch):

@@ -14,7 +14,7 @@ checkpoint) and each writing one JSON file that the notebook reads::
 :class:`hope_lite.models.ModelConfig` changed (the row's ``overrides``), trained with
 :func:`hope_lite.train.train` under one :class:`~hope_lite.train.TrainConfig` that differs only in
 those overrides and the seed: the same preset, bytes, steps, schedule and validation bytes, and the
-same parameter count within 0.2 % (the channel mixer is re-solved for the budget). Two numbers per
+same parameter count within 0.5 % (the channel mixer is re-solved for the budget). Two numbers per
 row and seed:
 
 * validation perplexity (and bits per byte) on the offline corpus -- the paper's "ppl";
@@ -89,13 +89,24 @@ CONTEXT_BLOCK = 256
 class Recall:
     """The recall task every row is trained and scored on: MQAR with ``pairs`` key-value pairs listed
     and ``queries`` of them asked, tokens from a ``vocab``-symbol alphabet (keys and values from
-    disjoint halves, so chance is 2 / vocab), ``steps`` AdamW steps of ``batch`` fresh sequences at
-    ``lr`` (10 % linear warm-up, gradient clip 1), scored on ``test`` held-out sequences."""
+    disjoint halves, so a blind guess scores 2 / vocab, and repeating one of the listed values about
+    1 / pairs), ``steps`` AdamW steps of ``batch`` fresh sequences at ``lr`` (10 % linear warm-up,
+    gradient clip 1), scored on ``test`` held-out sequences.
+
+    A sequence is ``2 * (pairs + queries)`` tokens long (16 by default), shorter than the ``small``
+    preset's chunks (64): inside it the self-modifying projection memories (k, v, q, eta, alpha) and
+    the CMS levels never update, so the task can only test switches of the output memory's rule
+    (:func:`recall_reaches`). A longer sequence tests more, but did not train past copying a listed
+    value within this budget."""
+
+    @property
+    def length(self) -> int:
+        return 2 * (self.pairs + self.queries)
 
     pairs: int = 4
     queries: int = 4
-    vocab: int = 32
-    steps: int = 50
+    vocab: int = 16
+    steps: int = 80
     batch: int = 64
     lr: float = 1e-2
     test: int = 512
@@ -106,12 +117,18 @@ RECALL = Recall()
 
 @dataclass(frozen=True)
 class Row:
-    """One row of an ablation table: its label, the switches it changes, and the paper's (ppl, acc)."""
+    """One row of an ablation table: its label, the switches it changes, and the paper's (ppl, acc).
+
+    ``period_of_part``: the model-config field holding the update period of the part this row
+    switches, when that part only changes at its chunk boundaries (the projection memories, the CMS);
+    None when the part acts at every token (the output memory's rule, Titans' memory).
+    """
 
     label: str
     overrides: dict
     paper: tuple[float, float]
     key: str = ""
+    period_of_part: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,10 +168,10 @@ TABLES: dict[str, Table] = {
          Row("DGD → plain GD", {"inner_rule": "dot"}, (13.41, 56.5), "plain_gd"),
          Row("w/o momentum", {"inner_momentum": False}, (13.58, 56.9), "no_momentum"),
          Row("w/o weight decay (α)", {"retention": False}, (13.71, 57.2), "no_retention"),
-         Row("w/o CMS", {"cms": False}, (13.04, 57.3), "no_cms"),
-         Row("w/o inner projection k", {"static_projections": ("k",)}, (13.77, 56.9), "static_k"),
-         Row("w/o inner projection v", {"static_projections": ("v",)}, (13.90, 55.1), "static_v"),
-         Row("w/o inner projection q", {"static_projections": ("q",)}, (12.19, 57.4), "static_q")),
+         Row("w/o CMS", {"cms": False}, (13.04, 57.3), "no_cms", "cms_periods"),
+         Row("w/o inner projection k", {"static_projections": ("k",)}, (13.77, 56.9), "static_k", "projection_chunk_size"),
+         Row("w/o inner projection v", {"static_projections": ("v",)}, (13.90, 55.1), "static_v", "projection_chunk_size"),
+         Row("w/o inner projection q", {"static_projections": ("q",)}, (12.19, 57.4), "static_q", "projection_chunk_size")),
         source="Nested Learning, Table 6 (760M parameters): perplexity ↓ / reasoning accuracy ↑"),
     "titans": Table(
         "titans", "titans", {"titans_persistent_tokens": PERSISTENT_TOKENS},
@@ -174,7 +191,7 @@ CONTEXT_MODELS = (("HOPE", "hope", "full"), ("HOPE w/o CMS", "hope", "no_cms"), 
 
 def run_config(model: str, overrides: dict, seed: int, *, preset: str = "small", steps: int = DEFAULT_STEPS,
                batch: int = 8, context: int = 256, corpus: str = "pydoc", **settings: Any):
-    """The TrainConfig of one run: three validations (the last at the end), a checkpoint at each, 10 % warm-up."""
+    """The TrainConfig of one run: a validation and a checkpoint every ``steps // 3`` steps and at the end, 10 % warm-up."""
     from hope_lite.train import TrainConfig
 
     require_int("steps", steps)
@@ -184,6 +201,22 @@ def run_config(model: str, overrides: dict, seed: int, *, preset: str = "small",
     return TrainConfig(model=model, seed=seed, overrides=dict(overrides), **{**base, **settings})
 
 
+def recall_reaches(table: "Table", row: Row, preset: str = "small", recall: "Recall | None" = None) -> str | None:
+    """None when the recall task exercises the part ``row`` switches; otherwise why it cannot: the part's
+    first update lands at token ``period - 1``, and a recall sequence of ``recall.length`` tokens ends first."""
+    from hope_lite.models import preset_config
+
+    recall = RECALL if recall is None else recall
+    if row.period_of_part is None:
+        return None
+    value = getattr(preset_config(table.model, preset, **table.base), row.period_of_part)
+    period = min(value) if isinstance(value, tuple) else value
+    if period < recall.length:
+        return None
+    return (f"the switched part first updates at token {period} ({row.period_of_part} = {value}), after the "
+            f"{recall.length}-token recall sequence ends")
+
+
 # ---------------------------------------------------------------------------------------------
 # In-context recall, the stand-in for "reasoning accuracy"
 
@@ -191,8 +224,9 @@ def run_config(model: str, overrides: dict, seed: int, *, preset: str = "small",
 def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small", recall: Recall = RECALL,
                  device: str = "cpu") -> dict:
     """Train ``model`` (with ``overrides``) from scratch on MQAR and score it: ``{"recall_acc", "recall_loss",
-    "seconds"}`` (accuracy on the asked values of ``recall.test`` held-out sequences; chance is 2 / vocab).
-    A run whose loss, gradients or activations become NaN or inf is reported as ``{"diverged": step}`` instead."""
+    "recall_seconds"}`` (accuracy on the asked values of ``recall.test`` held-out sequences; see :class:`Recall`
+    for the baselines). A run whose loss, gradients or activations become NaN or inf is reported as
+    ``{"recall_diverged": step, "recall_seconds"}`` instead."""
     from hope_lite.data.tasks import multi_query_recall
 
     torch.manual_seed(seed)
@@ -212,14 +246,14 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
         try:
             logits, _ = net(batch["tokens"].to(device))
         except NonFiniteError:                       # token ids in: a NaN or inf inside is the training diverging
-            return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
+            return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
         loss = F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].to(device).flatten())
         if not math.isfinite(loss.item()):
-            return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
+            return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not torch.isfinite(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)):
-            return {"diverged": step + 1, "seconds": round(time.perf_counter() - started, 2)}
+            return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
         optimizer.step()
     test = multi_query_recall(recall.test, recall.pairs, recall.queries, vocab_size=recall.vocab, seed=2**31 - 1)
     net.eval()
@@ -229,7 +263,7 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
     predicted = logits.float().argmax(-1).cpu()
     return {"recall_acc": float((predicted[asked] == test["targets"][asked]).float().mean()),
             "recall_loss": float(F.cross_entropy(logits.float().flatten(0, 1).cpu(), test["targets"].flatten())),
-            "seconds": round(time.perf_counter() - started, 2)}
+            "recall_seconds": round(time.perf_counter() - started, 2)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,7 +297,7 @@ def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings:
     record = {"row": row.key, "label": row.label, **record}
     recall_file = None if run_dir is None else run_dir / "recall.json"
     wanted = {"recall": asdict(recall), "overrides": json.loads(json.dumps(overrides)), "seed": seed,
-              "preset": config.preset}
+              "preset": config.preset, "version": 2}
     if recall_file is not None and recall_file.exists():
         saved = json.loads(recall_file.read_text())
         if saved.get("settings") == wanted:
@@ -271,7 +305,8 @@ def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings:
             return record
     log(f"{row.label:>24} seed {seed}: recall task ({recall.steps} steps)")
     result = train_recall(table.model, overrides, seed, preset=config.preset, recall=recall, device=device)
-    log(f"{row.label:>24} seed {seed}: recall accuracy {result.get('recall_acc', float('nan')):.3f}")
+    log(f"{row.label:>24} seed {seed}: " + (f"recall accuracy {result['recall_acc']:.3f}" if "recall_acc" in result
+                                            else f"the recall task diverged at step {result['recall_diverged']}"))
     if recall_file is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(recall_file, {"settings": wanted, "result": result})
@@ -279,11 +314,14 @@ def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings:
     return record
 
 
-def summarize(table: Table, runs: Sequence[dict]) -> list[dict]:
+def summarize(table: Table, runs: Sequence[dict], preset: str = "small", recall: "Recall | None" = None) -> list[dict]:
     """Per row (in the table's order), over seeds: label, parameters, per-seed and mean ± std of val ppl,
-    val bits/byte and recall accuracy; ``diverged`` counts seeds whose training did not finish."""
+    val bits/byte and recall accuracy; ``diverged`` / ``recall_diverged`` count seeds whose language-model /
+    recall training did not finish; ``recall_untestable`` says why the recall task cannot test the row
+    (:func:`recall_reaches`), or None."""
     rows = []
     for row in table.rows:
+        recall_untestable = recall_reaches(table, row, preset, recall)
         mine = sorted((r for r in runs if r["row"] == row.key), key=lambda r: r["seed"])
         if not mine:
             continue
@@ -291,13 +329,15 @@ def summarize(table: Table, runs: Sequence[dict]) -> list[dict]:
         recalled = [r for r in mine if "recall_acc" in r]
         entry = {"row": row.key, "label": row.label, "overrides": json.loads(json.dumps(row.overrides)),
                  "paper": {"ppl": row.paper[0], "acc": row.paper[1]}, "parameters": mine[0]["parameters"],
-                 "seeds": [r["seed"] for r in mine], "diverged": len(mine) - len(finished)}
+                 "seeds": [r["seed"] for r in mine], "diverged": len(mine) - len(finished),
+                 "recall_diverged": len(mine) - len(recalled), "recall_untestable": recall_untestable}
         for name, pool in (("val_ppl", finished), ("val_bpb", finished), ("recall_acc", recalled)):
             values = [r[name] for r in pool]
             entry[name] = {str(r["seed"]): r[name] for r in pool}
             entry[f"{name}_mean"] = float(np.mean(values)) if values else None
             entry[f"{name}_std"] = _std(values) if values else None
         entry["seconds_mean"] = float(np.mean([r["seconds"] for r in finished])) if finished else None
+        entry["recall_seconds_mean"] = float(np.mean([r["recall_seconds"] for r in mine]))
         rows.append(entry)
     return rows
 
@@ -309,14 +349,20 @@ def verdict(full: dict, row: dict, metric: str) -> dict:
     Returns ``{"gap", "spread", "paper_gap", "call"}``: gap = row mean - full mean; spread = the larger
     sample std over seeds; call = "holds" / "does not hold" when |gap| > 2 x spread (in / against the
     paper's direction), else "not testable at this scale". Fewer than two seeds on either side, or a
-    diverged seed: "not testable at this scale" (no spread to compare with). A row of your own has no
-    paper numbers: its call is "a gap that counts" or "within the seed spread".
+    diverged seed: "not testable at this scale" (no spread to compare with); so is recall accuracy for a
+    row whose switched part does not update within a recall sequence (``row["recall_untestable"]``, also
+    returned as ``"why"``). A row of your own has no paper numbers: its call is "a gap that counts" or
+    "within the seed spread".
     """
     column = "ppl" if metric == "val_ppl" else "acc"
     paper_gap = row["paper"][column] - full["paper"][column]
     mean, base = row.get(f"{metric}_mean"), full.get(f"{metric}_mean")
     n = min(len(row.get(metric) or {}), len(full.get(metric) or {}))
-    if mean is None or base is None or n < 2 or row["diverged"] or full["diverged"]:
+    failed = "diverged" if metric == "val_ppl" else "recall_diverged"
+    if metric == "recall_acc" and row.get("recall_untestable"):
+        return {"gap": None if mean is None or base is None else mean - base, "spread": None, "paper_gap": paper_gap,
+                "call": "not testable at this scale", "why": row["recall_untestable"]}
+    if mean is None or base is None or n < 2 or row.get(failed) or full.get(failed):
         return {"gap": None if mean is None or base is None else mean - base, "spread": None, "paper_gap": paper_gap,
                 "call": "not testable at this scale"}
     gap, spread = mean - base, max(row[f"{metric}_std"], full[f"{metric}_std"])
@@ -362,9 +408,10 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
     seeds = [require_int("seed", s, low=0) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct ints >= 0, at least one, got {list(seeds)}.")
-    chosen = [spec.row(key) for key in rows] if rows is not None else list(spec.rows)
-    if chosen[0].key != "full":
-        chosen.insert(0, spec.row("full"))          # every verdict is against the full model
+    if rows is None:
+        chosen = list(spec.rows)
+    else:                                            # every verdict is against the full model: always first, once
+        chosen = [spec.row("full")] + [spec.row(key) for key in dict.fromkeys(rows) if key != "full"]
     shared = dict(preset=preset, steps=steps, batch=batch, context=context, corpus=corpus, **settings)
     for row in chosen:                               # every configuration checked before anything trains
         run_config(spec.model, {**spec.base, **row.overrides}, seeds[0], **shared)
@@ -377,9 +424,11 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
     results = {"format": FORMAT, "kind": "ablation", "table": table, "source": spec.source,
                "model": spec.model, "base": json.loads(json.dumps(spec.base)),
                "command": command("ablation", table=table, seeds=seeds, settings=settings_out, out=out,
-                                  json_path=json_path),
+                                  json_path=json_path, rows=None if rows is None else [r.key for r in chosen[1:]]),
                "settings": settings_out, "recall": asdict(recall), "seeds": seeds, "runs": runs,
-               "summary": summarize(spec, runs), "environment": _environment(device, started)}
+               "summary": summarize(spec, runs, config.preset, recall), "environment": _environment(device, started)}
+    # the table's training time, summed over its runs (this call's wall time is short when it read runs back)
+    results["environment"]["compute_seconds"] = round(sum(r.get("seconds", 0.0) + r["recall_seconds"] for r in runs), 1)
     results["verdicts"] = verdicts(results)
     if json_path is not None:
         _write_json(json_path, results)
@@ -410,7 +459,8 @@ def loss_by_position(model, text: torch.Tensor, *, length: int = CONTEXT_LENGTH,
     n = (text.numel()) // (length + 1)
     if n < 1:
         raise ValueError(f"the text has {text.numel()} bytes, fewer than one document of {length + 1}.")
-    docs = torch.stack([text[i * (length + 1):(i + 1) * (length + 1)] for i in range(n)]).long()
+    device = next(model.parameters()).device
+    docs = torch.stack([text[i * (length + 1):(i + 1) * (length + 1)] for i in range(n)]).long().to(device)
     inputs, targets = docs[:, :-1], docs[:, 1:]
     model.eval()
     if window is None:
@@ -419,7 +469,7 @@ def loss_by_position(model, text: torch.Tensor, *, length: int = CONTEXT_LENGTH,
     else:
         require_int("window", window, low=2)
         half = window // 2
-        losses = torch.empty(n, length)
+        losses = torch.empty(n, length, device=device)
         start = 0
         while True:
             end = min(start + window, length)
@@ -431,7 +481,7 @@ def loss_by_position(model, text: torch.Tensor, *, length: int = CONTEXT_LENGTH,
                 break
             start += half
     per_block = losses.view(n, length // block, block).mean(dim=(0, 2))
-    return {"positions": [block * (i + 1) for i in range(length // block)], "loss": per_block.tolist(),
+    return {"positions": [block * (i + 1) for i in range(length // block)], "loss": per_block.cpu().tolist(),
             "documents": n}
 
 
@@ -445,8 +495,8 @@ def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", step
 
         {"format": 1, "kind": "context", "command", "settings", "seeds", "length", "block", "documents",
          "positions": [...], "models": [{"label", "model", "overrides", "read": "carried state" or
-         "windows of W moved by W/2", "loss": {seed: [per block]}, "loss_mean": [...], "loss_std": [...],
-         "first_block", "last_block" (mean loss of the first and last block)}], "environment"}
+         "windows of W moved by W/2", "loss": {seed: [per block, nats]}, "loss_mean": [...], "loss_std": [...],
+         "diverged": [seeds left out]}], "environment"}
     """
     from hope_lite.data import corpus_bytes, load_corpus
     from hope_lite.train import load_trained
@@ -475,8 +525,12 @@ def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", step
         for seed in seeds:
             config = run_config(model_kind, overrides, seed, **shared)
             run_dir = None if out is None else out / folder / f"{row_key}-seed{seed}"
-            _, net = train_or_read_back(config, run_dir, text=text, device=device, log=log, want_model=True,
-                                        label=row_label)
+            try:
+                _, net = train_or_read_back(config, run_dir, text=text, device=device, log=log, want_model=True,
+                                            label=row_label)
+            except FloatingPointError as err:        # a diverged run has no curve; the others still do
+                log(f"{label} seed {seed}: diverged ({err}); left out")
+                continue
             if net is None and run_dir is not None:
                 net = load_trained(run_dir, device=device)[0]
             window = context if model_kind == "transformer" else None
@@ -485,12 +539,17 @@ def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", step
             documents, positions = curve["documents"], curve["positions"]
             log(f"{label:>20} seed {seed}: loss {curve['loss'][0]:.3f} (first {block} bytes) -> "
                 f"{curve['loss'][-1]:.3f} (last {block})")
+        if not per_seed:
+            models.append({"label": label, "model": model_kind, "overrides": json.loads(json.dumps(overrides)),
+                           "read": None, "loss": {}, "loss_mean": None, "loss_std": None, "diverged": list(seeds)})
+            continue
         table_ = np.array(list(per_seed.values()))
         models.append({"label": label, "model": model_kind, "overrides": json.loads(json.dumps(overrides)),
                        "read": "carried state" if model_kind != "transformer" else
                        f"windows of {context} moved by {context // 2}",
                        "loss": per_seed, "loss_mean": table_.mean(0).tolist(),
-                       "loss_std": (table_.std(0, ddof=1) if len(seeds) > 1 else np.zeros(table_.shape[1])).tolist()})
+                       "loss_std": (table_.std(0, ddof=1) if len(per_seed) > 1 else np.zeros(table_.shape[1])).tolist(),
+                       "diverged": [s for s in seeds if str(s) not in per_seed]})
     config = run_config("hope", {}, seeds[0], **shared)
     settings_out = {k: v for k, v in asdict(config).items() if k not in ("model", "seed", "overrides")}
     results = {"format": FORMAT, "kind": "context",
@@ -513,11 +572,13 @@ def _environment(device: str, started: float) -> dict:
 
 
 def command(kind: str, *, seeds: Sequence[int], settings: dict, table: str | None = None,
-            out: str | Path | None = RUNS, json_path: str | Path | None = None) -> str:
+            out: str | Path | None = RUNS, json_path: str | Path | None = None, rows: Sequence[str] | None = None) -> str:
     """The command line that writes these results."""
     parts = ["python -m hope_lite.lessons.ch08_paper_claims.experiments", kind]
     if table is not None:
         parts.append(f"--table {table}")
+    if rows:
+        parts.append(f"--rows {' '.join(rows)}")
     parts += [f"--preset {settings['preset']}", f"--steps {settings['steps']}", f"--batch {settings['batch']}",
               f"--context {settings['context']}", f"--corpus {settings['corpus']}",
               f"--seeds {' '.join(map(str, seeds))}"]
@@ -549,11 +610,11 @@ def _paper(paper: dict) -> str:
 
 def format_table(results: dict) -> str:
     """The markdown ablation table: row | params | val ppl per seed | mean ± std | recall acc mean ± std |
-    the paper's ppl / acc | verdict (ppl, acc)."""
+    training seconds per language-model run | the paper's ppl / acc | verdict (ppl, acc)."""
     if not isinstance(results, dict) or results.get("kind") != "ablation":
         raise ValueError("format_table takes the dict returned by ablation() or load_results('hope' / 'titans').")
     seeds = results["seeds"]
-    head = ["row", "params", *[f"ppl s{s}" for s in seeds], "val ppl", "recall acc", "paper ppl / acc",
+    head = ["row", "params", *[f"ppl s{s}" for s in seeds], "val ppl", "recall acc", "s/run", "paper ppl / acc",
             "verdict ppl", "verdict acc"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 4) + ["---"] * 3) + "|"]
     calls = {v["row"]: v for v in results["verdicts"]}
@@ -562,7 +623,8 @@ def format_table(results: dict) -> str:
         v = calls.get(r["row"])
         lines.append("| " + " | ".join([
             r["label"], f"{r['parameters']:,}", *per_seed, _cell(r["val_ppl_mean"], r["val_ppl_std"], 2),
-            _cell(r["recall_acc_mean"], r["recall_acc_std"], 3), _paper(r["paper"]),
+            _cell(r["recall_acc_mean"], r["recall_acc_std"], 3),
+            "–" if r["seconds_mean"] is None else f"{r['seconds_mean']:.0f}", _paper(r["paper"]),
             "(full model)" if v is None else v["ppl"]["call"], "" if v is None else v["acc"]["call"]]) + " |")
     return "\n".join(lines)
 
@@ -577,7 +639,8 @@ def format_context(results: dict, every: int = 4) -> str:
     head = ["model", "read", *[f"≤{results['positions'][i]}" for i in picks]]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(picks)) + "|"]
     for m in results["models"]:
-        lines.append("| " + " | ".join([m["label"], m["read"], *[f"{m['loss_mean'][i]:.3f}" for i in picks]]) + " |")
+        cells = [f"{m['loss_mean'][i]:.3f}" for i in picks] if m["loss_mean"] else ["diverged"] * len(picks)
+        lines.append("| " + " | ".join([m["label"], m["read"] or "–", *cells]) + " |")
     return "\n".join(lines)
 
 
