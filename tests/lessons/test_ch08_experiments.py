@@ -286,3 +286,30 @@ def test_a_missing_results_file_names_the_command_that_writes_it(tmp_path):
         ex.load_results("titans", tmp_path / "nothing.json")
     with pytest.raises(ValueError, match="which must be one of"):
         ex.load_results("mamba")
+
+
+def test_readme_shows_the_committed_tables_and_their_training_time():
+    if not all((ROOT / path).exists() for path in ex.RESULTS.values()):
+        pytest.skip("results/08-*.json not committed yet")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    hope, titans, context = (ex.load_results(which) for which in ("hope", "titans", "context"))
+    for results in (hope, titans):
+        assert ex.format_table(results) in readme
+        assert results["command"] in readme
+    assert ex.format_context(context) in readme and context["command"] in readme
+    assert (f"the runs took {hope['environment']['compute_seconds'] / 60:.0f} (HOPE) and\n"
+            f"{titans['environment']['compute_seconds'] / 60:.0f} (Titans) minutes of training") in readme
+    for results in (hope, titans):                                     # the verdicts README states, row by row
+        assert ex.verdict_sentence(results) in " ".join(readme.split())
+
+
+def test_two_jobs_give_the_numbers_of_one(hope_table, tmp_path):
+    results, _ = hope_table
+    two = ex.ablation("hope", (0, 1), rows=["no_cms"], out=tmp_path, recall=QUICK_RECALL, text=TEXT, log=print,
+                      jobs=2, **TINY)
+    mine = {(r["row"], r["seed"]): r for r in two["runs"]}
+    for r in results["runs"]:
+        if (r["row"], r["seed"]) in mine:
+            assert (mine[r["row"], r["seed"]]["val_ppl"], mine[r["row"], r["seed"]]["recall_acc"]) == \
+                (r["val_ppl"], r["recall_acc"])
+    assert len(mine) == 4 and two["environment"]["jobs"] == 2 and two["command"].endswith("--jobs 2")

@@ -72,7 +72,7 @@ from ..results import read_results
 
 __all__ = ["Row", "Table", "TABLES", "CONTEXT_MODELS", "DEFAULT_STEPS", "RECALL", "PERSISTENT_TOKENS",
            "CONTEXT_LENGTH", "CONTEXT_BLOCK", "RESULTS", "RUNS", "FORMAT", "run_config", "train_recall",
-           "ablation", "context_use", "loss_by_position", "verdict", "verdicts", "format_table",
+           "ablation", "context_use", "loss_by_position", "verdict", "verdicts", "verdict_sentence", "format_table",
            "format_context", "load_results", "main"]
 
 FORMAT = 1
@@ -140,6 +140,7 @@ class Table:
     base: dict
     rows: tuple[Row, ...]
     source: str
+    model_label: str = ""
     paper_columns: tuple[str, str] = ("ppl", "acc")
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -172,7 +173,7 @@ TABLES: dict[str, Table] = {
          Row("w/o inner projection k", {"static_projections": ("k",)}, (13.77, 56.9), "static_k", "projection_chunk_size"),
          Row("w/o inner projection v", {"static_projections": ("v",)}, (13.90, 55.1), "static_v", "projection_chunk_size"),
          Row("w/o inner projection q", {"static_projections": ("q",)}, (12.19, 57.4), "static_q", "projection_chunk_size")),
-        source="Nested Learning, Table 6 (760M parameters): perplexity ↓ / reasoning accuracy ↑"),
+        source="Nested Learning, Table 6 (760M parameters): perplexity ↓ / reasoning accuracy ↑", model_label="HOPE"),
     "titans": Table(
         "titans", "titans", {"titans_persistent_tokens": PERSISTENT_TOKENS},
         (Row("Titans (LMM)", {}, (27.01, 47.83), "full"),
@@ -181,7 +182,7 @@ TABLES: dict[str, Table] = {
          Row("w/o momentum", {"titans_momentum": False}, (28.98, 45.49), "no_momentum"),
          Row("w/o weight decay", {"titans_weight_decay": False}, (29.04, 45.11), "no_weight_decay"),
          Row("w/o persistent memory", {"titans_persistent_tokens": 0}, (27.63, 46.35), "no_persistent")),
-        source="Titans, Table 5: perplexity ↓ / reasoning accuracy ↑"),
+        source="Titans, Table 5: perplexity ↓ / reasoning accuracy ↑", model_label="Titans"),
 }
 
 # The models of the context-use figure (paper Fig. 10): (label, table, row key); Transformer++ is trained apart.
@@ -314,6 +315,15 @@ def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings:
     return record
 
 
+def _one_thread() -> None:
+    """A worker process of ``jobs > 1``: one torch thread, so that N workers share N cores without contention."""
+    torch.set_num_threads(1)
+
+
+def _one_row_seed_args(args: tuple) -> dict:
+    return _one_row_seed(*args)
+
+
 def summarize(table: Table, runs: Sequence[dict], preset: str = "small", recall: "Recall | None" = None) -> list[dict]:
     """Per row (in the table's order), over seeds: label, parameters, per-seed and mean ± std of val ppl,
     val bits/byte and recall accuracy; ``diverged`` / ``recall_diverged`` count seeds whose language-model /
@@ -387,17 +397,23 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
              steps: int = DEFAULT_STEPS, batch: int = 8, context: int = 256, corpus: str = "pydoc",
              rows: Sequence[str] | None = None, recall: Recall = RECALL, out: str | Path | None = RUNS,
              json_path: str | Path | None = None, device: str = "cpu", log: Callable[[str], Any] = print,
-             text=None, **settings: Any) -> dict:
+             text=None, jobs: int = 1, **settings: Any) -> dict:
     """Train every row x seed of ``TABLES[table]`` (or the ``rows`` named), score both numbers, summarise.
+
+    ``jobs > 1`` trains that many (row, seed) pairs at once, each in its own process with one torch
+    thread (every pair has its own run directory; the numbers are those of ``jobs=1``, tested); ``log``
+    must then be picklable (``print`` is).
     ``table`` may also be a :class:`Table` (e.g. ``TABLES["hope"].with_row(...)``, a row of your own).
 
     Returns (and writes to ``json_path``)::
 
         {"format": 1, "kind": "ablation", "table": name, "source": the paper's table, "command": ...,
+         "model": the table's model, "base": its full model's switches,
          "settings": {the shared TrainConfig fields, "tokens_per_run"}, "recall": {the Recall fields},
          "seeds": [...], "runs": [one record per row and seed, see train_or_read_back, plus "row", "label",
          "recall_acc", "recall_loss"], "summary": [see summarize], "verdicts": [see verdicts],
-         "environment": {"python", "torch", "threads", "device", "platform", "created", "wall_seconds"}}
+         "environment": {"python", "torch", "threads", "device", "platform", "created", "wall_seconds" (this
+         call), "compute_seconds" (the training time of every run, summed), "jobs"}}
     """
     if isinstance(table, Table):
         spec, table = table, table.name
@@ -415,9 +431,19 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
     shared = dict(preset=preset, steps=steps, batch=batch, context=context, corpus=corpus, **settings)
     for row in chosen:                               # every configuration checked before anything trains
         run_config(spec.model, {**spec.base, **row.overrides}, seeds[0], **shared)
+    require_int("jobs", jobs)
     out = None if out is None else Path(out)
     started = time.perf_counter()
-    runs = [_one_row_seed(spec, row, seed, out, shared, recall, device, log, text) for row in chosen for seed in seeds]
+    work = [(spec, row, seed, out, shared, recall, device, log, text) for row in chosen for seed in seeds]
+    if jobs == 1:
+        runs = [_one_row_seed(*args) for args in work]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_one_thread) as pool:
+            runs = list(pool.map(_one_row_seed_args, work))      # in the table's order, whichever finished first
     config = run_config(spec.model, spec.base, seeds[0], **shared)
     settings_out = {k: v for k, v in asdict(config).items() if k not in ("model", "seed", "overrides")}
     settings_out["tokens_per_run"] = config.steps * config.batch * config.context
@@ -427,6 +453,9 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
                                   json_path=json_path, rows=None if rows is None else [r.key for r in chosen[1:]]),
                "settings": settings_out, "recall": asdict(recall), "seeds": seeds, "runs": runs,
                "summary": summarize(spec, runs, config.preset, recall), "environment": _environment(device, started)}
+    results["environment"]["jobs"] = jobs
+    if jobs > 1:
+        results["command"] += f" --jobs {jobs}"
     # the table's training time, summed over its runs (this call's wall time is short when it read runs back)
     results["environment"]["compute_seconds"] = round(sum(r.get("seconds", 0.0) + r["recall_seconds"] for r in runs), 1)
     results["verdicts"] = verdicts(results)
@@ -629,6 +658,19 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def verdict_sentence(results: dict) -> str:
+    """The verdicts of an ablation results dict in one sentence, per metric: each call and the rows it got."""
+    calls: dict[str, dict[str, list[str]]] = {}
+    for v in results["verdicts"]:
+        for metric in ("ppl", "acc"):
+            calls.setdefault(metric, {}).setdefault(v[metric]["call"], []).append(v["label"])
+    parts = [f"on {name}, " + "; ".join(f"{call} for {len(rows)} ({', '.join(rows)})"
+                                       for call, rows in sorted(calls[metric].items()))
+             for metric, name in (("ppl", "perplexity"), ("acc", "recall"))]
+    name = results["table"]
+    return f"{TABLES[name].model_label if name in TABLES else name}: " + "; ".join(parts) + "."
+
+
 def format_context(results: dict, every: int = 4) -> str:
     """The context-use numbers: mean loss (nats/byte) per model at every ``every``-th block."""
     if not isinstance(results, dict) or results.get("kind") != "context":
@@ -664,6 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--json", default=None, help="write the results here")
         c.add_argument("--device", default="cpu")
         c.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+        if name == "ablation":
+            c.add_argument("--jobs", type=int, default=1,
+                           help="train this many runs at once, one process and one thread each (e.g. 2 on 2 cores)")
     t = sub.add_parser("table", help="print a results file")
     t.add_argument("path")
     return p
@@ -682,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
         shared = dict(seeds=args.seeds, preset=args.preset, steps=args.steps, batch=args.batch, context=args.context,
                       corpus=args.corpus, out=args.out, json_path=args.json, device=args.device)
         if args.command == "ablation":
-            results = ablation(args.table, rows=args.rows, **shared)
+            results = ablation(args.table, rows=args.rows, jobs=args.jobs, **shared)
             print()
             print(format_table(results))
         else:

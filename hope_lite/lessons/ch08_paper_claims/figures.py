@@ -193,6 +193,9 @@ def render_context(results: dict, *, title: str | None = None, labels: Sequence[
     x = np.asarray(results["positions"])
     fig, ax = subplots(8.0, 4.3)
     for m in models:
+        if not m["loss_mean"]:         # every seed of this model diverged: nothing to draw, the legend says so
+            ax.plot([], [], color=CONTEXT_COLORS.get(m["label"], "0.4"), label=f"{m['label']} (diverged)")
+            continue
         mean, std = np.asarray(m["loss_mean"]) / LN2, np.asarray(m["loss_std"]) / LN2
         color = CONTEXT_COLORS.get(m["label"], "0.4")
         ax.plot(x, mean, "o-", ms=3, lw=1.5, color=color, label=f"{m['label']} ({m['read']})")
