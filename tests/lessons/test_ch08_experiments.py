@@ -297,10 +297,14 @@ def test_readme_shows_the_committed_tables_and_their_training_time():
         assert ex.format_table(results) in readme
         assert results["command"] in readme
     assert ex.format_context(context) in readme and context["command"] in readme
-    assert (f"the runs took {hope['environment']['compute_seconds'] / 60:.0f} (HOPE) and\n"
-            f"{titans['environment']['compute_seconds'] / 60:.0f} (Titans) minutes of training") in readme
+    took = (f"each command took {hope['environment']['wall_seconds'] / 60:.0f} (HOPE), "
+            f"{titans['environment']['wall_seconds'] / 60:.0f} (Titans) and "
+            f"{context['environment']['wall_seconds'] / 60:.0f} (context use) minutes")
+    assert took in " ".join(readme.split())
     for results in (hope, titans):                                     # the verdicts README states, row by row
         assert ex.verdict_sentence(results) in " ".join(readme.split())
+    for v in ex.context_verdicts(context):
+        assert f"* {v['claim']}: {v['call']} (gap {v['gap']:+.3f} nats" in readme
 
 
 def test_two_jobs_give_the_numbers_of_one(hope_table, tmp_path):
@@ -313,3 +317,38 @@ def test_two_jobs_give_the_numbers_of_one(hope_table, tmp_path):
             assert (mine[r["row"], r["seed"]]["val_ppl"], mine[r["row"], r["seed"]]["recall_acc"]) == \
                 (r["val_ppl"], r["recall_acc"])
     assert len(mine) == 4 and two["environment"]["jobs"] == 2 and two["command"].endswith("--jobs 2")
+
+
+def test_the_context_claims_use_the_loss_past_the_training_context():
+    def model(label, curves):
+        return {"label": label, "loss": {str(i): c for i, c in enumerate(curves)}, "diverged": []}
+    falling = [[3.0, 2.0, 1.8, 1.6], [3.1, 2.1, 1.85, 1.62], [2.9, 1.9, 1.75, 1.58]]
+    results = {"settings": {"context": 256}, "positions": [128, 256, 384, 512],
+               "models": [model("HOPE", falling),
+                          model("HOPE w/o CMS", [[3.0, 2.0, 2.5, 2.6], [3.0, 2.0, 2.52, 2.61], [3.0, 2.0, 2.49, 2.6]]),
+                          model("HOPE with plain GD", [[c + 0.001 for c in curve] for curve in falling])]}
+    falls, no_cms, plain = ex.context_verdicts(results)
+    assert falls["claim"] == "HOPE's loss falls from byte 256 to byte 512" and falls["call"] == "holds"
+    assert falls["gap"] == pytest.approx(-0.4, abs=0.01)                   # 1.6 - 2.0, per seed, averaged
+    assert no_cms["call"] == "holds" and no_cms["gap"] > 0.8
+    assert plain["call"] == "not testable at this scale"                   # 0.001 worse: within the spread
+    results["models"][0]["diverged"] = [2]
+    assert ex.context_verdicts(results)[0]["call"] == "not testable at this scale"
+
+
+def test_the_inner_momentum_decision_quotes_the_hope_table():
+    """docs/reading.md decides the inner-momentum default from the committed HOPE table: its numbers are the file's."""
+    if not (ROOT / ex.RESULTS["hope"]).exists():
+        pytest.skip("results/08-hope-ablation.json not committed yet")
+    rows = {r["row"]: r for r in ex.load_results("hope")["summary"]}
+    full, without = rows["full"], rows["no_momentum"]
+    text = " ".join((ROOT / "docs" / "reading.md").read_text(encoding="utf-8").split())
+    assert (f"moves validation perplexity from {full['val_ppl_mean']:.2f} ± {full['val_ppl_std']:.2f} to "
+            f"{without['val_ppl_mean']:.2f} ± {without['val_ppl_std']:.2f} and recall accuracy from "
+            f"{full['recall_acc_mean']:.3f} ± {full['recall_acc_std']:.3f} to {without['recall_acc_mean']:.3f} ± "
+            f"{without['recall_acc_std']:.3f}: neither gap exceeds twice the seed spread, while a run with momentum "
+            f"took {full['seconds_mean']:.0f} s against {without['seconds_mean']:.0f} s") in text
+    calls = next(v for v in ex.load_results("hope")["verdicts"] if v["row"] == "no_momentum")
+    assert calls["ppl"]["call"] == calls["acc"]["call"] == "not testable at this scale"
+    from hope_lite.models import ModelConfig
+    assert ModelConfig.__dataclass_fields__["inner_momentum"].default is False

@@ -177,7 +177,7 @@ def test_bad_input_is_refused_clearly(hope, context):
 def test_figures_registry_and_its_placeholders(hope, titans, context, monkeypatch):
     from hope_lite.lessons import figures
 
-    assert set(vf.FIGURES) == {"08-hope-ablation.png", "08-titans-ablation.png", "08-context.png"}
+    assert set(vf.FIGURES) == {"08-hope-ablation.png", "08-titans-ablation.png", "08-context.png", "08-claims-explorer.png"}
     assert figures.CHAPTERS[-1] == "ch08_paper_claims"
     made = {}
     # no committed file: a quick tiny run (stood in for by the module's results), and the title says so

@@ -72,7 +72,8 @@ from ..results import read_results
 
 __all__ = ["Row", "Table", "TABLES", "CONTEXT_MODELS", "DEFAULT_STEPS", "RECALL", "PERSISTENT_TOKENS",
            "CONTEXT_LENGTH", "CONTEXT_BLOCK", "RESULTS", "RUNS", "FORMAT", "run_config", "train_recall",
-           "ablation", "context_use", "loss_by_position", "verdict", "verdicts", "verdict_sentence", "format_table",
+           "ablation", "context_use", "loss_by_position", "verdict", "verdicts", "verdict_sentence", "context_verdicts",
+           "format_table",
            "format_context", "load_results", "main"]
 
 FORMAT = 1
@@ -397,12 +398,12 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
              steps: int = DEFAULT_STEPS, batch: int = 8, context: int = 256, corpus: str = "pydoc",
              rows: Sequence[str] | None = None, recall: Recall = RECALL, out: str | Path | None = RUNS,
              json_path: str | Path | None = None, device: str = "cpu", log: Callable[[str], Any] = print,
-             text=None, jobs: int = 1, **settings: Any) -> dict:
+             text=None, jobs: int = 1, progress: bool = False, **settings: Any) -> dict:
     """Train every row x seed of ``TABLES[table]`` (or the ``rows`` named), score both numbers, summarise.
 
     ``jobs > 1`` trains that many (row, seed) pairs at once, each in its own process with one torch
     thread (every pair has its own run directory; the numbers are those of ``jobs=1``, tested); ``log``
-    must then be picklable (``print`` is).
+    must then be picklable (``print`` is). ``progress``: a tqdm bar over the (row, seed) pairs.
     ``table`` may also be a :class:`Table` (e.g. ``TABLES["hope"].with_row(...)``, a row of your own).
 
     Returns (and writes to ``json_path``)::
@@ -435,15 +436,30 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
     out = None if out is None else Path(out)
     started = time.perf_counter()
     work = [(spec, row, seed, out, shared, recall, device, log, text) for row in chosen for seed in seeds]
-    if jobs == 1:
-        runs = [_one_row_seed(*args) for args in work]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(work), desc=f"{spec.name} table", unit="run")
+    runs = []
+    try:
+        if jobs == 1:
+            for args in work:
+                runs.append(_one_row_seed(*args))
+                if bar is not None:
+                    bar.update(1)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_one_thread) as pool:
-            runs = list(pool.map(_one_row_seed_args, work))      # in the table's order, whichever finished first
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_one_thread) as pool:
+                for record in pool.map(_one_row_seed_args, work):     # in the table's order
+                    runs.append(record)
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     config = run_config(spec.model, spec.base, seeds[0], **shared)
     settings_out = {k: v for k, v in asdict(config).items() if k not in ("model", "seed", "overrides")}
     settings_out["tokens_per_run"] = config.steps * config.batch * config.context
@@ -590,6 +606,54 @@ def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", step
     return results
 
 
+def _call(gap: float, spread: float, paper_sign: int, n: int) -> str:
+    """The verdict rule for one gap whose paper direction has the sign ``paper_sign``."""
+    if n < 2 or abs(gap) <= 2 * spread:
+        return "not testable at this scale"
+    return "holds" if (gap > 0) == (paper_sign > 0) else "does not hold"
+
+
+def context_verdicts(results: dict) -> list[dict]:
+    """The paper's Fig. 10 claims, judged by the same rule as the tables, on the loss beyond the training context.
+
+    * "HOPE's loss keeps falling with more context": per seed, the change from the block that ends at the
+      training context to the last block (nats); the gap is its mean, the spread its sample std over seeds;
+      the paper's direction is negative (falling).
+    * "HOPE w/o CMS / with plain GD do worse": per model, the mean loss over the blocks past the training
+      context, against HOPE's; gap = other - HOPE, spread = the larger std over seeds; the paper's direction
+      is positive (worse).
+
+    Returns ``[{"claim", "gap", "spread", "call"}, ...]``; a model with a diverged seed is not testable.
+    """
+    context = results["settings"]["context"]
+    positions = results["positions"]
+    at = max(i for i, p in enumerate(positions) if p <= context) if positions[0] <= context else 0
+    models = {m["label"]: m for m in results["models"]}
+    out = []
+
+    def per_seed(model: dict, fn) -> list[float]:
+        return [fn(np.asarray(curve)) for curve in model["loss"].values()]
+
+    hope = models.get("HOPE")
+    if hope is not None and hope["loss"]:
+        change = per_seed(hope, lambda c: float(c[-1] - c[at]))
+        ok = not hope.get("diverged")
+        out.append({"claim": f"HOPE's loss falls from byte {positions[at]} to byte {positions[-1]}",
+                    "gap": float(np.mean(change)), "spread": _std(change),
+                    "call": _call(float(np.mean(change)), _std(change), -1, len(change) if ok else 0)})
+    for label in ("HOPE w/o CMS", "HOPE with plain GD"):
+        other = models.get(label)
+        if hope is None or other is None or not hope["loss"] or not other["loss"]:
+            continue
+        beyond = lambda c: float(c[at + 1:].mean()) if at + 1 < len(c) else float(c[-1])   # noqa: E731
+        mine, theirs = per_seed(hope, beyond), per_seed(other, beyond)
+        gap, spread = float(np.mean(theirs) - np.mean(mine)), max(_std(mine), _std(theirs))
+        ok = not hope.get("diverged") and not other.get("diverged")
+        out.append({"claim": f"{label} has a higher loss than HOPE past byte {positions[at]}", "gap": gap,
+                    "spread": spread, "call": _call(gap, spread, +1, min(len(mine), len(theirs)) if ok else 0)})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading, printing
 
@@ -709,6 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "ablation":
             c.add_argument("--jobs", type=int, default=1,
                            help="train this many runs at once, one process and one thread each (e.g. 2 on 2 cores)")
+            c.add_argument("--no-progress", action="store_true", help="no progress bar over the runs")
     t = sub.add_parser("table", help="print a results file")
     t.add_argument("path")
     return p
@@ -727,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
         shared = dict(seeds=args.seeds, preset=args.preset, steps=args.steps, batch=args.batch, context=args.context,
                       corpus=args.corpus, out=args.out, json_path=args.json, device=args.device)
         if args.command == "ablation":
-            results = ablation(args.table, rows=args.rows, jobs=args.jobs, **shared)
+            results = ablation(args.table, rows=args.rows, jobs=args.jobs, progress=not args.no_progress, **shared)
             print()
             print(format_table(results))
         else:

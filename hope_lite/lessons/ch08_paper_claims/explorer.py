@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from ..explorer import STYLE, Explorer
 from . import experiments as ex
-from .figures import render_context, render_training, short_call
+from .figures import START_ROWS, render_context, render_training, short_call
 
 __all__ = ["CLAIMS_EXPLORER_DEFAULTS", "ClaimsExplorer", "explore_paper_claims"]
 
@@ -16,9 +16,7 @@ TABLE_NAMES = {"hope": "HOPE", "titans": "Titans"}
 
 #: the start values; ``rows`` per table, as row keys (the full model and two rows; the HOPE ones are also
 #: in the context figure, so both figures show from the start)
-CLAIMS_EXPLORER_DEFAULTS = {"table": "hope",
-                            "rows": {"hope": ("full", "plain_gd", "no_cms"),
-                                     "titans": ("full", "no_momentum", "no_weight_decay")}}
+CLAIMS_EXPLORER_DEFAULTS = {"table": "hope", "rows": START_ROWS}
 
 
 def _checked(results: Any, which: str) -> dict:

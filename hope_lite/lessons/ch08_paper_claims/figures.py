@@ -26,7 +26,7 @@ from ..plotting import finish, subplots
 from ..results import find_in_repository
 from . import experiments as ex
 
-__all__ = ["CALL_COLORS", "CONTEXT_COLORS", "short_call", "ablation_title", "render_ablation", "render_context",
+__all__ = ["CALL_COLORS", "CONTEXT_COLORS", "START_ROWS", "short_call", "ablation_title", "render_ablation", "render_context",
            "render_training", "FIGURES"]
 
 LN2 = math.log(2)
@@ -288,8 +288,29 @@ def _context_figure():
     return render_context(results, title=_placeholder("context", "tiny preset, 4 steps, 2 seeds, 512-byte documents"))
 
 
+#: the rows the explorer starts with (and its static preview shows): the full model and two rows per table
+START_ROWS = {"hope": ("full", "plain_gd", "no_cms"), "titans": ("full", "no_momentum", "no_weight_decay")}
+
+
+def _explorer_preview():
+    """The explorer's first figure at its start values: the HOPE table's START_ROWS, every seed."""
+    if find_in_repository(ex.RESULTS["hope"]) is not None:
+        results, title = ex.load_results("hope"), None
+    else:
+        results = ex.ablation("hope", (0, 1), rows=START_ROWS["hope"], recall=ex.Recall(steps=2, batch=4, test=16),
+                              out=None, log=_quiet, **TINY)
+        title = _placeholder("hope", "tiny preset, 4 steps, 2 seeds")
+    st = results["settings"]
+    chosen = [r for r in results["summary"] if r["row"] in START_ROWS["hope"]]
+    runs = {r["label"]: [run for run in results["runs"] if run["row"] == r["row"]] for r in chosen}
+    return render_training(runs, bytes_per_step=st["batch"] * st["context"],
+                           title=title or f"HOPE table: training loss of {', '.join(runs)}, one line per seed "
+                                          f"({st['preset']} preset, {st['steps']} steps)")
+
+
 FIGURES: dict[str, Callable[[], Any]] = {
     "08-hope-ablation.png": lambda: _ablation_figure("hope"),
     "08-titans-ablation.png": lambda: _ablation_figure("titans"),
     "08-context.png": _context_figure,
+    "08-claims-explorer.png": _explorer_preview,
 }
