@@ -244,7 +244,10 @@ def test_context_use_reads_the_ablation_runs_and_trains_transformer(hope_table, 
     for m in results["models"]:
         assert len(m["loss_mean"]) == 4 and set(m["loss"]) == {"0", "1"}
     assert results["models"][-1]["read"] == "windows of 32 moved by 16"
-    assert "| HOPE | carried state |" in ex.format_context(results, every=2)
+    table = ex.format_context(results, every=2)
+    assert "| HOPE | carried state |" in table and "bits/byte ≤64" in table
+    hope = results["models"][0]
+    assert f"| {hope['loss_mean'][0] / math.log(2):.3f} |" in table
 
 
 # ---- command line and committed files ---------------------------------------------------------------
@@ -304,7 +307,7 @@ def test_readme_shows_the_committed_tables_and_their_training_time():
     for results in (hope, titans):                                     # the verdicts README states, row by row
         assert ex.verdict_sentence(results) in " ".join(readme.split())
     for v in ex.context_verdicts(context):
-        assert f"* {v['claim']}: {v['call']} (gap {v['gap']:+.3f} nats" in readme
+        assert f"* {v['claim']}: {v['call']} (gap {v['gap']:+.3f} bits per byte" in readme
 
 
 def test_two_jobs_give_the_numbers_of_one(hope_table, tmp_path):
@@ -329,7 +332,7 @@ def test_the_context_claims_use_the_loss_past_the_training_context():
                           model("HOPE with plain GD", [[c + 0.001 for c in curve] for curve in falling])]}
     falls, no_cms, plain = ex.context_verdicts(results)
     assert falls["claim"] == "HOPE's loss falls from byte 256 to byte 512" and falls["call"] == "holds"
-    assert falls["gap"] == pytest.approx(-0.4, abs=0.01)                   # 1.6 - 2.0, per seed, averaged
+    assert falls["gap"] == pytest.approx(-0.4 / math.log(2), abs=0.01)     # 1.6 - 2.0 nats, per seed, in bits
     assert no_cms["call"] == "holds" and no_cms["gap"] > 0.8
     assert plain["call"] == "not testable at this scale"                   # 0.001 worse: within the spread
     results["models"][0]["diverged"] = [2]
@@ -352,3 +355,17 @@ def test_the_inner_momentum_decision_quotes_the_hope_table():
     assert calls["ppl"]["call"] == calls["acc"]["call"] == "not testable at this scale"
     from hope_lite.models import ModelConfig
     assert ModelConfig.__dataclass_fields__["inner_momentum"].default is False
+
+
+def test_the_instructors_guide_quotes_the_committed_numbers():
+    if not all((ROOT / path).exists() for path in ex.RESULTS.values()):
+        pytest.skip("results/08-*.json not committed yet")
+    guide = (ROOT / "docs" / "instructor.md").read_text(encoding="utf-8")
+    section = " ".join(guide.split("## 08 ·", 1)[1].split())
+    for which in ("hope", "titans"):
+        for row in ex.load_results(which)["summary"]:
+            assert f"{row['label']} {row['val_ppl_mean']:.2f} ± {row['val_ppl_std']:.2f}" in section, row["label"]
+    context = ex.load_results("context")
+    for m in context["models"]:
+        rise = (m["loss_mean"][-1] - m["loss_mean"][0]) / math.log(2)
+        assert f"{m['label']} {rise:+.2f}".replace("-", "−") in section, m["label"]

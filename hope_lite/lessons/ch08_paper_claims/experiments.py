@@ -617,7 +617,7 @@ def context_verdicts(results: dict) -> list[dict]:
     """The paper's Fig. 10 claims, judged by the same rule as the tables, on the loss beyond the training context.
 
     * "HOPE's loss keeps falling with more context": per seed, the change from the block that ends at the
-      training context to the last block (nats); the gap is its mean, the spread its sample std over seeds;
+      training context to the last block (bits per byte); the gap is its mean, the spread its sample std over seeds;
       the paper's direction is negative (falling).
     * "HOPE w/o CMS / with plain GD do worse": per model, the mean loss over the blocks past the training
       context, against HOPE's; gap = other - HOPE, spread = the larger std over seeds; the paper's direction
@@ -632,7 +632,7 @@ def context_verdicts(results: dict) -> list[dict]:
     out = []
 
     def per_seed(model: dict, fn) -> list[float]:
-        return [fn(np.asarray(curve)) for curve in model["loss"].values()]
+        return [fn(np.asarray(curve) / math.log(2)) for curve in model["loss"].values()]    # nats -> bits per byte
 
     hope = models.get("HOPE")
     if hope is not None and hope["loss"]:
@@ -736,16 +736,16 @@ def verdict_sentence(results: dict) -> str:
 
 
 def format_context(results: dict, every: int = 4) -> str:
-    """The context-use numbers: mean loss (nats/byte) per model at every ``every``-th block."""
+    """The context-use numbers: mean loss in bits per byte per model at every ``every``-th block (and the last)."""
     if not isinstance(results, dict) or results.get("kind") != "context":
         raise ValueError("format_context takes the dict returned by context_use() or load_results('context').")
     picks = list(range(0, len(results["positions"]), every))
     if picks[-1] != len(results["positions"]) - 1:
         picks.append(len(results["positions"]) - 1)
-    head = ["model", "read", *[f"≤{results['positions'][i]}" for i in picks]]
+    head = ["model", "read", *[f"bits/byte ≤{results['positions'][i]}" for i in picks]]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * len(picks)) + "|"]
     for m in results["models"]:
-        cells = [f"{m['loss_mean'][i]:.3f}" for i in picks] if m["loss_mean"] else ["diverged"] * len(picks)
+        cells = [f"{m['loss_mean'][i] / math.log(2):.3f}" for i in picks] if m["loss_mean"] else ["diverged"] * len(picks)
         lines.append("| " + " | ".join([m["label"], m["read"] or "–", *cells]) + " |")
     return "\n".join(lines)
 
