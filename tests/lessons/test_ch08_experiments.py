@@ -369,3 +369,12 @@ def test_the_instructors_guide_quotes_the_committed_numbers():
     for m in context["models"]:
         rise = (m["loss_mean"][-1] - m["loss_mean"][0]) / math.log(2)
         assert f"{m['label']} {rise:+.2f}".replace("-", "−") in section, m["label"]
+
+
+def test_every_committed_command_ran_within_the_budget_of_45_minutes():
+    """The module promises that its default budget keeps every command under 45 minutes with --jobs 2."""
+    for which, path in ex.RESULTS.items():
+        if not (ROOT / path).exists():
+            pytest.skip(f"{path} not committed yet")
+        env = ex.load_results(which)["environment"]
+        assert env["wall_seconds"] < 45 * 60, (which, env["wall_seconds"])

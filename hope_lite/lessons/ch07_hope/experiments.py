@@ -61,7 +61,7 @@ from torch import Tensor
 
 from hope_lite import build_model
 from hope_lite.models import MODELS as MODEL_KINDS
-from hope_lite.models import PRESETS, count_parameters
+from hope_lite.models import PRESETS, SWITCHES_OF_MODEL, count_parameters
 
 from ..results import find_in_repository, read_results
 from .._args import require_int
@@ -153,9 +153,10 @@ def variant_preset(base: str = "small", **changes: Any) -> str:
         return base
     name = "+".join([base] + [f"{k}={_format_field(v)}" for k, v in wanted.items()])
     if name not in PRESETS:
-        for kind in ("hope", "hope-attention"):
+        for kind in ("hope", "hope-attention"):      # each with the fields it reads (a preset serves every model)
+            mine = {k: v for k, v in wanted.items() if k not in SWITCHES_OF_MODEL["hope"] or k in SWITCHES_OF_MODEL[kind]}
             with torch.device("meta"):
-                build_model(kind, base, **wanted)    # refuses bad periods, variants, chunk sizes
+                build_model(kind, base, **mine)      # refuses bad periods, variants, chunk sizes
         PRESETS[name] = replace(config, notes=f"{base} with {wanted} (notebook 07's capstone)", **wanted)
     return name
 

@@ -41,8 +41,9 @@ seed spread (the larger of the two rows' sample standard deviations over seeds).
 paper's direction: *holds*; a counted gap the other way: *does not hold*; a gap within the spread:
 *not testable at this scale* (this budget cannot tell the effect, if any, from seed noise).
 
-The default budget (:data:`DEFAULT_STEPS`) is what fits about 45 minutes for the HOPE table (24 runs)
-on a 2-core CPU with one thread per run; it is far from the paper's 30B tokens, and the tables say so.
+The default budget (:data:`DEFAULT_STEPS`) keeps every command under 45 minutes on a 2-core CPU with
+``--jobs 2`` (two runs at a time, one thread each; each results file records its command's wall time).
+It is far from the paper's 30B tokens, and the tables say so.
 Introduced in notebook 08.
 """
 
@@ -80,7 +81,7 @@ FORMAT = 1
 RUNS = "runs/paper_claims"
 RESULTS = {"hope": "results/08-hope-ablation.json", "titans": "results/08-titans-ablation.json",
            "context": "results/08-context.json"}
-DEFAULT_STEPS = 50          # training steps per run (batch 8 x 256 bytes): ~45 min for the HOPE table, see above
+DEFAULT_STEPS = 50          # training steps per run (batch 8 x 256 bytes); the budget, see the module docstring
 PERSISTENT_TOKENS = 4       # the Titans table's full model (Titans Table 5 ablates "w/o persistent memory")
 CONTEXT_LENGTH = 4096
 CONTEXT_BLOCK = 256
