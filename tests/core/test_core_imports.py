@@ -59,7 +59,8 @@ def test_the_core_modules_are_found():
     modules = core_modules()
     for name in ("hope_lite.levels", "hope_lite.memory", "hope_lite.titans", "hope_lite.cms", "hope_lite.optim",
                  "hope_lite.models", "hope_lite.train", "hope_lite.bench", "hope_lite.data",
-                 "hope_lite.data.corpora", "hope_lite.data.tasks", "hope_lite.data.tokenizer"):
+                 "hope_lite.data.corpora", "hope_lite.data.tasks", "hope_lite.data.tokenizer",
+                 "hope_lite.data.formal", "hope_lite.data.mad"):
         assert name in modules, name
     assert not [m for m in modules if m.startswith(LESSONS)]
 
