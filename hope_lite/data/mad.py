@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from .. import checks
-from .tasks import IGNORE_INDEX, _check_sizes, _generator
+from .tasks import IGNORE_INDEX, _check_sizes, _generator, key_value_halves
 
 __all__ = ["MAD_TASKS", "mad_task", "in_context_recall", "fuzzy_recall", "noisy_recall", "selective_copying",
            "compression", "memorization"]
@@ -134,12 +134,7 @@ def in_context_recall(n_sequences: int, *, n_keys: int = 8, n_pairs: int = 64, v
     ((2, 12), True)
     """
     _check_sizes(seed, n_sequences=n_sequences, n_keys=n_keys, n_pairs=n_pairs, vocab_size=vocab_size)
-    if vocab_size < 2:
-        raise ValueError(f"vocab_size must be >= 2 (keys and values use disjoint halves), got {vocab_size}.")
-    half = vocab_size // 2
-    if n_keys > half:
-        raise ValueError(f"n_keys must be <= vocab_size // 2 = {half} so that keys are distinct, got "
-                         f"n_keys={n_keys}; lower n_keys or raise vocab_size.")
+    half = key_value_halves(vocab_size, n_keys, "n_keys")
     return _recall(n_sequences, n_keys, n_pairs, 0, (0, half), (half, vocab_size), (0, 0), _generator(seed))
 
 
@@ -416,12 +411,7 @@ def memorization(n_sequences: int, *, n_keys: int = 64, n_pairs: int = 64, map_s
     """
     _check_sizes(seed, n_sequences=n_sequences, n_keys=n_keys, n_pairs=n_pairs, vocab_size=vocab_size)
     _check_seed_like("map_seed", map_seed)
-    if vocab_size < 2:
-        raise ValueError(f"vocab_size must be >= 2 (keys and values use disjoint halves), got {vocab_size}.")
-    half = vocab_size // 2
-    if n_keys > half:
-        raise ValueError(f"n_keys must be <= vocab_size // 2 = {half} so that keys are distinct, got "
-                         f"n_keys={n_keys}; lower n_keys or raise vocab_size.")
+    half = key_value_halves(vocab_size, n_keys, "n_keys")
     map_gen = _generator(map_seed)
     keys = _distinct(1, n_keys, half, map_gen)[0]                                           # (K,)
     values = torch.randint(half, vocab_size, (n_keys,), generator=map_gen)                  # (K,)

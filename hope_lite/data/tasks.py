@@ -57,6 +57,18 @@ def _generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def key_value_halves(vocab_size: int, distinct_keys: int, name: str) -> int:
+    """Keys from ``[0, vocab_size // 2)``, values from the upper half: the half, once ``distinct_keys`` keys
+    (the argument called ``name``) fit in it; otherwise a ValueError that says what to change."""
+    if vocab_size < 2:
+        raise ValueError(f"vocab_size must be >= 2 (keys and values use disjoint halves), got {vocab_size}.")
+    half = vocab_size // 2
+    if distinct_keys > half:
+        raise ValueError(f"{name} must be <= vocab_size // 2 = {half} so that keys are distinct, "
+                         f"got {name}={distinct_keys}; lower {name} or raise vocab_size.")
+    return half
+
+
 def multi_query_recall(n_sequences: int, n_pairs: int, n_queries: int, *, vocab_size: int = 256,
                        seed: int = 0) -> dict[str, Tensor]:
     """Multi-query associative recall (MQAR): list key-value pairs, then ask for some of them.
@@ -89,12 +101,7 @@ def multi_query_recall(n_sequences: int, n_pairs: int, n_queries: int, *, vocab_
     ((2, 10), 4)
     """
     _check_sizes(seed, n_sequences=n_sequences, n_pairs=n_pairs, n_queries=n_queries, vocab_size=vocab_size)
-    if vocab_size < 2:
-        raise ValueError(f"vocab_size must be >= 2 (keys and values use disjoint halves), got {vocab_size}.")
-    n_keys = vocab_size // 2
-    if n_pairs > n_keys:
-        raise ValueError(f"n_pairs must be <= vocab_size // 2 = {n_keys} so that keys are distinct, "
-                         f"got n_pairs={n_pairs}; lower n_pairs or raise vocab_size.")
+    n_keys = key_value_halves(vocab_size, n_pairs, "n_pairs")
     if n_queries > n_pairs:
         raise ValueError(f"n_queries must be <= n_pairs = {n_pairs} (each listed key is asked at most "
                          f"once), got n_queries={n_queries}.")
