@@ -72,7 +72,7 @@ from .run_dir import (CHECKSUM_SUFFIX, MetricsLog, RunDirError, RunLock, atomic_
                       torch_load_bytes)
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate", "load_trained", "load_checkpoint", "CHECKPOINT_FORMAT",
-           "RunDirError", "parse_overrides", "main"]
+           "RunDirError", "parse_overrides", "adamw", "main"]
 
 CHECKPOINT, CONFIG, METRICS = "checkpoint.pt", "config.json", "metrics.jsonl"
 STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so it can be carried
@@ -368,6 +368,14 @@ def load_trained(out: str | Path, *, model: str | None = None, preset: str | Non
 # The loop
 
 
+def adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """The trainer's optimizer: AdamW with weight decay on the matrices only (not on gains, biases, gates)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+
+
 def _schedule(config: TrainConfig) -> Callable[[int], float]:
     """Multiplier of lr at (0-based) step s: linear warm-up, then cosine decay to 10 %."""
     def factor(s: int) -> float:
@@ -461,10 +469,7 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
     np.random.seed(config.seed)
     model = build_model(config.model, config.preset, device=device, **config.overrides)
     sampler = WindowSampler(train_bytes, config.context, config.batch * world, config.seed, config.carry_memory)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    optimizer = adamw(model, config.lr, config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
     memory, step, metrics = None, 0, []
 

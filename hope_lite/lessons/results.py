@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["find_in_repository", "read_results", "REPOSITORY"]
+__all__ = ["find_in_repository", "read_results", "write_results", "sample_std", "REPOSITORY"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]          # hope_lite/lessons/ -> the checkout
 
@@ -21,6 +21,24 @@ def find_in_repository(path: str | Path) -> Path | None:
         if (base / path).is_file():
             return base / path
     return None
+
+
+def write_results(path: str | Path, data: dict) -> Path:
+    """Write a chapter's results JSON whole (folders created; temp file and rename, so a kill leaves the old
+    file or the new one, never half of one)."""
+    from hope_lite.run_dir import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(data, indent=1) + "\n").encode())
+    return path
+
+
+def sample_std(values) -> float:
+    """Sample standard deviation (n - 1) of a list of per-seed numbers; 0 for a single value."""
+    import numpy as np
+
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: str) -> dict:

@@ -20,13 +20,12 @@ from every start in FAST mode (:func:`replay_erase_study`) and reruns the whole 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..results import find_in_repository, read_results
+from ..results import find_in_repository, read_results, write_results
 from .._args import require_int
 from .landscape import (ERASE_GRID, LANDSCAPE, LANDSCAPE_GRID, LANDSCAPE_LRS, LANDSCAPE_STARTS, LANDSCAPE_TOL,
                         MOMENTUM_GRID, knob_profile)
@@ -188,10 +187,7 @@ def _jsonable(obj: Any) -> Any:
 
 def save_erase_study(study: dict, path: str | Path = RESULTS) -> Path:
     """Write ``study`` as JSON (medians and final losses that are infinite become null)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(study), indent=1) + "\n")
-    return path
+    return write_results(path, _jsonable(study))
 
 
 def locate(path: str | Path = RESULTS) -> Path | None:

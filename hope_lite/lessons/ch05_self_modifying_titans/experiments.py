@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import math
 import sys
 import time
@@ -57,7 +56,7 @@ from torch.nn.utils import parametrize
 
 from hope_lite import SelfModifyingTitans, TitansLayer
 
-from ..results import find_in_repository, read_results
+from ..results import find_in_repository, read_results, write_results
 from .._args import require_choice, require_int
 from ..fit import fit
 from ..teaching import seeded
@@ -466,9 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # tiny tensors: one thread is faster and steadier
     if args.command == "measure":
         results = measure(args.seeds, progress=lambda line: print(line, file=sys.stderr, flush=True))
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=1) + "\n")
+        out = write_results(args.json, results)
         for budget in results["budgets"]:
             table = results_table(results, budget)
             print(f"{budget} ({results['budgets'][budget]['steps']} steps x {results['budgets'][budget]['batch']}): "

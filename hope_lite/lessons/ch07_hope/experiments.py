@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import sys
 import time
 from dataclasses import asdict, replace
@@ -63,7 +62,7 @@ from hope_lite import build_model
 from hope_lite.models import MODELS as MODEL_KINDS
 from hope_lite.models import PRESETS, SWITCHES_OF_MODEL, count_parameters
 
-from ..results import find_in_repository, read_results
+from ..results import find_in_repository, read_results, sample_std, write_results
 from .._args import require_int
 from .level_stream import HOPE_LEVELS_EXPLORER_DEFAULTS, LevelStream, stream_tokens
 
@@ -369,11 +368,7 @@ def compare(models: Sequence[str] = COMPARED_MODELS, seeds: Sequence[int] = (0, 
                                "created": time.strftime("%Y-%m-%d"),
                                "wall_seconds": round(time.perf_counter() - started, 1)}}
     if json_path is not None:
-        path = Path(json_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(results, indent=1) + "\n")
-        shutil.move(str(tmp), str(path))
+        write_results(json_path, results)
     return results
 
 
@@ -446,11 +441,6 @@ def format_variants(results: dict[str, dict], model: str = "hope") -> str:
     return "\n".join(lines)
 
 
-def _std(values: Sequence[float]) -> float:
-    """Sample standard deviation (n - 1); 0 for a single value."""
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-
-
 def summarize(runs: Sequence[dict]) -> dict[str, dict]:
     """Per model, over its seeds: ``{"label", "parameters", "seeds", "val_ppl" (per seed), "val_ppl_mean",
     "val_ppl_std", "val_bpb" (per seed), "val_bpb_mean", "val_bpb_std", "seconds_mean"}``; std is the
@@ -461,8 +451,8 @@ def summarize(runs: Sequence[dict]) -> dict[str, dict]:
         ppl, bpb = [r["val_ppl"] for r in mine], [r["val_bpb"] for r in mine]
         summary[model] = {"label": LABELS.get(model, model), "parameters": mine[0]["parameters"],
                           "seeds": [r["seed"] for r in mine], "val_ppl": ppl, "val_ppl_mean": float(np.mean(ppl)),
-                          "val_ppl_std": _std(ppl), "val_bpb": bpb, "val_bpb_mean": float(np.mean(bpb)),
-                          "val_bpb_std": _std(bpb), "seconds_mean": float(np.mean([r["seconds"] for r in mine]))}
+                          "val_ppl_std": sample_std(ppl), "val_bpb": bpb, "val_bpb_mean": float(np.mean(bpb)),
+                          "val_bpb_std": sample_std(bpb), "seconds_mean": float(np.mean([r["seconds"] for r in mine]))}
     return summary
 
 

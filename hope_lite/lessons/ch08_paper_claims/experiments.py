@@ -55,7 +55,7 @@ import math
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -65,15 +65,14 @@ import torch.nn.functional as F
 
 from hope_lite.checks import NonFiniteError
 from hope_lite.models import build_model, count_parameters
-from hope_lite.run_dir import atomic_write
 
 from .._args import require_int
 from ..ch07_hope.experiments import train_or_read_back
-from ..results import read_results
+from ..results import read_results, sample_std, write_results
 
 __all__ = ["Row", "Table", "TABLES", "CONTEXT_MODELS", "DEFAULT_STEPS", "RECALL", "PERSISTENT_TOKENS",
            "CONTEXT_LENGTH", "CONTEXT_BLOCK", "RESULTS", "RUNS", "FORMAT", "run_config", "train_recall",
-           "ablation", "context_use", "loss_by_position", "verdict", "verdicts", "verdict_sentence", "context_verdicts",
+           "ablation", "context_use", "loss_by_position", "rule", "verdict", "verdicts", "verdict_sentence", "context_verdicts",
            "format_table",
            "format_context", "load_results", "main"]
 
@@ -143,9 +142,6 @@ class Table:
     rows: tuple[Row, ...]
     source: str
     model_label: str = ""
-    paper_columns: tuple[str, str] = ("ppl", "acc")
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
 
     def with_row(self, label: str, overrides: dict, key: str = "mine") -> "Table":
         """This table's full model and one row of your own (no paper numbers: the verdict reports the gap only)."""
@@ -232,14 +228,17 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
     ``{"recall_diverged": step, "recall_seconds"}`` instead."""
     from hope_lite.data.tasks import multi_query_recall
 
+    from hope_lite.train import TrainConfig, adamw
+
     torch.manual_seed(seed)
     net = build_model(model, preset, device=device, **overrides)
-    decay = [p for p in net.parameters() if p.dim() >= 2]
-    rest = [p for p in net.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
-                                  lr=recall.lr)
+    optimizer = adamw(net, recall.lr, TrainConfig.weight_decay)
     warmup = max(1, recall.steps // 10)
     started = time.perf_counter()
+
+    def diverged(step: int) -> dict:
+        return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
+
     for step in range(recall.steps):
         for group in optimizer.param_groups:
             group["lr"] = recall.lr * min(1.0, (step + 1) / warmup)
@@ -249,14 +248,14 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
         try:
             logits, _ = net(batch["tokens"].to(device))
         except NonFiniteError:                       # token ids in: a NaN or inf inside is the training diverging
-            return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
+            return diverged(step)
         loss = F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].to(device).flatten())
         if not math.isfinite(loss.item()):
-            return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
+            return diverged(step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not torch.isfinite(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)):
-            return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
+            return diverged(step)
         optimizer.step()
     test = multi_query_recall(recall.test, recall.pairs, recall.queries, vocab_size=recall.vocab, seed=2**31 - 1)
     net.eval()
@@ -271,17 +270,6 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
 
 # ---------------------------------------------------------------------------------------------
 # An ablation table
-
-
-def _std(values: Sequence[float]) -> float:
-    """Sample standard deviation (n - 1); 0 for one value."""
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-
-
-def _write_json(path: str | Path, data: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, (json.dumps(data, indent=1) + "\n").encode())
 
 
 def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings: dict, recall: Recall, device: str,
@@ -312,7 +300,7 @@ def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings:
                                             else f"the recall task diverged at step {result['recall_diverged']}"))
     if recall_file is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(recall_file, {"settings": wanted, "result": result})
+        write_results(recall_file, {"settings": wanted, "result": result})
     record.update(result)
     return record
 
@@ -347,11 +335,26 @@ def summarize(table: Table, runs: Sequence[dict], preset: str = "small", recall:
             values = [r[name] for r in pool]
             entry[name] = {str(r["seed"]): r[name] for r in pool}
             entry[f"{name}_mean"] = float(np.mean(values)) if values else None
-            entry[f"{name}_std"] = _std(values) if values else None
+            entry[f"{name}_std"] = sample_std(values) if values else None
         entry["seconds_mean"] = float(np.mean([r["seconds"] for r in finished])) if finished else None
         entry["recall_seconds_mean"] = float(np.mean([r["recall_seconds"] for r in mine]))
         rows.append(entry)
     return rows
+
+
+def rule(gap: float, spread: float, paper_gap: float, n: int) -> str:
+    """The chapter's verdict rule, in one place: a gap counts when it exceeds twice the seed spread.
+
+    A counted gap with the sign of ``paper_gap`` (the paper's own change): "holds"; with the other sign: "does
+    not hold"; a gap that does not count, or fewer than ``n = 2`` seeds: "not testable at this scale". Without a
+    paper number (``paper_gap`` NaN, a row of your own): "a gap that counts" or "within the seed spread".
+    """
+    counts = n >= 2 and abs(gap) > 2 * spread
+    if math.isnan(paper_gap):
+        return "a gap that counts" if counts else "within the seed spread"
+    if not counts:
+        return "not testable at this scale"
+    return "holds" if (gap > 0) == (paper_gap > 0) else "does not hold"
 
 
 def verdict(full: dict, row: dict, metric: str) -> dict:
@@ -378,13 +381,7 @@ def verdict(full: dict, row: dict, metric: str) -> dict:
         return {"gap": None if mean is None or base is None else mean - base, "spread": None, "paper_gap": paper_gap,
                 "call": "not testable at this scale"}
     gap, spread = mean - base, max(row[f"{metric}_std"], full[f"{metric}_std"])
-    if math.isnan(paper_gap):
-        call = "a gap that counts" if abs(gap) > 2 * spread else "within the seed spread"
-    elif abs(gap) > 2 * spread:
-        call = "holds" if (gap > 0) == (paper_gap > 0) else "does not hold"
-    else:
-        call = "not testable at this scale"
-    return {"gap": gap, "spread": spread, "paper_gap": paper_gap, "call": call}
+    return {"gap": gap, "spread": spread, "paper_gap": paper_gap, "call": rule(gap, spread, paper_gap, n)}
 
 
 def verdicts(results: dict) -> list[dict]:
@@ -477,7 +474,7 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
     results["environment"]["compute_seconds"] = round(sum(r.get("seconds", 0.0) + r["recall_seconds"] for r in runs), 1)
     results["verdicts"] = verdicts(results)
     if json_path is not None:
-        _write_json(json_path, results)
+        write_results(json_path, results)
     return results
 
 
@@ -603,15 +600,8 @@ def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", step
                "settings": settings_out, "seeds": seeds, "length": length, "block": block, "documents": documents,
                "positions": positions, "models": models, "environment": _environment(device, started)}
     if json_path is not None:
-        _write_json(json_path, results)
+        write_results(json_path, results)
     return results
-
-
-def _call(gap: float, spread: float, paper_sign: int, n: int) -> str:
-    """The verdict rule for one gap whose paper direction has the sign ``paper_sign``."""
-    if n < 2 or abs(gap) <= 2 * spread:
-        return "not testable at this scale"
-    return "holds" if (gap > 0) == (paper_sign > 0) else "does not hold"
 
 
 def context_verdicts(results: dict) -> list[dict]:
@@ -640,18 +630,18 @@ def context_verdicts(results: dict) -> list[dict]:
         change = per_seed(hope, lambda c: float(c[-1] - c[at]))
         ok = not hope.get("diverged")
         out.append({"claim": f"HOPE's loss falls from byte {positions[at]} to byte {positions[-1]}",
-                    "gap": float(np.mean(change)), "spread": _std(change),
-                    "call": _call(float(np.mean(change)), _std(change), -1, len(change) if ok else 0)})
+                    "gap": float(np.mean(change)), "spread": sample_std(change),
+                    "call": rule(float(np.mean(change)), sample_std(change), -1.0, len(change) if ok else 0)})
     for label in ("HOPE w/o CMS", "HOPE with plain GD"):
         other = models.get(label)
         if hope is None or other is None or not hope["loss"] or not other["loss"]:
             continue
         beyond = lambda c: float(c[at + 1:].mean()) if at + 1 < len(c) else float(c[-1])   # noqa: E731
         mine, theirs = per_seed(hope, beyond), per_seed(other, beyond)
-        gap, spread = float(np.mean(theirs) - np.mean(mine)), max(_std(mine), _std(theirs))
+        gap, spread = float(np.mean(theirs) - np.mean(mine)), max(sample_std(mine), sample_std(theirs))
         ok = not hope.get("diverged") and not other.get("diverged")
         out.append({"claim": f"{label} has a higher loss than HOPE past byte {positions[at]}", "gap": gap,
-                    "spread": spread, "call": _call(gap, spread, +1, min(len(mine), len(theirs)) if ok else 0)})
+                    "spread": spread, "call": rule(gap, spread, +1.0, min(len(mine), len(theirs)) if ok else 0)})
     return out
 
 
