@@ -693,13 +693,14 @@ def _paper(paper: dict) -> str:
 
 
 def format_table(results: dict) -> str:
-    """The markdown ablation table: row | params | val ppl per seed | mean ± std | recall acc mean ± std |
+    """The markdown ablation table: row | params | val ppl per seed | mean ± std | val bits/byte mean ± std |
+    recall acc mean ± std |
     training seconds per language-model run | the paper's ppl / acc | verdict (ppl, acc)."""
     if not isinstance(results, dict) or results.get("kind") != "ablation":
         raise ValueError("format_table takes the dict returned by ablation() or load_results('hope' / 'titans').")
     seeds = results["seeds"]
-    head = ["row", "params", *[f"ppl s{s}" for s in seeds], "val ppl", "recall acc", "s/run", "paper ppl / acc",
-            "verdict ppl", "verdict acc"]
+    head = ["row", "params", *[f"ppl s{s}" for s in seeds], "val ppl", "val bits/byte", "recall acc", "s/run",
+            "paper ppl / acc", "verdict ppl", "verdict acc"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 4) + ["---"] * 3) + "|"]
     calls = {v["row"]: v for v in results["verdicts"]}
     for r in results["summary"]:
@@ -707,6 +708,7 @@ def format_table(results: dict) -> str:
         v = calls.get(r["row"])
         lines.append("| " + " | ".join([
             r["label"], f"{r['parameters']:,}", *per_seed, _cell(r["val_ppl_mean"], r["val_ppl_std"], 2),
+            _cell(r["val_bpb_mean"], r["val_bpb_std"], 3),
             _cell(r["recall_acc_mean"], r["recall_acc_std"], 3),
             "–" if r["seconds_mean"] is None else f"{r['seconds_mean']:.0f}", _paper(r["paper"]),
             "(full model)" if v is None else v["ppl"]["call"], "" if v is None else v["acc"]["call"]]) + " |")
