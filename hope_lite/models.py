@@ -45,7 +45,7 @@ from .state import MemoryState, Shape, check_state, state_dtype
 from .titans import TitansLayer
 
 __all__ = ["ModelConfig", "PRESETS", "MODELS", "SWITCHES_OF_MODEL", "LanguageModel", "KVCache", "BlockState", "build_model",
-           "count_parameters", "preset_config"]
+           "count_parameters", "fields_read_by", "preset_config"]
 
 MODELS = ("hope", "hope-attention", "transformer", "titans")
 
@@ -337,6 +337,14 @@ SWITCHES_OF_MODEL: dict[str, tuple[str, ...]] = {
 }
 
 
+def fields_read_by(model: str) -> set[str]:
+    """The :class:`ModelConfig` fields ``model`` reads: the shared ones (width, depth, ...) and its own switches."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}.")
+    switches = {name for names in SWITCHES_OF_MODEL.values() for name in names}
+    return (set(ModelConfig.__dataclass_fields__) - switches) | set(SWITCHES_OF_MODEL[model])
+
+
 def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelConfig:
     """The preset's config for ``model``, with the channel mixer's hidden width solved for parameter parity.
 
@@ -356,8 +364,7 @@ def preset_config(model: str, preset: str = "small", **overrides: Any) -> ModelC
     if "channel_hidden" in overrides:
         raise ValueError("channel_hidden is solved for the parameter budget, not set; change ffn_hidden (the "
                          "Transformer++ budget) instead.")
-    everyone = set(ModelConfig.__dataclass_fields__) - {n for names in SWITCHES_OF_MODEL.values() for n in names}
-    ignored = sorted(set(overrides) - everyone - set(SWITCHES_OF_MODEL[model]))
+    ignored = sorted(set(overrides) - fields_read_by(model))
     if ignored:
         readers = sorted({m for name in ignored for m, names in SWITCHES_OF_MODEL.items() if name in names})
         raise ValueError(f"model {model!r} has no {', '.join(ignored)} (a switch of {', '.join(readers)}); "

@@ -8,7 +8,7 @@
   knob (declared in its parameters cell's metadata, ``hope_lite.explore``), checks tolerant;
 * the **Runtime:** header of every notebook agrees with ``results/notebook_times.json`` (measured by
   ``python -m hope_lite.lessons.timings``) within a factor of 2;
-* chapters 01-08 have at least three exercises (cells tagged ``exercise``, one also ``multi-step``),
+* chapters 01-09 have at least three exercises (cells tagged ``exercise``, one also ``multi-step``),
   each with a solution cell (tagged ``solution``, source hidden) that calls ``check(...)``, which the
   strict run turns into a drift check; chapter 07 ends with a ``capstone``; no nbval comments
   show in the student's view (tags instead), and "multi-step" is a tag, not part of an exercise's title;

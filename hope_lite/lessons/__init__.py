@@ -10,10 +10,14 @@ plain numbers, pure figure functions (matplotlib, imported on demand) and ipywid
     explorer    the base of every ipywidgets explorer (imports ipywidgets)
     links       Colab/Binder badges and the notebooks' navigation links
     fit         the one small training loop the chapters share
+    task_training   a fresh model trained and scored on a synthetic token task (chapters 08, 09)
+    parallel    many runs at once, one process and one torch thread each (chapters 08, 09)
+    results     finding, reading and writing the committed results files
     figures     every chapter's static preview PNGs: ``python -m hope_lite.lessons.figures --out figures``
 
     ch00_levels, ch01_associative_memory, ch02_nested_optimization, ch03_deep_optimizers,
-    ch04_titans, ch05_self_modifying_titans, ch06_continuum_memory, ch07_hope
+    ch04_titans, ch05_self_modifying_titans, ch06_continuum_memory, ch07_hope, ch08_paper_claims,
+    ch09_memory_benchmarks
                 one package per notebook, with the modules it needs of ``experiments``
                 (the numbers), ``figures`` (draws them) and ``explorer`` (the widget)
 

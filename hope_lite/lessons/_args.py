@@ -42,3 +42,16 @@ def require_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
     return value
+
+
+def add_run_options(parser: Any, runs: str, *, jobs: bool = True) -> None:
+    """The options of a chapter command that trains many runs: where they are kept (``--out``, default ``runs``),
+    the results file (``--json``), ``--device``, ``--threads`` and, with ``jobs``, ``--jobs`` and ``--no-progress``."""
+    parser.add_argument("--out", default=runs, help=f"folder of the saved runs (default: {runs})")
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    if jobs:
+        parser.add_argument("--jobs", type=int, default=1,
+                            help="train this many runs at once, one process and one thread each (e.g. 2 on 2 cores)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar over the runs")

@@ -24,7 +24,8 @@ __all__ = ["CHAPTERS", "all_figures", "main"]
 
 #: the chapter packages, in reading order; each has a ``figures`` module with a ``FIGURES`` registry
 CHAPTERS = ("ch00_levels", "ch01_associative_memory", "ch02_nested_optimization", "ch03_deep_optimizers",
-            "ch04_titans", "ch05_self_modifying_titans", "ch06_continuum_memory", "ch07_hope", "ch08_paper_claims")
+            "ch04_titans", "ch05_self_modifying_titans", "ch06_continuum_memory", "ch07_hope", "ch08_paper_claims",
+            "ch09_memory_benchmarks")
 
 
 def all_figures() -> dict[str, Callable[[], Any]]:

@@ -26,6 +26,7 @@ NOTEBOOKS: dict[str, str] = {
     "06_continuum_memory.ipynb": "06 · Continuum Memory System",
     "07_hope.ipynb": "07 · HOPE",
     "08_paper_claims.ipynb": "08 · The paper's claims, tested",
+    "09_memory_benchmarks.ipynb": "09 · Memory benchmarks",
 }
 INDEX = "00_index.ipynb"
 

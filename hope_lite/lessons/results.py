@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["find_in_repository", "read_results", "write_results", "sample_std", "REPOSITORY"]
+__all__ = ["find_in_repository", "read_results", "write_results", "sample_std", "environment", "REPOSITORY"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]          # hope_lite/lessons/ -> the checkout
 
@@ -39,6 +39,19 @@ def sample_std(values) -> float:
     import numpy as np
 
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def environment(device: str, started: float) -> dict:
+    """Where and when a results file was made, for its ``"environment"`` entry: versions, torch threads, device,
+    platform, date, and the wall time since ``started`` (a ``time.perf_counter()`` reading)."""
+    import platform
+    import time
+
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "device": device, "platform": platform.platform(terse=True), "created": time.strftime("%Y-%m-%d"),
+            "wall_seconds": round(time.perf_counter() - started, 1)}
 
 
 def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: str) -> dict:

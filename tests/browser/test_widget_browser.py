@@ -19,6 +19,7 @@ EXPLORERS = {
     "explore_nested_levels": "hope_lite.lessons.ch02_nested_optimization.explorer",
     "explore_cms_timeline": "hope_lite.lessons.ch06_continuum_memory.explorer",
     "explore_hope_levels": "hope_lite.lessons.ch07_hope.explorer",
+    "explore_spectrum": "hope_lite.lessons.ch09_memory_benchmarks.explorer",
 }
 
 
@@ -79,3 +80,13 @@ def test_hope_levels_widget_reads_more_of_the_stream_when_a_slider_moves(widget_
     assert levels and levels.group(1) == levels.group(2), switched
     assert re.search(pattern, switched).group(1) == re.search(pattern, after).group(1)   # the same stream
     assert not [m for m in wp.console if m.startswith("pageerror")], wp.console
+
+
+def test_spectrum_widget_replays_another_seed_when_the_slider_moves(widget_notebook):
+    """Chapter 09, the replay of the stream A | B | A level by level: moving the seed slider replays another
+    stream, and the line still gives every level's updates per phase (the slowest level: none during B)."""
+    pattern = r"seed (\d+): error on A"
+    before, after = slide_and_compare(widget_notebook, "explore_spectrum", "09-widget", pattern)
+    assert re.search(pattern, before).group(1) != re.search(pattern, after).group(1)
+    for text in (before, after):
+        assert re.search(r"level 3: \d+ / 0 / \d+", text), text

@@ -29,7 +29,8 @@ def test_navigation_markdown():
     assert links.navigation_markdown("03_deep_optimizers.ipynb") == (
         "[< 02 · Nested optimization](02_nested_optimization.ipynb) | [index](00_index.ipynb) | "
         "[next: 04 · Titans >](04_titans.ipynb)")
-    assert links.navigation_markdown("08_paper_claims.ipynb").endswith("| the last chapter of the series")
+    assert links.navigation_markdown("08_paper_claims.ipynb").endswith("| [next: 09 · Memory benchmarks >](09_memory_benchmarks.ipynb)")
+    assert links.navigation_markdown("09_memory_benchmarks.ipynb").endswith("| the last chapter of the series")
     with pytest.raises(ValueError, match="notebook"):
         links.navigation_markdown("99_nope.ipynb")
 

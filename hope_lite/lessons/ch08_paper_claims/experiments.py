@@ -52,7 +52,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -63,12 +62,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hope_lite.checks import NonFiniteError
 from hope_lite.models import build_model, count_parameters
 
-from .._args import require_int
+from .._args import add_run_options, require_int
 from ..ch07_hope.experiments import train_or_read_back
-from ..results import read_results, sample_std, write_results
+from ..parallel import run_all
+from ..results import environment, read_results, sample_std, write_results
 
 __all__ = ["Row", "Table", "TABLES", "CONTEXT_MODELS", "DEFAULT_STEPS", "RECALL", "PERSISTENT_TOKENS",
            "CONTEXT_LENGTH", "CONTEXT_BLOCK", "RESULTS", "RUNS", "FORMAT", "run_config", "train_recall",
@@ -226,46 +225,25 @@ def train_recall(model: str, overrides: dict, seed: int, *, preset: str = "small
     "recall_seconds"}`` (accuracy on the asked values of ``recall.test`` held-out sequences; see :class:`Recall`
     for the baselines). A run whose loss, gradients or activations become NaN or inf is reported as
     ``{"recall_diverged": step, "recall_seconds"}`` instead."""
+    from functools import partial
+
+    from ..task_training import TaskTraining, train_on_task
+
+    draw = partial(_recall_batch, recall)
+    test = draw(recall.test, 2**31 - 1)              # far from the training seeds (seed * 100_003 + step)
+    result = train_on_task(model, overrides, seed, draw, {"test": test},
+                           TaskTraining(steps=recall.steps, batch=recall.batch, lr=recall.lr), preset=preset,
+                           device=device)
+    if "diverged" in result:
+        return {"recall_diverged": result["diverged"], "recall_seconds": result["seconds"]}
+    return {"recall_acc": result["acc"]["test"], "recall_loss": result["loss"]["test"],
+            "recall_seconds": result["seconds"]}
+
+
+def _recall_batch(recall: Recall, n: int, seed: int) -> dict:
     from hope_lite.data.tasks import multi_query_recall
 
-    from hope_lite.train import TrainConfig, adamw
-
-    torch.manual_seed(seed)
-    net = build_model(model, preset, device=device, **overrides)
-    optimizer = adamw(net, recall.lr, TrainConfig.weight_decay)
-    warmup = max(1, recall.steps // 10)
-    started = time.perf_counter()
-
-    def diverged(step: int) -> dict:
-        return {"recall_diverged": step + 1, "recall_seconds": round(time.perf_counter() - started, 2)}
-
-    for step in range(recall.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = recall.lr * min(1.0, (step + 1) / warmup)
-        # every step a fresh batch; seeds 0.. for training, far from the test seed below
-        batch = multi_query_recall(recall.batch, recall.pairs, recall.queries, vocab_size=recall.vocab,
-                                   seed=seed * 100_003 + step)
-        try:
-            logits, _ = net(batch["tokens"].to(device))
-        except NonFiniteError:                       # token ids in: a NaN or inf inside is the training diverging
-            return diverged(step)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].to(device).flatten())
-        if not math.isfinite(loss.item()):
-            return diverged(step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if not torch.isfinite(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)):
-            return diverged(step)
-        optimizer.step()
-    test = multi_query_recall(recall.test, recall.pairs, recall.queries, vocab_size=recall.vocab, seed=2**31 - 1)
-    net.eval()
-    with torch.no_grad():
-        logits, _ = net(test["tokens"].to(device))
-    asked = test["targets"] != -100
-    predicted = logits.float().argmax(-1).cpu()
-    return {"recall_acc": float((predicted[asked] == test["targets"][asked]).float().mean()),
-            "recall_loss": float(F.cross_entropy(logits.float().flatten(0, 1).cpu(), test["targets"].flatten())),
-            "recall_seconds": round(time.perf_counter() - started, 2)}
+    return multi_query_recall(n, recall.pairs, recall.queries, vocab_size=recall.vocab, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,15 +283,6 @@ def _one_row_seed(table: Table, row: Row, seed: int, out: Path | None, settings:
     return record
 
 
-def _one_thread() -> None:
-    """A worker process of ``jobs > 1``: one torch thread, so that N workers share N cores without contention."""
-    torch.set_num_threads(1)
-
-
-def _one_row_seed_args(args: tuple) -> dict:
-    return _one_row_seed(*args)
-
-
 def summarize(table: Table, runs: Sequence[dict], preset: str = "small", recall: "Recall | None" = None) -> list[dict]:
     """Per row (in the table's order), over seeds: label, parameters, per-seed and mean ± std of val ppl,
     val bits/byte and recall accuracy; ``diverged`` / ``recall_diverged`` count seeds whose language-model /
@@ -347,11 +316,15 @@ def rule(gap: float, spread: float, paper_gap: float, n: int) -> str:
 
     A counted gap with the sign of ``paper_gap`` (the paper's own change): "holds"; with the other sign: "does
     not hold"; a gap that does not count, or fewer than ``n = 2`` seeds: "not testable at this scale". Without a
-    paper number (``paper_gap`` NaN, a row of your own): "a gap that counts" or "within the seed spread".
+    paper number (``paper_gap`` NaN, a row of your own): "a gap that counts" or "within the seed spread". Where
+    the paper reports a tie (``paper_gap == 0``, e.g. every model at 100 %), the claim is that no gap counts: a gap
+    within the spread (over at least two seeds) "holds", a counted one "does not hold".
     """
     counts = n >= 2 and abs(gap) > 2 * spread
     if math.isnan(paper_gap):
         return "a gap that counts" if counts else "within the seed spread"
+    if paper_gap == 0:
+        return "does not hold" if counts else ("holds" if n >= 2 else "not testable at this scale")
     if not counts:
         return "not testable at this scale"
     return "holds" if (gap > 0) == (paper_gap > 0) else "does not hold"
@@ -434,30 +407,7 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
     out = None if out is None else Path(out)
     started = time.perf_counter()
     work = [(spec, row, seed, out, shared, recall, device, log, text) for row in chosen for seed in seeds]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(work), desc=f"{spec.name} table", unit="run")
-    runs = []
-    try:
-        if jobs == 1:
-            for args in work:
-                runs.append(_one_row_seed(*args))
-                if bar is not None:
-                    bar.update(1)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_one_thread) as pool:
-                for record in pool.map(_one_row_seed_args, work):     # in the table's order
-                    runs.append(record)
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    runs = run_all(_one_row_seed, work, jobs=jobs, progress=f"{spec.name} table" if progress else None)
     config = run_config(spec.model, spec.base, seeds[0], **shared)
     settings_out = {k: v for k, v in asdict(config).items() if k not in ("model", "seed", "overrides")}
     settings_out["tokens_per_run"] = config.steps * config.batch * config.context
@@ -466,7 +416,7 @@ def ablation(table: str | Table = "hope", seeds: Sequence[int] = (0, 1, 2), *, p
                "command": command("ablation", table=table, seeds=seeds, settings=settings_out, out=out,
                                   json_path=json_path, rows=None if rows is None else [r.key for r in chosen[1:]]),
                "settings": settings_out, "recall": asdict(recall), "seeds": seeds, "runs": runs,
-               "summary": summarize(spec, runs, config.preset, recall), "environment": _environment(device, started)}
+               "summary": summarize(spec, runs, config.preset, recall), "environment": environment(device, started)}
     results["environment"]["jobs"] = jobs
     if jobs > 1:
         results["command"] += f" --jobs {jobs}"
@@ -598,7 +548,7 @@ def context_use(seeds: Sequence[int] = (0, 1, 2), *, preset: str = "small", step
     results = {"format": FORMAT, "kind": "context",
                "command": command("context", seeds=seeds, settings=settings_out, out=out, json_path=json_path),
                "settings": settings_out, "seeds": seeds, "length": length, "block": block, "documents": documents,
-               "positions": positions, "models": models, "environment": _environment(device, started)}
+               "positions": positions, "models": models, "environment": environment(device, started)}
     if json_path is not None:
         write_results(json_path, results)
     return results
@@ -647,12 +597,6 @@ def context_verdicts(results: dict) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------------
 # Reading, printing
-
-
-def _environment(device: str, started: float) -> dict:
-    return {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": device, "platform": platform.platform(terse=True), "created": time.strftime("%Y-%m-%d"),
-            "wall_seconds": round(time.perf_counter() - started, 1)}
 
 
 def command(kind: str, *, seeds: Sequence[int], settings: dict, table: str | None = None,
@@ -759,14 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--batch", type=int, default=8)
         c.add_argument("--context", type=int, default=256)
         c.add_argument("--corpus", default="pydoc")
-        c.add_argument("--out", default=RUNS, help=f"folder of the run directories (default: {RUNS})")
-        c.add_argument("--json", default=None, help="write the results here")
-        c.add_argument("--device", default="cpu")
-        c.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-        if name == "ablation":
-            c.add_argument("--jobs", type=int, default=1,
-                           help="train this many runs at once, one process and one thread each (e.g. 2 on 2 cores)")
-            c.add_argument("--no-progress", action="store_true", help="no progress bar over the runs")
+        add_run_options(c, RUNS, jobs=name == "ablation")
     t = sub.add_parser("table", help="print a results file")
     t.add_argument("path")
     return p
