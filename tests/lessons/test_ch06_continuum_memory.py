@@ -302,11 +302,12 @@ def test_section4_measured_sentences_hold_at_the_classroom_defaults(classroom_ta
     single, cms, equal = e["single"], e["cms"], e["cms-equal"]
     mean = {n: a.mean(0) for n, a in e.items()}
     for name, (after_a, _, after_c, again) in mean.items():
-        assert after_c > 2 * after_a or after_c > after_a + 0.1        # every learner forgets a good part of A
-        assert again < 0.5 * after_c                                   # and relearns it within one phase
-    after_b = single[:, 1] < cms[:, 1]
-    assert after_b.any() and not after_b.all()                         # after B: one way at some seeds, the other at others
-    assert (single[:, 2] < cms[:, 2]).all()                            # after C: the one MLP's error lower, seed by seed
+        if name != "cms-equal":
+            assert after_c > 2 * after_a or after_c > after_a + 0.1    # the MLP and the CMS with eta ~ C forget much of A
+        assert again < 0.5 * after_c                                   # every learner relearns it within one phase
+    for phase in (1, 2):                                               # after B and after C: either way, by seed
+        lower = single[:, phase] < cms[:, phase]
+        assert lower.any() and not lower.all()
     assert (single[:, 0] < cms[:, 0]).all()                            # the one MLP learns A more precisely
     for run in classroom_table["runs"]:
         levels = np.asarray(run["levels_on_first"]["cms"])

@@ -149,7 +149,9 @@ def make_learner(name: str, *, width: int = 16, periods: Sequence[int] = (4, 16,
         per, hid, rates = periods, hidden, [lr] * len(periods)
     with seeded(seed):
         memory = ContinuumMemory(width, per, hidden=hid, learning_rates=rates, variant="independent")
-        value = torch.randn(width, width) / math.sqrt(width)     # the same for every learner of this seed
+    # the target map from its own generator, so that it is the same for every learner of this seed (drawn after
+    # the memory from one stream, it would depend on how many numbers that learner's shape drew first)
+    value = torch.randn(width, width, generator=torch.Generator().manual_seed(seed)) / math.sqrt(width)
     with torch.no_grad():
         for block in memory.blocks:
             block.value.copy_(value)
