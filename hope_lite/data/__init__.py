@@ -12,6 +12,8 @@ One concept per module:
                (abab)*, a^n b^n, a^n b^n c^n, shuffle-2), the paper's Table 5
     mad        the MAD synthetic tasks (mad_task, MAD_TASKS: in-context, fuzzy and noisy recall,
                selective copying, compression, memorization), the paper's Table 4
+    needles    single-needle retrieval in byte haystacks (needle_haystack, NEEDLE_KINDS: pass key,
+               number, word), Titans' Table 2 and the paper's RULER NIAH (Table 1)
 
 The seeded key/value vectors and streams of the memory chapters live with those chapters in the
 teaching layer (the ``lessons`` subpackage: ``ch01_associative_memory``, ``ch04_titans``).
@@ -23,6 +25,7 @@ Importing this package does not import ``datasets`` (about a second); the corpor
 from .corpora import CORPORA, HUB_PROBE_TIMEOUT, SPLITS, Corpus, corpus_bytes, hub_reachable, load_corpus
 from .formal import LANGUAGES, formal_language, is_member
 from .mad import MAD_TASKS, mad_task
+from .needles import NEEDLE_KINDS, needle_haystack
 from .tasks import IGNORE_INDEX, class_incremental_stream, multi_query_recall, needle_retrieval
 from .tokenizer import BYTES, ByteTokenizer
 
@@ -30,5 +33,5 @@ __all__ = [
     "ByteTokenizer", "BYTES",
     "CORPORA", "SPLITS", "Corpus", "load_corpus", "corpus_bytes", "hub_reachable", "HUB_PROBE_TIMEOUT",
     "IGNORE_INDEX", "multi_query_recall", "needle_retrieval", "class_incremental_stream",
-    "LANGUAGES", "formal_language", "is_member", "MAD_TASKS", "mad_task",
+    "LANGUAGES", "formal_language", "is_member", "MAD_TASKS", "mad_task", "NEEDLE_KINDS", "needle_haystack",
 ]

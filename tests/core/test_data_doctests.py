@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["hope_lite.data.tasks", "hope_lite.data.formal", "hope_lite.data.mad"])
+@pytest.mark.parametrize("module", ["hope_lite.data.tasks", "hope_lite.data.formal", "hope_lite.data.mad",
+                                    "hope_lite.data.needles"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0, result

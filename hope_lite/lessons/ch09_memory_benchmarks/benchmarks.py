@@ -13,7 +13,8 @@ file that the notebook reads::
 * ``formal`` -- formal-language recognition, the paper's Table 5 (setup of Irie et al. 2023): the six
   languages of :mod:`hope_lite.data.formal` (parity, (aa)*, (abab)*, a^n b^n, a^n b^n c^n, shuffle-2).
   Train on strings of 1-16 symbols; test on 1-16 ("in-length") and on 32-64 ("longer", 2-4 x the
-  training length). One yes/no answer per string, half the strings in the language: chance is 50 %.
+  training length). One yes/no answer per string (the model's most likely next token), half the strings in the
+  language: always answering "member" scores 50 %.
 * ``mad`` -- the five MAD tasks of the paper's Table 4 (:mod:`hope_lite.data.mad`): in-context recall,
   fuzzy recall, selective copying, compression, memorization, each 64 tokens long. Accuracy over
   every asked position.
@@ -38,8 +39,8 @@ is *not testable at this scale*. Where the paper reports a tie (in-context recal
 100 %), the claim holds when no gap counts.
 
 **Not the paper's metric everywhere.** The paper's Transformer scores 0.0 % on parity's longer bin,
-which a yes/no answer with chance 50 % cannot score; its metric is not recoverable from the text
-(docs/reading.md). The tables here put the paper's numbers beside ours, and the verdicts use the
+which would mean every answer wrong on a half-member test set: its metric likely differs, and the text
+does not say how (docs/reading.md). The tables here put the paper's numbers beside ours, and the verdicts use the
 direction of the paper's claim, never its absolute numbers.
 Introduced in notebook 09.
 """
