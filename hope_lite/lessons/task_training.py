@@ -44,35 +44,46 @@ class TaskTraining:
         return max(1, self.steps // 10)
 
 
-def score(net: nn.Module, test: Mapping[str, Tensor], *, eval_batch: int = 512, device: str = "cpu") -> dict:
-    """``{"acc", "loss"}`` of ``net`` on the asked positions of ``test`` (accuracy of the argmax; mean
-    cross-entropy in nats), read ``eval_batch`` sequences at a time without gradients."""
+def score(net: nn.Module, test: Mapping[str, Tensor], *, eval_batch: int = 512, device: str = "cpu",
+          chunk: int | None = None) -> dict:
+    """``{"acc", "exact", "loss"}`` of ``net`` on the asked positions of ``test``: the accuracy of the argmax over the
+    asked positions, the fraction of sequences with every asked position right, and the mean cross-entropy (nats).
+    Read ``eval_batch`` sequences at a time without gradients; with ``chunk``, each sequence is read ``chunk`` tokens
+    at a time with the model's state carried (a long haystack, read as a stream: only a chunk's logits are held)."""
     tokens, targets = test["tokens"], test["targets"]
-    right = wrong_or_right = 0
+    right_tokens = asked_tokens = right_rows = 0
     loss_sum = 0.0
     was_training = net.training
     net.eval()
     with torch.no_grad():
         for start in range(0, len(tokens), eval_batch):
-            logits, _ = net(tokens[start:start + eval_batch].to(device))
-            logits, wanted = logits.float().cpu().flatten(0, 1), targets[start:start + eval_batch].flatten()
+            rows, wanted = tokens[start:start + eval_batch], targets[start:start + eval_batch]
+            step = rows.shape[1] if chunk is None else chunk
+            state, right = None, torch.ones(wanted.shape, dtype=torch.bool)           # right or not asked
+            for t in range(0, rows.shape[1], step):
+                logits, state = net(rows[:, t:t + step].to(device), state=state)
+                logits, piece = logits.float().cpu(), wanted[:, t:t + step]
+                asked = piece != IGNORE_INDEX
+                right[:, t:t + step] = (logits.argmax(-1) == piece) | ~asked
+                loss_sum += float(F.cross_entropy(logits.flatten(0, 1), piece.flatten(), reduction="sum"))
             asked = wanted != IGNORE_INDEX
-            right += int((logits[asked].argmax(-1) == wanted[asked]).sum())
-            wrong_or_right += int(asked.sum())
-            loss_sum += float(F.cross_entropy(logits, wanted, reduction="sum"))
+            right_tokens += int((right & asked).sum())
+            asked_tokens += int(asked.sum())
+            right_rows += int(right.all(dim=1).sum())
     net.train(was_training)
-    return {"acc": right / wrong_or_right, "loss": loss_sum / wrong_or_right}
+    return {"acc": right_tokens / asked_tokens, "exact": right_rows / len(tokens), "loss": loss_sum / asked_tokens}
 
 
 def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int, int], Mapping[str, Tensor]],
                   tests: Mapping[str, Mapping[str, Tensor]], training: TaskTraining, *, preset: str = "small",
-                  device: str = "cpu") -> dict:
+                  device: str = "cpu", eval_chunk: int | None = None) -> dict:
     """Train ``model`` (a :data:`hope_lite.models.MODELS` name, with ``overrides``) from scratch on batches of
     ``draw`` and score it on every held-out batch of ``tests``.
 
     Returns ``{"acc": {test name: accuracy}, "loss": {test name: nats}, "train_loss": the last step's loss,
-    "seconds"}``, or ``{"diverged": step, "seconds"}`` (1-based step) when a loss, gradient or activation
-    became NaN or inf.
+    "seconds"}`` (with ``eval_chunk``, the tests are read that many tokens at a time with the state carried, and
+    ``"exact"``: {test name: the fraction of sequences with every asked position right} is added), or
+    ``{"diverged": step, "seconds"}`` (1-based step) when a loss, gradient or activation became NaN or inf.
     """
     from hope_lite.train import TrainConfig, adamw
 
@@ -102,8 +113,11 @@ def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int
             return diverged(step)
         optimizer.step()
     try:
-        scores = {name: score(net, test, eval_batch=training.eval_batch, device=device) for name, test in tests.items()}
+        scores = {name: score(net, test, eval_batch=training.eval_batch, device=device, chunk=eval_chunk)
+                  for name, test in tests.items()}
     except NonFiniteError:
         return diverged(training.steps - 1)
-    return {"acc": {name: s["acc"] for name, s in scores.items()}, "loss": {name: s["loss"] for name, s in scores.items()},
-            "train_loss": loss.item(), "seconds": round(time.perf_counter() - started, 2)}
+    out = {"acc": {name: s["acc"] for name, s in scores.items()}, "loss": {name: s["loss"] for name, s in scores.items()}}
+    if eval_chunk is not None:
+        out["exact"] = {name: s["exact"] for name, s in scores.items()}
+    return {**out, "train_loss": loss.item(), "seconds": round(time.perf_counter() - started, 2)}

@@ -223,3 +223,35 @@ def test_a_missing_results_file_names_the_command_that_writes_it(tmp_path):
         bm.load_results("mad", path=tmp_path / "none.json")
     with pytest.raises(ValueError, match="family must be one of"):
         bm.load_results("niah")
+
+
+# ---- reading long sequences as a stream, and whole-answer scores (the needle family's machinery) ------------
+
+
+@pytest.mark.parametrize("model", ["hope", "transformer"])
+def test_reading_a_test_in_chunks_with_the_state_carried_gives_the_numbers_of_one_pass(model):
+    torch.manual_seed(0)
+    net = build_model(model, "tiny")
+    test = bm.needle_task("number").draw(3, 7, "256")
+    whole, chunked = score(net, test, eval_batch=2), score(net, test, eval_batch=2, chunk=48)
+    assert whole["acc"] == chunked["acc"] and whole["exact"] == chunked["exact"]
+    assert whole["loss"] == pytest.approx(chunked["loss"], rel=1e-4)
+    assert 0.0 <= whole["exact"] <= whole["acc"] <= 1.0
+
+
+def test_a_needle_family_scores_whole_answers_read_as_a_stream(tmp_path):
+    task = bm.Task("niah", "pass_key", "pass key", {"256": (256, 256), "512": (512, 512)}, {}, train=(256, 256))
+    family = bm.Family("niah", "test", (task,), QUICK, test_size=4, compared=("transformer",), eval_chunk=128,
+                       metric="exact")
+    results = bm.run_family(family, (0, 1), models=("hope", "transformer"), preset="tiny", out=tmp_path, log=quiet)
+    assert results["metric"] == "exact" and results["eval_chunk"] == 128
+    for run in results["runs"]:
+        assert set(run["exact"]) == {"256", "512"}
+        assert all(run["exact"][b] <= run["acc"][b] for b in run["exact"])
+    for row in results["summary"]:                 # whole answers of 4 sequences: multiples of 25 %
+        assert all(abs(v / 25 - round(v / 25)) < 1e-9 for v in row["acc"].values())
+    assert bm.summarize(results) == results["summary"]
+    again = bm.run_family(family, (0, 1), models=("hope", "transformer"), preset="tiny", out=tmp_path, log=quiet)
+    assert again["runs"] == results["runs"]        # read back: the reading settings are part of a run's identity
+    assert [t.name for t in (bm.needle_task(k) for k in ("pass_key", "number", "word"))] == ["pass_key", "number", "word"]
+    assert bm.needle_task("pass_key").draw(2, 0, "8K")["tokens"].shape == (2, 8192)
