@@ -53,7 +53,6 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -112,7 +111,8 @@ class Task:
     sizes: dict = field(default_factory=dict)
 
     def draw(self, n: int, seed: int, bin: str | None = None) -> dict:
-        """``n`` sequences of the training distribution (or of test bin ``bin``), from ``seed``."""
+        """``n`` sequences of the training distribution (or of test bin ``bin``; a MAD task has one distribution and
+        ignores it), from ``seed``."""
         if self.kind == "formal":
             low, high = self.train if bin is None else self.bins[bin]
             return formal_language(self.name, n, low, high, seed=seed)
@@ -217,9 +217,9 @@ def _one_run(family: Family, task: Task, model: str, seed: int, preset: str, sha
         if saved.get("settings") == wanted:
             return saved["result"]
     overrides = shape_of(model, shape)
-    tests = {bin: task.draw(family.test_size, _TEST_SEED, None if task.kind == "mad" else bin) for bin in task.bins}
+    tests = {bin: task.draw(family.test_size, _TEST_SEED, bin) for bin in task.bins}    # a MAD task has one bin
     log(f"{family.name}: {task.label} · {LABELS[model]} · seed {seed} ({training.steps} steps)")
-    trained = train_on_task(model, overrides, seed, partial(_draw_training, task), tests, training, preset=preset,
+    trained = train_on_task(model, overrides, seed, task.draw, tests, training, preset=preset,
                             device=device, eval_chunk=family.eval_chunk)
     with torch.device("meta"):
         parameters = count_parameters(build_model(model, preset, **overrides))
@@ -227,10 +227,6 @@ def _one_run(family: Family, task: Task, model: str, seed: int, preset: str, sha
     if path is not None:
         write_results(path, {"settings": wanted, "result": result})
     return result
-
-
-def _draw_training(task: Task, n: int, seed: int) -> dict:
-    return task.draw(n, seed)
 
 
 def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models: Sequence[str] = MODELS,

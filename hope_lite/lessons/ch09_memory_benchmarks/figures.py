@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..ch06_continuum_memory.experiments import expected_update_times
 from ..ch08_paper_claims.figures import short_call
 from ..plotting import finish, subplots
 from ..results import find_in_repository
@@ -168,7 +169,7 @@ def replay(learner: str = "cms", change: tuple[str, int] | None = None, seed: in
     periods = [block.period for block in memory.blocks]
     run.update({"learner": learner, "change": change, "seed": seed, "periods": periods,
                 "tokens": list(range(0, T + 1, cfg["every"])), "switch": stream["switch"], "return": stream["return"],
-                "updates": [[t for t in range(T) if (t + 1) % p == 0] for p in periods]})
+                "updates": [expected_update_times(p, T) for p in periods]})
     return run
 
 
