@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any, Mapping
 
-__all__ = ["find_in_repository", "read_results", "write_results", "sample_std", "environment", "REPOSITORY"]
+import numpy as np
+
+__all__ = ["find_in_repository", "read_results", "write_results", "sample_std", "environment", "jsonable",
+           "REPOSITORY"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]          # hope_lite/lessons/ -> the checkout
 
@@ -66,3 +71,16 @@ def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: st
     if not isinstance(data, dict) or data.get("format") != fmt or key not in data:
         raise ValueError(f"{found} is not {what} of format {fmt} written by `{command}`.")
     return data
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types: tuples as lists, NumPy numbers as Python numbers, NaN / inf as None (JSON has no NaN)."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

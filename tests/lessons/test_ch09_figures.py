@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from hope_lite.lessons.ch09_memory_benchmarks import benchmarks as bm
+from hope_lite.lessons.ch09_memory_benchmarks import continual as cl
 from hope_lite.lessons.ch09_memory_benchmarks import figures as bf
+from hope_lite.lessons.ch09_memory_benchmarks import levels as lv
 from hope_lite.lessons.ch09_memory_benchmarks import spectrum as sp
 from hope_lite.lessons.results import find_in_repository
 from hope_lite.lessons.task_training import TaskTraining
@@ -91,7 +93,8 @@ def test_the_explorer_replays_on_demand_and_keeps_its_runs():
 
 
 def test_the_figures_registry_holds_the_chapters_previews():
-    assert set(bf.FIGURES) == {"09-formal.png", "09-mad.png", "09-spectrum.png", "09-spectrum-explorer.png"}
+    assert set(bf.FIGURES) == {"09-formal.png", "09-mad.png", "09-niah.png", "09-continual.png", "09-levels.png", "09-spectrum.png",
+                               "09-spectrum-explorer.png"}
     from hope_lite.lessons import figures
 
     assert figures.CHAPTERS[-1] == "ch09_memory_benchmarks"
@@ -106,7 +109,7 @@ def test_a_missing_benchmark_file_draws_a_placeholder(monkeypatch):
 
 
 def test_readme_shows_the_committed_tables_claims_and_wall_times():
-    if not all(find_in_repository(path) for path in [*bm.RESULTS.values(), sp.RESULTS]):
+    if not all(find_in_repository(path) for path in [*bm.RESULTS.values(), sp.RESULTS, cl.RESULTS, lv.RESULTS]):
         pytest.skip("results/09-*.json not committed yet")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     flat = " ".join(readme.split())
@@ -121,10 +124,21 @@ def test_readme_shows_the_committed_tables_claims_and_wall_times():
     assert spectrum["command"] in readme
     for c in spectrum["claims"]:
         assert f"{c['claim']}: {c['verdict']} (gap {c['gap']:+.3f}, spread {c['spread']:.3f})" in flat
+    niah = bm.load_results("niah")
+    assert bm.format_table(niah) in readme and bm.format_claims(niah) in readme and niah["command"] in readme
+    assert f"The command took {niah['environment']['wall_seconds'] / 60:.0f} minutes" in flat
+    continual = cl.load_results()
+    assert cl.format_continual(continual, matrices=False) in readme and continual["command"] in readme
+    assert f"The command took {continual['environment']['wall_seconds'] / 60:.0f} minutes" in flat
+    levels = lv.load_results()
+    assert lv.format_levels(levels) in readme and levels["command"] in readme
+    assert f"The command took {levels['environment']['wall_seconds']:.0f} s" in flat
+    for name in ("09-niah.png", "09-continual.png", "09-levels.png"):
+        assert f"(figures/{name})" in readme
 
 
 def test_the_instructors_guide_quotes_the_committed_numbers():
-    if not all(find_in_repository(path) for path in [*bm.RESULTS.values(), sp.RESULTS]):
+    if not all(find_in_repository(path) for path in [*bm.RESULTS.values(), sp.RESULTS, cl.RESULTS, lv.RESULTS]):
         pytest.skip("results/09-*.json not committed yet")
     guide = (ROOT / "docs" / "instructor.md").read_text(encoding="utf-8")
     section = " ".join(guide.split("## 09 ·", 1)[1].split())
@@ -142,3 +156,50 @@ def test_the_instructors_guide_quotes_the_committed_numbers():
         assert f"{label} {r['acc_mean']:.1f} ± {r['acc_std']:.1f} %" in section
     for c in sp.load_results()["claims"]:
         assert f"{c['id']} {c['verdict']} (gap {c['gap']:+.3f}, spread {c['spread']:.3f})" in section
+    niah = bm.load_results("niah")
+    assert f"§4, needles: *not testable at this scale* {len(niah['claims'])} of {len(niah['claims'])}." in section
+    assert all(c["call"] == "not testable at this scale" for c in niah["claims"])
+    assert f"{niah['environment']['wall_seconds'] / 60:.0f} minutes (needles" in section
+    continual = cl.load_results()
+    learners = continual["summary"]["learners"]
+    ranked = sorted(learners, key=lambda n: -learners[n]["final_accuracy"]["mean"])
+    assert " > ".join(f"{n} {learners[n]['final_accuracy']['mean']:.3f}" for n in ranked) in section
+    for c in continual["claims"]:
+        assert f"{c['id']} {c['verdict']} (gap {c['gap']:+.3f}, spread {c['spread']:.3f})" in section
+    levels = lv.load_results()
+    assert "§5, levels: " + "; ".join(f"{c['id']} {c['verdict']}" for c in levels["claims"]) in section
+    assert f"{levels['environment']['wall_seconds']:.0f} s (levels" in section
+
+
+def test_the_needle_figure_draws_a_panel_per_kind_and_refuses_other_results(tiny_formal):
+    family = bm.stand_in("niah", ["pass_key", "number"], TaskTraining(steps=1, batch=2, lr=1e-3), test_size=2,
+                         longest=256)
+    assert all(list(t.bins) == ["256"] for t in family.tasks) and family.shared and family.metric == "exact"
+    results = bm.run_family(family, (0, 1), models=("hope", "transformer"), preset="tiny", out=None, log=quiet)
+    fig = bf.render_needles(results)
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == ["pass key", "number"]
+    assert "vs Transformer++: 256 " in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="render_needles takes the needle family"):
+        bf.render_needles(tiny_formal)
+
+
+def test_the_continual_figure_draws_a_matrix_per_learner():
+    results = cl.load_results()
+    fig = bf.render_continual(results)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == len(cl.LEARNERS) + 1
+    assert all(any(t.startswith(results["labels"][name]) for t in titles) for name in cl.LEARNERS)
+    assert titles[-1].startswith("claims: (1) ")
+    with pytest.raises(ValueError, match="render_continual takes"):
+        bf.render_continual({"kind": "benchmark"})
+
+
+def test_the_levels_figure_puts_every_configuration_on_its_axis():
+    from hope_lite.lessons.ch09_memory_benchmarks import levels as lv
+
+    results = lv.load_results()
+    fig = bf.render_levels(results)
+    notes = [t.get_text().split(" ")[0] for t in fig.axes[0].texts]
+    assert sorted(notes) == sorted([*lv.LEVELS_AXIS, *lv.SLOWEST_AXIS])     # k3 on both axes
+    with pytest.raises(ValueError, match="render_levels takes"):
+        bf.render_levels({"kind": "continual"})

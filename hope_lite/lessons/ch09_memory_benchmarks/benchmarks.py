@@ -52,7 +52,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -71,11 +71,11 @@ from ..results import environment, read_results, sample_std, write_results
 from ..task_training import TaskTraining, train_on_task
 
 __all__ = ["SHAPE", "Task", "Family", "FAMILIES", "RESULTS", "RUNS", "FORMAT", "LABELS", "shape_of", "shape_words", "needle_task",
-           "run_family", "summarize", "claims", "format_table", "format_claims", "load_results", "main"]
+           "stand_in", "run_family", "summarize", "claims", "format_table", "format_claims", "load_results", "main"]
 
 FORMAT = 1
 RUNS = "runs/benchmarks"
-RESULTS = {"formal": "results/09-formal.json", "mad": "results/09-mad.json"}
+RESULTS = {"formal": "results/09-formal.json", "mad": "results/09-mad.json", "niah": "results/09-niah.json"}
 LABELS = {"hope": "HOPE", "hope-attention": "HOPE-attention", "transformer": "Transformer++", "titans": "Titans (LMM)"}
 
 SHAPE: dict[str, Any] = {"depth": 2, "chunk_size": 8, "projection_chunk_size": 8, "cms_periods": (8, 32, 128)}
@@ -133,6 +133,8 @@ class Family:
     compared: tuple[str, ...]
     eval_chunk: int | None = None     # test sequences read this many tokens at a time, the state carried
     metric: str = "acc"               # "acc": every asked token; "exact": sequences with every asked token right
+    shape: Mapping[str, Any] | None = None   # the models' shape (None: SHAPE)
+    shared: bool = False              # one model per (model, seed) learns every task, in turn (see run_family)
 
     def task(self, name: str) -> Task:
         for t in self.tasks:
@@ -154,10 +156,17 @@ def _formal(name: str) -> Task:
     return Task("formal", name, _FORMAL_LABELS[name], dict(_FORMAL_BINS), paper, train=(1, 16))
 
 
-# Needle retrieval (the next family, not in FAMILIES yet: its budget is being designed, see issue 15's notes): tasks
-# of kind "niah" train on haystacks of NIAH_TRAIN_LENGTH bytes and test at 1K-8K, read with the state carried
-# (Family.eval_chunk), scored on whole answers (Family.metric = "exact").
+# Needle retrieval: tasks of kind "niah" train on haystacks of NIAH_TRAIN_LENGTH bytes and test at 256 bytes to 8K,
+# read NIAH_EVAL_CHUNK bytes at a time with the state carried (Family.eval_chunk), scored on whole answers
+# (Family.metric = "exact"). One model per (model, seed) learns all three kinds in turn (Family.shared).
 NIAH_TRAIN_LENGTH = 256
+NIAH_EVAL_CHUNK = 512
+#: the needle budget: 500 steps of 8 haystacks (the three kinds in turn) at lr 1e-3 (HOPE diverged at 3e-3 in a
+#: pilot), 16 test haystacks per kind and length -- the family in about 40 minutes on 2 cores
+NIAH_STEPS, NIAH_BATCH, NIAH_TEST_SIZE = 500, 8, 16
+#: the needle models: memory chunks (and CMS periods) 4 x those of SHAPE -- 8K-byte haystacks, and HOPE's step at
+#: 256 bytes costs half of SHAPE's (1.9 s instead of 3.7 s at batch 16 on one core)
+NIAH_SHAPE: dict[str, Any] = {"depth": 2, "chunk_size": 32, "projection_chunk_size": 32, "cms_periods": (32, 128, 512)}
 _NIAH_BINS = {"256": (256, 256), "1K": (1024, 1024), "2K": (2048, 2048), "4K": (4096, 4096), "8K": (8192, 8192)}
 _NIAH_LABELS = {"pass_key": "pass key", "number": "number", "word": "word"}
 # Titans Table 2 (LMM, S-NIAH at 2K / 4K / 8K) and the paper's Table 1 (S-NIAH-1, the pass key, at 4K / 8K)
@@ -189,10 +198,24 @@ FAMILIES: dict[str, Family] = {
         _mad("compression", "compression", 51.2, dict(length=32, vocab_size=32)),
         _mad("memorization", "memorization", 85.2, dict(n_keys=32, n_pairs=32, vocab_size=64)),
     ), TaskTraining(steps=150, batch=16, lr=3e-3), test_size=512, compared=("transformer", "titans")),
+    "niah": Family("niah", "Titans Table 2 and the paper's Table 1 (single-needle retrieval)",
+                   tuple(needle_task(kind) for kind in _NIAH_LABELS), TaskTraining(steps=NIAH_STEPS, batch=NIAH_BATCH, lr=1e-3),
+                   test_size=NIAH_TEST_SIZE, compared=("transformer", "titans"), eval_chunk=NIAH_EVAL_CHUNK,
+                   metric="exact", shape=NIAH_SHAPE, shared=True),
 }
 """The families, their tasks in the paper's order, and their budgets (see the module docstring)."""
 
 _TEST_SEED = 2**31 - 1          # far from the training seeds (seed * 100_003 + step)
+
+
+def stand_in(family: str, tasks: Sequence[str], training: TaskTraining, test_size: int, longest: int = 1024) -> Family:
+    """A quick version of ``family`` (FAST mode, placeholder figures): only ``tasks``, ``training``, ``test_size``
+    sequences per bin and the needle bins of at most ``longest`` bytes; its shape, reading and metric unchanged."""
+    spec = FAMILIES[family]
+    chosen = tuple(spec.task(name) for name in tasks)
+    if spec.shared:                                # a long haystack costs seconds even for a tiny model
+        chosen = tuple(replace(t, bins={b: r for b, r in t.bins.items() if r[1] <= longest}) for t in chosen)
+    return replace(spec, tasks=chosen, training=training, test_size=test_size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,22 +244,63 @@ def _one_run(family: Family, task: Task, model: str, seed: int, preset: str, sha
     log(f"{family.name}: {task.label} · {LABELS[model]} · seed {seed} ({training.steps} steps)")
     trained = train_on_task(model, overrides, seed, task.draw, tests, training, preset=preset,
                             device=device, eval_chunk=family.eval_chunk)
-    with torch.device("meta"):
-        parameters = count_parameters(build_model(model, preset, **overrides))
-    result = {"task": task.name, "model": model, "seed": seed, "parameters": parameters, **trained}
+    result = {"task": task.name, "model": model, "seed": seed, "parameters": _parameters(model, preset, overrides),
+              **trained}
+    if path is not None:
+        write_results(path, {"settings": wanted, "result": result})
+    return result
+
+
+def _parameters(model: str, preset: str, overrides: Mapping) -> int:
+    with torch.device("meta"):                     # counted without allocating a single weight
+        return count_parameters(build_model(model, preset, **overrides))
+
+
+def _one_shared_run(family: Family, tasks: tuple[Task, ...], model: str, seed: int, preset: str, shape: Mapping,
+                    training: TaskTraining, out: Path | None, device: str, log: Callable[[str], Any]) -> list[dict]:
+    """One model that learns every task of ``tasks`` in turn (step k draws a batch of task k mod n), scored on every
+    task's bins: one result per task, each with the whole run's seconds and ``"shared": True``."""
+    wanted = {**_settings(family, tasks[0], model, seed, preset, shape, training),
+              "task": [json.loads(json.dumps(asdict(t))) for t in tasks]}
+    path = None if out is None else out / family.name / "shared" / f"{model}-seed{seed}.json"
+    if path is not None and path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("settings") == wanted:
+            return saved["result"]
+
+    def draw(n: int, data_seed: int) -> dict:
+        # train_on_task's data seed is seed * 100_003 + step: its remainder mod n turns with the step
+        return tasks[data_seed % len(tasks)].draw(n, data_seed)
+
+    overrides = shape_of(model, shape)
+    tests = {(t.name, bin): t.draw(family.test_size, _TEST_SEED, bin) for t in tasks for bin in t.bins}
+    log(f"{family.name}: {'/'.join(t.label for t in tasks)} · {LABELS[model]} · seed {seed} ({training.steps} steps)")
+    trained = train_on_task(model, overrides, seed, draw, {f"{t}\n{b}": test for (t, b), test in tests.items()},
+                            training, preset=preset, device=device, eval_chunk=family.eval_chunk)
+    common = {"model": model, "seed": seed, "parameters": _parameters(model, preset, overrides), "shared": True}
+    if "diverged" in trained:
+        result = [{"task": t.name, **common, **trained} for t in tasks]
+    else:
+        scores = {key: trained[key] for key in ("acc", "loss", "exact") if key in trained}
+        result = [{"task": t.name, **common,
+                   **{key: {b: per[f"{t.name}\n{b}"] for b in t.bins} for key, per in scores.items()},
+                   "train_loss": trained["train_loss"], "seconds": trained["seconds"]} for t in tasks]
     if path is not None:
         write_results(path, {"settings": wanted, "result": result})
     return result
 
 
 def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models: Sequence[str] = MODELS,
-               tasks: Sequence[str] | None = None, preset: str = "small", shape: Mapping[str, Any] = SHAPE,
+               tasks: Sequence[str] | None = None, preset: str = "small", shape: Mapping[str, Any] | None = None,
                training: TaskTraining | None = None, out: str | Path | None = RUNS, json_path: str | Path | None = None,
                device: str = "cpu", jobs: int = 1, progress: bool = False, log: Callable[[str], Any] = print) -> dict:
     """Train and score every task x model x seed of ``family`` (``FAMILIES[family]``), summarise, judge the claims.
 
-    ``training`` replaces the family's budget (FAST mode and tests use a few steps). ``jobs > 1`` trains that
-    many runs at once, one process and one thread each (the numbers are those of ``jobs=1``, tested).
+    ``training`` replaces the family's budget (FAST mode and tests use a few steps); ``shape`` the family's model
+    shape (``Family.shape``, else :data:`SHAPE`). ``jobs > 1`` trains that many runs at once, one process and one
+    thread each (the numbers are those of ``jobs=1``, tested). A ``shared`` family (the needles) trains one model per
+    (model, seed) on all its tasks in turn and scores it on each: its runs carry ``"shared": True`` and the whole
+    run's seconds, counted once in ``compute_seconds``.
 
     Returns (and writes to ``json_path``)::
 
@@ -263,10 +327,19 @@ def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models
     training = training or spec.training
     require_int("jobs", jobs, low=1)
     out = None if out is None else Path(out)
+    shape = dict(spec.shape or SHAPE) if shape is None else dict(shape)
     started = time.perf_counter()
-    work = [(spec, task, model, seed, preset, dict(shape), training, out, device, log)
-            for task in chosen for model in models for seed in seeds]
-    runs = run_all(_one_run, work, jobs=jobs, progress=f"{spec.name} benchmarks" if progress else None)
+    label = f"{spec.name} benchmarks" if progress else None
+    if spec.shared:
+        work = [(spec, chosen, model, seed, preset, shape, training, out, device, log) for model in models
+                for seed in seeds]
+        by_run = run_all(_one_shared_run, work, jobs=jobs, progress=label)
+        runs = [run for task in chosen for model in models for seed in seeds
+                for run in by_run[models.index(model) * len(seeds) + seeds.index(seed)] if run["task"] == task.name]
+    else:
+        work = [(spec, task, model, seed, preset, shape, training, out, device, log)
+                for task in chosen for model in models for seed in seeds]
+        runs = run_all(_one_run, work, jobs=jobs, progress=label)
     results = {"format": FORMAT, "kind": "benchmark", "family": spec.name, "source": spec.source,
                "command": _command(spec.name, seeds, models, chosen if tasks is not None else None, training,
                                    spec.training, out, json_path, jobs),
@@ -274,12 +347,14 @@ def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models
                "test_size": spec.test_size, "seeds": seeds, "models": models,
                **({} if spec.metric == "acc" else {"metric": spec.metric}),
                **({} if spec.eval_chunk is None else {"eval_chunk": spec.eval_chunk}),
+               **({"shared": True} if spec.shared else {}),
                "tasks": [json.loads(json.dumps(asdict(t))) for t in chosen], "runs": runs}
     results["summary"] = summarize(results)
     results["claims"] = claims(results, spec.compared)
     results["environment"] = environment(device, started)
     results["environment"]["jobs"] = jobs
-    results["environment"]["compute_seconds"] = round(sum(r["seconds"] for r in runs), 1)
+    trained = {(r["model"], r["seed"], r["task"] if not r.get("shared") else None): r["seconds"] for r in runs}
+    results["environment"]["compute_seconds"] = round(sum(trained.values()), 1)    # a shared run counted once
     if json_path is not None:
         write_results(json_path, results)
     return results
@@ -309,11 +384,12 @@ def _command(family: str, seeds, models, tasks, training: TaskTraining, default:
 # Summaries and verdicts
 
 
-def summarize(results: Mapping) -> list[dict]:
+def summarize(results: Mapping, metric: str | None = None) -> list[dict]:
     """Per task, test bin and model (in that order): per-seed accuracy in %, its mean and sample std, how many seeds
     diverged, the mean training seconds and the parameter count. The accuracy is the family's ``metric``: of every
-    asked token (``"acc"``), or of whole answers, every asked token right (``"exact"``, the needle family)."""
-    rows, metric = [], results.get("metric", "acc")      # "exact": the share of sequences with every asked token right
+    asked token (``"acc"``), or of whole answers, every asked token right (``"exact"``, the needle family);
+    ``metric="acc"`` reads a needle file's per-byte accuracy instead."""
+    rows, metric = [], metric or results.get("metric", "acc")   # "exact": sequences with every asked token right
     for task in results["tasks"]:
         for bin in task["bins"]:
             for model in results["models"]:
@@ -372,17 +448,23 @@ def claims(results: Mapping, compared: Sequence[str]) -> list[dict]:
     return out
 
 
-def format_table(results: Mapping) -> str:
+def format_table(results: Mapping, metric: str | None = None) -> str:
     """Accuracy in % (mean ± std over seeds) per task and bin, one column per model (with the paper's number for
-    that model, where it gives one), the paper's HOPE number last."""
+    that model, where it gives one), the paper's HOPE number last. ``metric``: as :func:`summarize` (the file's
+    own by default; ``"acc"`` shows a needle file's per-byte accuracy, and then no paper numbers: theirs are whole
+    answers)."""
     if not isinstance(results, Mapping) or results.get("kind") != "benchmark":
         raise ValueError("format_table takes the dict returned by run_family() or load_results().")
+    if metric is not None and metric not in ("acc", "exact"):
+        raise ValueError(f"metric must be 'acc' (every asked token) or 'exact' (whole answers), got {metric!r}.")
+    own = metric is None or metric == results.get("metric", "acc")
+    summary = results["summary"] if own else [{**r, "paper": None} for r in summarize(results, metric)]
     models = results["models"]
     binned = any(len(t["bins"]) > 1 for t in results["tasks"])
     head = ["task", *(["bin"] if binned else []), *[LABELS[m] for m in models], "paper (HOPE)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * (len(head) - len(models) - 1) +
                                                              ["---:"] * (len(models) + 1)) + "|"]
-    by_key = {(r["task"], r["bin"], r["model"]): r for r in results["summary"]}
+    by_key = {(r["task"], r["bin"], r["model"]): r for r in summary}
     for task in results["tasks"]:
         for bin in task["bins"]:
             cells = []
@@ -396,7 +478,7 @@ def format_table(results: Mapping) -> str:
                     cells.append(f"{r['acc_mean']:.1f} ± {r['acc_std']:.1f}" +
                                  (f" ({r['diverged']} of {n} diverged)" if r["diverged"] else "") +
                                  ("" if paper is None else f" (paper {paper:g})"))
-            paper = task["paper"].get("hope", {}).get(bin)
+            paper = task["paper"].get("hope", {}).get(bin) if own else None
             lines.append("| " + " | ".join([task["label"], *([bin] if binned else []), *cells,
                                             "–" if paper is None else f"{paper:g}"]) + " |")
     return "\n".join(lines)

@@ -28,13 +28,16 @@ from ..plotting import finish, subplots
 from ..results import find_in_repository
 from ..task_training import TaskTraining
 from . import benchmarks as bm
+from . import continual as cl
+from . import levels as lv
 from . import spectrum as sp
 
-__all__ = ["MODEL_COLORS", "CHANCE", "LEARNER_COLORS", "LEVEL_COLORS", "benchmark_title", "render_benchmark",
+__all__ = ["MODEL_COLORS", "CHANCE", "LEARNER_COLORS", "CONTINUAL_COLORS", "LEVEL_COLORS", "benchmark_title", "render_benchmark", "render_needles", "render_continual", "render_levels",
            "render_spectrum", "replay", "render_replay", "FIGURES"]
 
 MODEL_COLORS = {"hope": "#d95f02", "hope-attention": "#e6ab02", "transformer": "#1b9e77", "titans": "#7570b3"}
 LEARNER_COLORS = {"cms": "#d95f02", "cms-flat": "#e6ab02", "mlp-fast": "#1b9e77", "mlp-slow": "#7570b3"}
+CONTINUAL_COLORS = {"cms": "#d95f02", "one-level": "#e6ab02", "mlp": "#1b9e77", "ewc": "#386cb0", "icl": "#7570b3"}
 LEVEL_COLORS = ("#1b9e77", "#386cb0", "#d95f02", "#e7298a", "#666666")       # fastest level first
 CHANCE = {"formal": 50.0}
 """Accuracy a blind guess reaches, per family where one number holds for every task (a yes/no answer)."""
@@ -90,6 +93,138 @@ def render_benchmark(results: dict, *, title: str | None = None):
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle(title or benchmark_title(results), fontsize=10)
     fig.tight_layout(rect=(0, 0.45 / (0.9 + 3.7 * len(bins)), 1, 1))
+    return finish(fig)
+
+
+_BRIEF = {"holds": "holds", "does not hold": "fails", "not testable at this scale": "n.t."}
+
+
+def render_needles(results: dict, *, title: str | None = None):
+    """The needle family: whole-answer accuracy against haystack length, one panel per needle kind, a line per model
+    (mean over seeds, the seed std as a band, a dot per seed), the paper's and Titans' numbers as black-edged markers,
+    and under each panel the verdicts against each compared model, bin by bin. Static preview
+    ``figures/09-niah.png``."""
+    if not isinstance(results, dict) or results.get("kind") != "benchmark" or not results.get("shared"):
+        kind = results.get("kind") if isinstance(results, dict) else type(results).__name__
+        raise ValueError(f"render_needles takes the needle family's results (run_family('niah') or "
+                         f"load_results('niah')), got {kind!r}.")
+    models, tasks = results["models"], results["tasks"]
+    by_key = {(r["task"], r["bin"], r["model"]): r for r in results["summary"]}
+    fig, axes = subplots(4.2 * len(tasks), 4.6, ncols=len(tasks), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        bins = list(task["bins"])
+        lengths = [task["bins"][b][1] for b in bins]
+        for m in models:
+            rows = [by_key.get((task["name"], b, m)) for b in bins]
+            shown = [(x, r) for x, r in zip(lengths, rows) if r is not None and r["acc_mean"] is not None]
+            if not shown:
+                continue
+            xs = [x for x, _ in shown]
+            mean = np.array([r["acc_mean"] for _, r in shown])
+            std = np.array([r["acc_std"] for _, r in shown])
+            ax.plot(xs, mean, "o-", color=MODEL_COLORS[m], lw=1.6, ms=3.5, label=bm.LABELS[m])
+            ax.fill_between(xs, mean - std, mean + std, color=MODEL_COLORS[m], alpha=0.15, lw=0)
+            for x, r in shown:
+                ax.scatter([x] * len(r["acc"]), list(r["acc"].values()), s=6, color=MODEL_COLORS[m], alpha=0.6)
+        for m, numbers in task["paper"].items():       # Titans' Table 2, the paper's Table 1
+            xs = [task["bins"][b][1] for b in numbers if b in task["bins"]]
+            ax.scatter(xs, [numbers[b] for b in numbers if b in task["bins"]], marker="D", s=30,
+                       color=MODEL_COLORS.get(m, "0.5"), edgecolors="black", zorder=4,
+                       label=f"{bm.LABELS[m]}, paper" if task is tasks[0] or m not in tasks[0]["paper"] else None)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(lengths, bins)
+        ax.set_ylim(-4, 104)
+        ax.set_xlabel("haystack length (bytes)")
+        verdicts = [f"vs {bm.LABELS[other]}: " + ", ".join(
+            f"{c['bin']} {_BRIEF[c['call']]}" for c in results["claims"]
+            if c["task"] == task["name"] and c["against"] == other) for other in dict.fromkeys(
+            c["against"] for c in results["claims"])]
+        ax.set_title(f"{task['label']}\n" + "\n".join(verdicts), fontsize=8)
+    axes[0, 0].set_ylabel("whole answers right (%)")
+    handles, labels = [], []
+    for ax in axes[0]:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h), labels.append(l)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    fig.suptitle((title or benchmark_title(results)) + "\nverdicts per length: holds, fails (does not hold), n.t. (not "
+                 "testable at this scale)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return finish(fig)
+
+
+def render_continual(results: dict, *, title: str | None = None):
+    """The continual-learning experiment (:func:`.continual.continual_experiment`): one forgetting matrix per learner
+    (accuracy on task j, columns, after learning task i, rows; mean over seeds; above the diagonal: classes not seen
+    yet), and the final average accuracy of every learner and reference (mean, seed std, a dot per seed) with each
+    claim's verdict. Static preview ``figures/09-continual.png``."""
+    if not isinstance(results, dict) or results.get("kind") != "continual" or not results.get("summary"):
+        kind = results.get("kind") if isinstance(results, dict) else type(results).__name__
+        raise ValueError(f"render_continual takes the dict returned by continual_experiment() or "
+                         f"continual.load_results() (kind 'continual'), got {kind!r}.")
+    learners = results["summary"]["learners"]
+    references = results["summary"].get("references", {})
+    fig, axes = subplots(2.5 * len(learners), 8.0, ncols=len(learners), squeeze=False)
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.86, bottom=0.5, wspace=0.35)
+    ax_bars = fig.add_axes((0.3, 0.07, 0.62, 0.3))                # the final accuracies, under the matrices
+    for ax, (name, row) in zip(axes[0], learners.items()):
+        matrix = np.array(row["matrix"]["mean"])
+        ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        for i in range(matrix.shape[0]):
+            for j in range(matrix.shape[1]):
+                ax.text(j, i, f"{matrix[i, j]:.2f}".lstrip("0"), ha="center", va="center", fontsize=6.5,
+                        color="white" if matrix[i, j] < 0.55 else "black")
+        ax.set_title(f"{results['labels'][name]}\nfinal {row['final_accuracy']['mean']:.3f}, forgetting "
+                     f"{row['forgetting']['mean']:.3f}", fontsize=8)
+        ax.set_xlabel("task tested", fontsize=8)
+        ax.set_xticks(range(matrix.shape[1]))
+        ax.set_yticks(range(matrix.shape[0]))
+    axes[0, 0].set_ylabel("after learning task", fontsize=8)
+    ax = ax_bars
+    bars = [(results["labels"][n], r["final_accuracy"], CONTINUAL_COLORS.get(n, "0.45")) for n, r in learners.items()]
+    bars += [(results["labels"][n], r["final_accuracy"], "0.8") for n, r in references.items()]
+    for k, (label, stat, color) in enumerate(bars):
+        ax.barh(k, stat["mean"], xerr=stat["std"], color=color, capsize=2)
+        ax.scatter(stat["values"], [k] * len(stat["values"]), s=7, color="black", zorder=3)
+    ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("final average accuracy", fontsize=8)
+    ax.set_title("claims: " + ", ".join(f"{c['id']} {short_call(c['verdict'])}" for c in results["claims"]), fontsize=8)
+    fig.suptitle(title or "class-incremental stream: accuracy on every task after each new one "
+                 f"({len(results['seeds'])} seeds; a reference bar in grey)", fontsize=10)
+    return finish(fig)
+
+
+def render_levels(results: dict, *, title: str | None = None):
+    """The levels ablation (:func:`.levels.levels_experiment`): final accuracy against training samples per second,
+    one point per configuration (mean over seeds, the seed std as error bars), the number-of-levels axis joined by a
+    line and the slowest-period axis by another. Static preview ``figures/09-levels.png``."""
+    if not isinstance(results, dict) or results.get("kind") != lv.KIND or not results.get("summary"):
+        kind = results.get("kind") if isinstance(results, dict) else type(results).__name__
+        raise ValueError(f"render_levels takes the dict returned by levels_experiment() or levels.load_results() "
+                         f"(kind 'levels'), got {kind!r}.")
+    rows = results["summary"]["configurations"]
+    fig, ax = subplots(7.5, 4.6)
+    for axis, color, what in ((lv.LEVELS_AXIS, "#d95f02", "number of levels"),
+                              (lv.SLOWEST_AXIS, "#386cb0", "slowest period (3 levels)")):
+        shown = [n for n in axis if n in rows]
+        xs = [rows[n]["samples_per_second"]["mean"] for n in shown]
+        ys = [rows[n]["final_accuracy"]["mean"] for n in shown]
+        ax.errorbar(xs, ys, xerr=[rows[n]["samples_per_second"]["std"] for n in shown],
+                    yerr=[rows[n]["final_accuracy"]["std"] for n in shown], fmt="o-", color=color, capsize=2, lw=1.2,
+                    label=what)
+        for n, x, y in zip(shown, xs, ys):
+            ax.annotate(f"{n} {tuple(rows[n]['periods'])}", (x, y), textcoords="offset points", xytext=(5, 5),
+                        fontsize=7.5, color=color)
+    ax.set_xlabel("training samples per second (one thread)")
+    ax.set_ylabel("final average accuracy")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title("claims: " + ", ".join(f"{c['id']} {short_call(c['verdict'])}" for c in results["claims"]), fontsize=8)
+    env = results.get("environment", {})
+    fig.suptitle(title or f"levels ablation on the continual stream ({len(results['seeds'])} seeds; load average "
+                          f"{env.get('load_average_at_start')} when the run started)", fontsize=10)
+    fig.tight_layout()
     return finish(fig)
 
 
@@ -211,15 +346,31 @@ def _quiet(*_: Any) -> None:
 
 
 def _benchmark_figure(family: str):
+    render = render_needles if bm.FAMILIES[family].shared else render_benchmark
     if find_in_repository(bm.RESULTS[family]) is not None:
-        return render_benchmark(bm.load_results(family))
-    spec = bm.FAMILIES[family]
-    quick = bm.Family(spec.name, spec.source, spec.tasks[:2], TaskTraining(steps=2, batch=4, lr=1e-3), test_size=16,
-                      compared=spec.compared)
+        return render(bm.load_results(family))
+    quick = bm.stand_in(family, [t.name for t in bm.FAMILIES[family].tasks[:2]], TaskTraining(steps=2, batch=4, lr=1e-3),
+                        test_size=16)
     results = bm.run_family(quick, (0, 1), preset="tiny", out=None, log=_quiet)
-    return render_benchmark(results, title=f"PLACEHOLDER ({bm.RESULTS[family]} not written yet): tiny preset, 2 steps, "
+    return render(results, title=f"PLACEHOLDER ({bm.RESULTS[family]} not written yet): tiny preset, 2 steps, "
                                            f"2 seeds; run `python -m hope_lite.lessons.ch09_memory_benchmarks."
                                            f"benchmarks {family} ...`")
+
+
+def _continual_figure():
+    if find_in_repository(cl.RESULTS) is not None:
+        return render_continual(cl.load_results())
+    results = cl.continual_experiment((0, 1), tune=False, tried=False, setting=cl.FAST)
+    return render_continual(results, title=f"PLACEHOLDER ({cl.RESULTS} not written yet): the FAST setting, 2 seeds; "
+                                           f"run `{cl.COMMAND}`")
+
+
+def _levels_figure():
+    if find_in_repository(lv.RESULTS) is not None:
+        return render_levels(lv.load_results())
+    results = lv.levels_experiment((0, 1), tune=False, setting=lv.FAST)
+    return render_levels(results, title=f"PLACEHOLDER ({lv.RESULTS} not written yet): the FAST stream, 2 seeds; "
+                                        f"run `{lv.COMMAND}`")
 
 
 def _spectrum_figure():
@@ -233,6 +384,9 @@ def _spectrum_figure():
 FIGURES: dict[str, Callable[[], Any]] = {
     "09-formal.png": lambda: _benchmark_figure("formal"),
     "09-mad.png": lambda: _benchmark_figure("mad"),
+    "09-niah.png": lambda: _benchmark_figure("niah"),
+    "09-continual.png": _continual_figure,
+    "09-levels.png": _levels_figure,
     "09-spectrum.png": _spectrum_figure,
     "09-spectrum-explorer.png": lambda: render_replay(replay("cms", None, 0)),
 }

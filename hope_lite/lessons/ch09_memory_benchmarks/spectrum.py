@@ -86,10 +86,11 @@ from hope_lite import ContinuumMemory
 from hope_lite.cms import CMSState
 
 from .._args import require_choice, require_int, require_positive
+from .._cli import experiment_parser, run_command
 from ..ch06_continuum_memory.experiments import level_errors, matched_hidden, task_bases, task_error
 from ..ch08_paper_claims.experiments import rule
 from ..parallel import run_all
-from ..results import environment, read_results, sample_std, write_results
+from ..results import environment, jsonable, read_results, sample_std, write_results
 from ..teaching import seeded
 
 __all__ = ["SPECTRUM", "FAST", "LEARNERS", "LABELS", "CHANGES", "TUNING_SEEDS", "RATE_GRID", "RATE_TOLERANCE",
@@ -381,7 +382,7 @@ def spectrum_run(seed: int = 0, *, learners: Sequence[str] = LEARNERS, changes: 
                              f"got {l}.")
     stream = spectrum_stream(seed, cfg)
     T = stream["x"].shape[1]
-    out: dict[str, Any] = {"seed": seed, "setting": _jsonable(cfg), "tokens": list(range(0, T + 1, cfg["every"])),
+    out: dict[str, Any] = {"seed": seed, "setting": jsonable(cfg), "tokens": list(range(0, T + 1, cfg["every"])),
                            "switch": stream["switch"], "return": stream["return"], "learners": {},
                            "changes": {k: {} for k in changes}, "loss": {k: {} for k in changes}}
     for name in learners:
@@ -397,7 +398,7 @@ def spectrum_run(seed: int = 0, *, learners: Sequence[str] = LEARNERS, changes: 
             changed = run_learner(make_learner("cms", cfg, seed), stream, cfg["every"], (kind, l))
             out["changes"][kind][str(l)] = changed
             out["loss"][kind][str(l)] = _minus(changed["a_at_return"], out["learners"]["cms"]["a_at_return"])
-    return _jsonable(out)
+    return jsonable(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +444,7 @@ def rate_sweep(seeds: Sequence[int] = TUNING_SEEDS, grid: Sequence[float] = RATE
     chosen = {m: max(r for r, e in zip(grid, row["a_end_of_a"])
                      if math.isfinite(e) and e <= (1 + tolerance) * min(row["a_end_of_a"]))
               for m, row in memories.items()}
-    return _jsonable({"grid": list(grid), "seeds": list(seeds), "tolerance": tolerance, "memories": memories,
+    return jsonable({"grid": list(grid), "seeds": list(seeds), "tolerance": tolerance, "memories": memories,
                       "best": best, "chosen": chosen})
 
 
@@ -489,7 +490,7 @@ def summarize(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                                                       for run in runs]),
                           "b_during": _stat([run["changes"][kind][l]["b_during"] for run in runs])}
                       for l in first["loss"][kind]} for kind in first["loss"]}
-    return _jsonable({"learners": learners, "changes": changes})
+    return jsonable({"learners": learners, "changes": changes})
 
 
 def _claim(key: str, text: str, a: Mapping, b: Mapping, direction: float, n: int, what: str) -> dict[str, Any]:
@@ -526,7 +527,7 @@ def claims(summary: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
         out.append(_claim("spectrum", "(4, control) the CMS's error on A right after the return is lower than the "
                           "same levels at one period's", L["cms"]["a_at_return"], L["cms-flat"]["a_at_return"],
                           -1.0, n, "error on A at the return: CMS - cms-flat"))
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def _tried_run(seed: int, overrides: dict) -> dict:
@@ -551,7 +552,7 @@ def _tried(jobs: int) -> list[dict[str, Any]]:
                 f"{f(L['cms']['b_during'])} vs slow MLP {f(L['mlp-slow']['b_during'])}; reset loss slow "
                 f"{f(reset[slow]['loss'])} vs fast {f(reset[fast]['loss'])}; verdicts "
                 + ", ".join(f"{c['id']} {c['verdict']}" for c in calls))
-        out.append({"label": label, "overrides": _jsonable(over), "why": why, "seeds": list(TUNING_SEEDS),
+        out.append({"label": label, "overrides": jsonable(over), "why": why, "seeds": list(TUNING_SEEDS),
                     "summary": {"learners": {n: {m: L[n][m] for m in ("a_at_return", "b_during")} for n in L},
                                 "reset": {k: v["loss"] for k, v in reset.items()}},
                     "claims": calls, "line": line})
@@ -591,7 +592,7 @@ def tradeoff(cms_runs: Sequence[Mapping[str, Any]], grid: Sequence[float] = TRAD
             keeps = _claim("", "", cms["a_at_return"], row["a_at_return"], -1.0, len(seeds), "")["verdict"]
             adapts = _claim("", "", cms["b_during"], row["b_during"], -1.0, len(seeds), "")["verdict"]
             rows.append({"learner": name, "rate": float(r), **row, "keeps_a": keeps, "adapts_b": adapts})
-    return _jsonable({"grid": list(grid), "seeds": seeds, "cms": cms, "rows": rows})
+    return jsonable({"grid": list(grid), "seeds": seeds, "cms": cms, "rows": rows})
 
 
 def _overrides_text(over: Mapping) -> str:
@@ -636,7 +637,7 @@ def spectrum_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path 
     results["command"] = command or (f"spectrum_experiment(seeds={seeds}, jobs={jobs}, tried={tried}, trade={trade}, "
                                      f"setting={setting})")
     results["environment"] = environment("cpu", started)
-    results = _jsonable(results)
+    results = jsonable(results)
     if json_path is not None:
         write_results(json_path, results)
     return results
@@ -720,65 +721,38 @@ def format_tried(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON types: tuples as lists, NumPy numbers as Python numbers, NaN / inf as None."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
 # ---------------------------------------------------------------------------------------------
 # Command line
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m hope_lite.lessons.ch09_memory_benchmarks.spectrum",
-                                description="A spectrum of update frequencies: does a slow level keep what a fast "
-                                            "level loses? (notebook 09, docs/09-spectrum.md)")
-    sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run the experiment on the seeds (and the tuning record) and print the table")
-    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    r.add_argument("--json", default=None, help=f"write the results here (the committed file is {RESULTS})")
-    r.add_argument("--jobs", type=int, default=1, help="processes at a time (one torch thread each)")
+    p, r = experiment_parser("ch09_memory_benchmarks.spectrum",
+                             "A spectrum of update frequencies: does a slow level keep what a fast level loses? "
+                             "(notebook 09, docs/09-spectrum.md)",
+                             "run the experiment on the seeds (and the tuning record) and print the table", RESULTS)
     r.add_argument("--threads", type=int, default=None, help="torch threads of this process")
     r.add_argument("--fast", action="store_true",
                    help="the tiny FAST setting (seconds), without the trade-off table and the tuning record")
     r.add_argument("--no-tried", action="store_true", help="skip the rate sweep and the tried variants")
-    t = sub.add_parser("table", help="print the tables of a results file")
-    t.add_argument("path")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = build_parser()
-    args = p.parse_args(argv)
-    try:
-        if args.command == "table":
-            results = load_results(args.path)
-            print(format_spectrum(results))
-            if results.get("tried"):
-                print("\nTried (tuning seeds):\n" + format_tried(results))
-            return 0
-        if args.threads is not None:
-            torch.set_num_threads(require_int("threads", args.threads))
-        setting = {k: v for k, v in FAST.items()} if args.fast else None
-        line = " ".join(sys.argv[1:] if argv is None else argv)
-        results = spectrum_experiment(args.seeds, json_path=args.json, jobs=args.jobs,
-                                      tried=not (args.no_tried or args.fast), trade=not args.fast, setting=setting,
-                                      command=f"python -m hope_lite.lessons.ch09_memory_benchmarks.spectrum {line}")
-    except (ValueError, FileNotFoundError) as err:
-        p.error(str(err))
+def _print(results: Mapping[str, Any]) -> None:
     print(format_spectrum(results))
     if results.get("tried"):
         print("\nTried (tuning seeds):\n" + format_tried(results))
-    print(f"\nwall time {results['environment']['wall_seconds']:.0f} s" + (f"; wrote {args.json}" if args.json else ""))
-    return 0
+
+
+def _run(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    if args.threads is not None:
+        torch.set_num_threads(require_int("threads", args.threads))
+    return spectrum_experiment(args.seeds, json_path=args.json, jobs=args.jobs,
+                               tried=not (args.no_tried or args.fast), trade=not args.fast,
+                               setting=dict(FAST) if args.fast else None, command=command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), argv, run=_run, load=load_results, show=_print, threads=None)
 
 
 if __name__ == "__main__":
