@@ -61,18 +61,29 @@ def surprise_scale(norms: Tensor, max_norm: float | None) -> Tensor | None:
     return max_norm / norms.clamp_min(max_norm)
 
 
+def _norm_from_squares(squares: Tensor) -> Tensor:
+    """sqrt(squares) with a finite gradient at zero.
+
+    sqrt'(0) is infinite, so a surprise that is exactly zero (or whose square underflows to zero, as it does on
+    long sequences in float32, sooner with denormals flushed) made the backward pass 0 * inf = NaN. Squares below
+    the smallest normal float are raised to it: the norm changes by less than 1e-19 there, where it only feeds
+    ``surprise_scale`` (which does not clip so small a norm), and its gradient is zero, as the clip's is.
+    """
+    return squares.clamp_min(torch.finfo(squares.dtype).tiny).sqrt()
+
+
 def clip_gradients(grads: list[Tensor], max_norm: float | None) -> list[Tensor]:
     """Clip each batch row's gradient (a list over layers of (N, d_out, d_in)) to norm ``max_norm``."""
     if max_norm is None:
         return grads
-    norms = sum(g.flatten(1).pow(2).sum(1) for g in grads).sqrt()
+    norms = _norm_from_squares(sum(g.flatten(1).pow(2).sum(1) for g in grads))
     scale = surprise_scale(norms, max_norm)
     return [g * scale[:, None, None] for g in grads]
 
 
 def _gradient_norms(zs: list[Tensor], deltas: list[Tensor]) -> Tensor:
     """|grad| per token of rank-1 factors: sqrt(sum_l |delta_l|^2 |z_l|^2), no per-token weight built."""
-    return sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)).sqrt()
+    return _norm_from_squares(sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)))
 
 
 OBJECTIVES = ("l2", "dot")

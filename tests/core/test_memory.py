@@ -468,3 +468,24 @@ def test_a_memory_block_refuses_an_input_of_another_dtype():
     from hope_lite.layers import MemoryBlock
     with pytest.raises(ValueError, match=r"x has dtype torch.float64 but MemoryBlock's parameters have torch.float32"):
         MemoryBlock("hebbian", 16, 2, 4)(torch.randn(2, 5, 16, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_zero_surprise_has_a_finite_gradient(dtype):
+    """sqrt'(0) is infinite: a surprise that is exactly zero (or whose square underflows, as on long float32
+    sequences) once made the clipped write's backward 0 * inf = NaN. Its gradient is now zero, its value unchanged
+    above the smallest normal float."""
+    from hope_lite.deep_memory import _gradient_norms, clip_gradients, mlp_forward, mlp_surprise_factors
+
+    torch.manual_seed(0)
+    weights = [(0.3 * torch.randn(2, 8, 8, dtype=dtype)).requires_grad_() for _ in range(2)]
+    K = torch.randn(2, 5, 8, dtype=dtype, requires_grad=True)
+    V = mlp_forward(weights, K, True).detach()              # the memory already maps every k to its v: no surprise
+    zs, deltas = mlp_surprise_factors(weights, K, V, True, max_norm=1.0)
+    sum(d.sum() for d in deltas).backward()
+    assert all(torch.isfinite(t.grad).all() for t in (*weights, K))
+    grads = [torch.zeros(3, 4, 4, dtype=dtype, requires_grad=True)]
+    clip_gradients(grads, 1.0)[0].sum().backward()
+    assert torch.isfinite(grads[0].grad).all()
+    z, d = [torch.randn(2, 5, 8, dtype=dtype)], [torch.randn(2, 5, 8, dtype=dtype)]
+    assert torch.equal(_gradient_norms(z, d), (d[0].pow(2).sum(-1) * z[0].pow(2).sum(-1)).sqrt())
