@@ -291,10 +291,15 @@ class SelfModifyingTitans(nn.Module):
             torch.cat([p, m[None]]) for p, m in zip(st.projections_momentum, st.memory_momentum)]
         writers = slice(0, M + 1) if write_projections else slice(M, M + 1)
         n_writers = M + 1 if write_projections else 1
-        proj_log, mem_log, gens, ys, start = UpdateLog(), UpdateLog(), [], [], 0
-        for n in common_pieces(uh.shape[2], proj_clock, mem_clock):
-            g = self._generate([a[:M] for a in anchor], uh[:, :, start:start + n],
-                               {r: u[:, start:start + n] for r, u in static.items()}, batch)
+        proj_log, mem_log, gens, ys = UpdateLog(), UpdateLog(), [], []
+        pieces = common_pieces(uh.shape[2], proj_clock, mem_clock)
+        # split the inputs once: a slice per piece would make each piece's backward write a full-length zero tensor
+        # (a cost that grows with T^2 / C)
+        uh_pieces = uh.split(pieces, dim=2)
+        static_pieces = {r: u.split(pieces, dim=1) for r, u in static.items()}
+        for i, n in enumerate(pieces):
+            g = self._generate([a[:M] for a in anchor], uh_pieces[i], {r: u[i] for r, u in static_pieces.items()},
+                               batch)
             gens.append(g)
             qc = g["q"]
             A, W0 = [a[writers].flatten(0, 1) for a in anchor], [w[writers].flatten(0, 1) for w in weights]
@@ -313,7 +318,6 @@ class SelfModifyingTitans(nn.Module):
             weights = unstack(new, weights)
             if momentum is not None:
                 momentum = unstack(new_S, momentum)
-            start += n
             proj_done, mem_done = proj_clock.tick(n), mem_clock.tick(n)
             if proj_done and write_projections:
                 proj_log.add(proj_clock.position, [w[:M] for w in weights], [a[:M] for a in anchor], stacked=True)
