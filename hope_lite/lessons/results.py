@@ -59,8 +59,9 @@ def environment(device: str, started: float) -> dict:
             "wall_seconds": round(time.perf_counter() - started, 1)}
 
 
-def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: str) -> dict:
-    """A chapter's results JSON: found with :func:`find_in_repository`, of format ``fmt``, holding ``key``.
+def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: str, kind: str | None = None) -> dict:
+    """A chapter's results JSON: found with :func:`find_in_repository`, of format ``fmt``, holding ``key`` (and, when
+    given, of ``"kind"`` ``kind``).
 
     A missing file names the ``command`` that writes it; another kind of file is refused as not ``what``.
     """
@@ -70,6 +71,8 @@ def read_results(path: str | Path, *, what: str, fmt: int, key: str, command: st
     data = json.loads(found.read_text())
     if not isinstance(data, dict) or data.get("format") != fmt or key not in data:
         raise ValueError(f"{found} is not {what} of format {fmt} written by `{command}`.")
+    if kind is not None and data.get("kind") != kind:
+        raise ValueError(f"{found} is not {what} (kind {data.get('kind')!r}); it is written by\n  {command}")
     return data
 
 

@@ -81,7 +81,7 @@ def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int
     ``draw`` and score it on every held-out batch of ``tests``.
 
     Returns ``{"acc": {test name: accuracy}, "loss": {test name: nats}, "train_loss": the last step's loss,
-    "seconds"}`` (with ``eval_chunk``, the tests are read that many tokens at a time with the state carried, and
+    "seconds", "train_seconds"}`` (the whole call, and its training loop alone; with ``eval_chunk``, the tests are read that many tokens at a time with the state carried, and
     ``"exact"``: {test name: the fraction of sequences with every asked position right} is added), or
     ``{"diverged": step, "seconds"}`` (1-based step) when a loss, gradient or activation became NaN or inf.
     """
@@ -112,6 +112,7 @@ def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int
         if not torch.isfinite(torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)):
             return diverged(step)
         optimizer.step()
+    train_seconds = time.perf_counter() - started             # the training loop alone: its throughput
     try:
         scores = {name: score(net, test, eval_batch=training.eval_batch, device=device, chunk=eval_chunk)
                   for name, test in tests.items()}
@@ -120,4 +121,5 @@ def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int
     out = {"acc": {name: s["acc"] for name, s in scores.items()}, "loss": {name: s["loss"] for name, s in scores.items()}}
     if eval_chunk is not None:
         out["exact"] = {name: s["exact"] for name, s in scores.items()}
-    return {**out, "train_loss": loss.item(), "seconds": round(time.perf_counter() - started, 2)}
+    return {**out, "train_loss": loss.item(), "seconds": round(time.perf_counter() - started, 2),
+            "train_seconds": round(train_seconds, 2)}

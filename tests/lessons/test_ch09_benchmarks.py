@@ -90,7 +90,8 @@ def test_train_on_task_is_seeded_and_scores_the_asked_positions_only():
     first = train_on_task("transformer", {}, 0, lambda n, s: task.draw(n, s), {"t": test}, QUICK, preset="tiny")
     again = train_on_task("transformer", {}, 0, lambda n, s: task.draw(n, s), {"t": test}, QUICK, preset="tiny")
     assert first["acc"] == again["acc"] and first["loss"] == again["loss"]
-    assert set(first) == {"acc", "loss", "train_loss", "seconds"}
+    assert set(first) == {"acc", "loss", "train_loss", "seconds", "train_seconds"}
+    assert 0 < first["train_seconds"] <= first["seconds"]
     # a one-answer test: accuracy is a multiple of 1/8
     assert abs(first["acc"]["t"] * 8 - round(first["acc"]["t"] * 8)) < 1e-9
 
@@ -141,8 +142,9 @@ def test_two_jobs_give_the_numbers_of_one(tiny_run):
     results, _ = tiny_run
     parallel = bm.run_family(TINY_FORMAL, (0, 1), models=("hope", "transformer"), preset="tiny", out=None, jobs=2,
                              log=print)
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in results["runs"]]
-    assert [{k: v for k, v in r.items() if k != "seconds"} for r in parallel["runs"]] == strip
+    clocks = ("seconds", "train_seconds")
+    strip = [{k: v for k, v in r.items() if k not in clocks} for r in results["runs"]]
+    assert [{k: v for k, v in r.items() if k not in clocks} for r in parallel["runs"]] == strip
 
 
 def test_the_claims_follow_the_rule():

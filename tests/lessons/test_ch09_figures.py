@@ -11,6 +11,7 @@ from hope_lite.lessons.ch09_memory_benchmarks import benchmarks as bm
 from hope_lite.lessons.ch09_memory_benchmarks import continual as cl
 from hope_lite.lessons.ch09_memory_benchmarks import figures as bf
 from hope_lite.lessons.ch09_memory_benchmarks import levels as lv
+from hope_lite.lessons.ch09_memory_benchmarks import needle_levels as nl
 from hope_lite.lessons.ch09_memory_benchmarks import spectrum as sp
 from hope_lite.lessons.results import find_in_repository
 from hope_lite.lessons.task_training import TaskTraining
@@ -93,8 +94,8 @@ def test_the_explorer_replays_on_demand_and_keeps_its_runs():
 
 
 def test_the_figures_registry_holds_the_chapters_previews():
-    assert set(bf.FIGURES) == {"09-formal.png", "09-mad.png", "09-niah.png", "09-continual.png", "09-levels.png", "09-spectrum.png",
-                               "09-spectrum-explorer.png"}
+    assert set(bf.FIGURES) == {"09-formal.png", "09-mad.png", "09-niah.png", "09-continual.png", "09-levels.png",
+                               "09-levels-niah.png", "09-spectrum.png", "09-spectrum-explorer.png"}
     from hope_lite.lessons import figures
 
     assert figures.CHAPTERS[-1] == "ch09_memory_benchmarks"
@@ -109,7 +110,8 @@ def test_a_missing_benchmark_file_draws_a_placeholder(monkeypatch):
 
 
 def test_readme_shows_the_committed_tables_claims_and_wall_times():
-    if not all(find_in_repository(path) for path in [*bm.RESULTS.values(), sp.RESULTS, cl.RESULTS, lv.RESULTS]):
+    if not all(find_in_repository(path) for path in [*bm.RESULTS.values(), sp.RESULTS, cl.RESULTS, lv.RESULTS,
+                                                       nl.RESULTS]):
         pytest.skip("results/09-*.json not committed yet")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     flat = " ".join(readme.split())
@@ -133,7 +135,10 @@ def test_readme_shows_the_committed_tables_claims_and_wall_times():
     levels = lv.load_results()
     assert lv.format_levels(levels) in readme and levels["command"] in readme
     assert f"The command took {levels['environment']['wall_seconds']:.0f} s" in flat
-    for name in ("09-niah.png", "09-continual.png", "09-levels.png"):
+    needle_levels = nl.load_results()
+    assert nl.format_needle_levels(needle_levels) in readme and needle_levels["command"] in readme
+    assert f"The command took {needle_levels['environment']['wall_seconds'] / 60:.0f} minutes" in flat
+    for name in ("09-niah.png", "09-continual.png", "09-levels.png", "09-levels-niah.png"):
         assert f"(figures/{name})" in readme
 
 
@@ -169,6 +174,10 @@ def test_the_instructors_guide_quotes_the_committed_numbers():
     levels = lv.load_results()
     assert "§5, levels: " + "; ".join(f"{c['id']} {c['verdict']}" for c in levels["claims"]) in section
     assert f"{levels['environment']['wall_seconds']:.0f} s (levels" in section
+    needle_levels = nl.load_results()
+    assert "§5, levels on the needle: " + "; ".join(f"{c['id']} {c['verdict']}" for c in needle_levels["claims"]) \
+        in section
+    assert f"{needle_levels['environment']['wall_seconds'] / 60:.0f} minutes (levels on the needle" in section
 
 
 def test_the_needle_figure_draws_a_panel_per_kind_and_refuses_other_results(tiny_formal):
@@ -203,3 +212,13 @@ def test_the_levels_figure_puts_every_configuration_on_its_axis():
     assert sorted(notes) == sorted([*lv.LEVELS_AXIS, *lv.SLOWEST_AXIS])     # k3 on both axes
     with pytest.raises(ValueError, match="render_levels takes"):
         bf.render_levels({"kind": "continual"})
+
+
+def test_the_needle_levels_figure_draws_throughput_against_long_context_accuracy():
+    from hope_lite.lessons.ch09_memory_benchmarks import needle_levels as nl
+
+    results = nl.needle_levels_experiment((0, 1), configurations=("k1", "k2", "k3-256"), fast=True, out=None)
+    fig = bf.render_levels(results)
+    ax = fig.axes[0]
+    assert sorted(t.get_text().split(" ")[0] for t in ax.texts) == ["k1", "k2", "k3-256"]
+    assert ax.get_xlabel().startswith("training tokens per second") and "long context" in ax.get_ylabel()

@@ -112,3 +112,36 @@ def test_the_readme_reads_the_needles_and_the_streams_as_the_notebook_does():
                      "No accuracy claim of Fig. 7 can be told apart from the seed spread here; only the counted cost "
                      "holds"):
         assert sentence in readme, sentence
+
+
+def test_the_needle_levels_reading_says_what_the_file_shows():
+    from hope_lite.lessons.ch09_memory_benchmarks import needle_levels as nl
+
+    results = nl.load_results()
+    text, S = NB.text(), results["summary"]["configurations"]
+    assert "On the needle too, no accuracy claim of Fig. 7 can be told apart from the seed spread" in text
+    assert {c["verdict"] for c in results["claims"] if c["metric"] == "long_accuracy"} == {"not testable at this scale"}
+    assert {c["id"]: c["verdict"] for c in results["claims"] if c["metric"] != "long_accuracy"} == {
+        "(6a)": "holds", "(6b)": "not testable at this scale"}
+    # whole answers: "with one level, 11 of 16 ... on one seed and 4 of 16 on another; with four levels, 3 of 16 on one
+    # seed (and 1 of 16 at 1K). Past 1K no whole answer comes back"
+    assert ("with one level, 11 of 16 pass keys come back whole on one seed and 4 of 16 on another; with four "
+            "levels, 3 of 16 on one seed (and 1 of 16 at 1K). Past 1K no whole answer comes back") in text
+    whole = {(r["configuration"], r["seed"], b): round(v * results["test_size"])
+             for r in results["runs"] for b, v in r["exact"].items() if v > 0}
+    assert sorted(whole.values()) == [1, 3, 4, 11]
+    assert {(c, b) for c, _, b in whole} == {("k1", "256"), ("k4", "256"), ("k4", "1K")}
+    # "by 8K the answer bytes are near a blind guess"
+    assert all(r["acc"]["8K"]["mean"] <= 2 * BLIND_DIGIT for r in S.values())
+    # "The three slowest periods train the same model ... differ by less than a point" in the longer haystacks
+    assert "The three slowest periods train the same model" in text
+    for seed in results["seeds"]:
+        losses = {r["train_loss"] for r in results["runs"] if r["seed"] == seed and r["configuration"] in nl.SLOWEST_AXIS}
+        assert len(losses) == 1
+    for b in results["long_bins"]:
+        means = [S[n]["acc"][b]["mean"] for n in nl.SLOWEST_AXIS]
+        assert max(means) - min(means) < 0.01
+    # "four levels train, if anything, more tokens per second than one (within the seed spread)"
+    assert "four levels train, if anything, more tokens per second than one (within the seed spread)" in text
+    k1, k4 = S["k1"]["tokens_per_second"], S["k4"]["tokens_per_second"]
+    assert k4["mean"] > k1["mean"] and k4["mean"] - k1["mean"] <= 2 * max(k1["std"], k4["std"])

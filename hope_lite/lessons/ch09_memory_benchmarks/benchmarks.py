@@ -70,8 +70,9 @@ from ..parallel import run_all
 from ..results import environment, read_results, sample_std, write_results
 from ..task_training import TaskTraining, train_on_task
 
-__all__ = ["SHAPE", "Task", "Family", "FAMILIES", "RESULTS", "RUNS", "FORMAT", "LABELS", "shape_of", "shape_words", "needle_task",
-           "stand_in", "run_family", "summarize", "claims", "format_table", "format_claims", "load_results", "main"]
+__all__ = ["SHAPE", "Task", "Family", "FAMILIES", "RESULTS", "RUNS", "FORMAT", "LABELS", "shape_of", "shape_words",
+           "needle_task", "stand_in", "train_and_score", "run_family", "summarize", "claims", "format_table",
+           "format_claims", "load_results", "main"]
 
 FORMAT = 1
 RUNS = "runs/benchmarks"
@@ -230,9 +231,10 @@ def _settings(family: Family, task: Task, model: str, seed: int, preset: str, sh
                                   "test_size": family.test_size, **reading, "version": 1}))
 
 
-def _one_run(family: Family, task: Task, model: str, seed: int, preset: str, shape: Mapping, training: TaskTraining,
-             out: Path | None, device: str, log: Callable[[str], Any]) -> dict:
-    """Train and score one (task, model, seed), or read it back from ``out`` when it was done before."""
+def train_and_score(family: Family, task: Task, model: str, seed: int, preset: str, shape: Mapping,
+                    training: TaskTraining, out: Path | None, device: str, log: Callable[[str], Any]) -> dict:
+    """Train and score one (task, model, seed) of ``family`` at ``shape`` (the model's fields of it), or read it back
+    from ``out`` when it was done before with the same settings."""
     wanted = _settings(family, task, model, seed, preset, shape, training)
     path = None if out is None else out / family.name / task.name / f"{model}-seed{seed}.json"
     if path is not None and path.exists():
@@ -339,7 +341,7 @@ def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models
     else:
         work = [(spec, task, model, seed, preset, shape, training, out, device, log)
                 for task in chosen for model in models for seed in seeds]
-        runs = run_all(_one_run, work, jobs=jobs, progress=label)
+        runs = run_all(train_and_score, work, jobs=jobs, progress=label)
     results = {"format": FORMAT, "kind": "benchmark", "family": spec.name, "source": spec.source,
                "command": _command(spec.name, seeds, models, chosen if tasks is not None else None, training,
                                    spec.training, out, json_path, jobs),

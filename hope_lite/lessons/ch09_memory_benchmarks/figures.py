@@ -30,6 +30,7 @@ from ..task_training import TaskTraining
 from . import benchmarks as bm
 from . import continual as cl
 from . import levels as lv
+from . import needle_levels as nl
 from . import spectrum as sp
 
 __all__ = ["MODEL_COLORS", "CHANCE", "LEARNER_COLORS", "CONTINUAL_COLORS", "LEVEL_COLORS", "benchmark_title", "render_benchmark", "render_needles", "render_continual", "render_levels",
@@ -196,33 +197,45 @@ def render_continual(results: dict, *, title: str | None = None):
     return finish(fig)
 
 
+#: per kind of levels-ablation results: its module, (x metric, x label), (y metric, y label), the stream's name
+_ABLATIONS = {
+    lv.KIND: (lv, ("samples_per_second", "training samples per second (one thread)"),
+              ("final_accuracy", "final average accuracy"), "the continual stream"),
+    nl.KIND: (nl, ("tokens_per_second", "training tokens per second (one thread)"),
+              ("long_accuracy", "answer bytes right, 1K-8K (long context)"), "the pass-key needle"),
+}
+
+
 def render_levels(results: dict, *, title: str | None = None):
-    """The levels ablation (:func:`.levels.levels_experiment`): final accuracy against training samples per second,
-    one point per configuration (mean over seeds, the seed std as error bars), the number-of-levels axis joined by a
-    line and the slowest-period axis by another. Static preview ``figures/09-levels.png``."""
-    if not isinstance(results, dict) or results.get("kind") != lv.KIND or not results.get("summary"):
+    """A levels ablation (:func:`.levels.levels_experiment` on the continual stream, or
+    :func:`.needle_levels.needle_levels_experiment` on the needle): accuracy against training throughput, one point
+    per configuration (mean over seeds, the seed std as error bars), the number-of-levels axis joined by a line and
+    the slowest-period axis by another. Static previews ``figures/09-levels.png`` and ``figures/09-levels-niah.png``."""
+    if not isinstance(results, dict) or results.get("kind") not in _ABLATIONS or not results.get("summary"):
         kind = results.get("kind") if isinstance(results, dict) else type(results).__name__
-        raise ValueError(f"render_levels takes the dict returned by levels_experiment() or levels.load_results() "
-                         f"(kind 'levels'), got {kind!r}.")
-    rows = results["summary"]["configurations"]
+        raise ValueError(f"render_levels takes the dict returned by levels_experiment(), needle_levels_experiment() "
+                         f"or their load_results() (kind 'levels' or 'levels-niah'), got {kind!r}.")
+    module, (x_key, x_label), (y_key, y_label), stream = _ABLATIONS[results["kind"]]
+    rows = {n: r for n, r in results["summary"]["configurations"].items() if y_key in r}    # a diverged one: none
     fig, ax = subplots(7.5, 4.6)
-    for axis, color, what in ((lv.LEVELS_AXIS, "#d95f02", "number of levels"),
-                              (lv.SLOWEST_AXIS, "#386cb0", "slowest period (3 levels)")):
+    for axis, color, what in ((module.LEVELS_AXIS, "#d95f02", "number of levels"),
+                              (module.SLOWEST_AXIS, "#386cb0", "slowest period (3 levels)")):
         shown = [n for n in axis if n in rows]
-        xs = [rows[n]["samples_per_second"]["mean"] for n in shown]
-        ys = [rows[n]["final_accuracy"]["mean"] for n in shown]
-        ax.errorbar(xs, ys, xerr=[rows[n]["samples_per_second"]["std"] for n in shown],
-                    yerr=[rows[n]["final_accuracy"]["std"] for n in shown], fmt="o-", color=color, capsize=2, lw=1.2,
-                    label=what)
-        for n, x, y in zip(shown, xs, ys):
-            ax.annotate(f"{n} {tuple(rows[n]['periods'])}", (x, y), textcoords="offset points", xytext=(5, 5),
+        xs = [rows[n][x_key]["mean"] for n in shown]
+        ys = [rows[n][y_key]["mean"] for n in shown]
+        ax.errorbar(xs, ys, xerr=[rows[n][x_key]["std"] for n in shown], yerr=[rows[n][y_key]["std"] for n in shown],
+                    fmt="o-", color=color, capsize=2, lw=1.2, label=what)
+        for j, (n, x, y) in enumerate(zip(shown, xs, ys)):
+            # the slowest-period points can sit on one another: their labels go below, one line each
+            dy = 5 if axis is module.LEVELS_AXIS else -12 - 10 * j
+            ax.annotate(f"{n} {tuple(rows[n]['periods'])}", (x, y), textcoords="offset points", xytext=(5, dy),
                         fontsize=7.5, color=color)
-    ax.set_xlabel("training samples per second (one thread)")
-    ax.set_ylabel("final average accuracy")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
     ax.legend(fontsize=8, frameon=False)
     ax.set_title("claims: " + ", ".join(f"{c['id']} {short_call(c['verdict'])}" for c in results["claims"]), fontsize=8)
     env = results.get("environment", {})
-    fig.suptitle(title or f"levels ablation on the continual stream ({len(results['seeds'])} seeds; load average "
+    fig.suptitle(title or f"levels ablation on {stream} ({len(results['seeds'])} seeds; load average "
                           f"{env.get('load_average_at_start')} when the run started)", fontsize=10)
     fig.tight_layout()
     return finish(fig)
@@ -373,6 +386,14 @@ def _levels_figure():
                                         f"run `{lv.COMMAND}`")
 
 
+def _needle_levels_figure():
+    if find_in_repository(nl.RESULTS) is not None:
+        return render_levels(nl.load_results())
+    results = nl.needle_levels_experiment((0, 1), fast=True, out=None)
+    return render_levels(results, title=f"PLACEHOLDER ({nl.RESULTS} not written yet): the tiny FAST setting, 2 seeds; "
+                                        f"run `{nl.COMMAND}`")
+
+
 def _spectrum_figure():
     if find_in_repository(sp.RESULTS) is not None:
         return render_spectrum(sp.load_results())
@@ -387,6 +408,7 @@ FIGURES: dict[str, Callable[[], Any]] = {
     "09-niah.png": lambda: _benchmark_figure("niah"),
     "09-continual.png": _continual_figure,
     "09-levels.png": _levels_figure,
+    "09-levels-niah.png": _needle_levels_figure,
     "09-spectrum.png": _spectrum_figure,
     "09-spectrum-explorer.png": lambda: render_replay(replay("cms", None, 0)),
 }

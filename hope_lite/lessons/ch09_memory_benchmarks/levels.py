@@ -279,11 +279,12 @@ def summarize(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return jsonable({"configurations": out})
 
 
-def claims(summary: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
-    """The claims of :data:`CLAIMS` whose configurations were run, each judged by the chapter-08 rule over ``n``
-    seeds: gap = mean(a) - mean(b), spread = the larger sample std, in the claim's direction."""
+def claims(summary: Mapping[str, Any], n: int, claim_list: Sequence[tuple] = CLAIMS) -> list[dict[str, Any]]:
+    """The claims of ``claim_list`` (default :data:`CLAIMS`) whose configurations were run, each judged by the
+    chapter-08 rule over ``n`` seeds: gap = mean(a) - mean(b), spread = the larger sample std, in the claim's
+    direction."""
     C, out = summary["configurations"], []
-    for cid, key, a, b, metric, direction, text in CLAIMS:
+    for cid, key, a, b, metric, direction, text in claim_list:
         if a not in C or b not in C:
             continue
         sa, sb = C[a][metric], C[b][metric]
@@ -350,12 +351,8 @@ def levels_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path | 
 
 def load_results(path: str | Path | None = None) -> dict[str, Any]:
     """The committed results file (default :data:`RESULTS`), as written by :data:`COMMAND`."""
-    data = read_results(path or RESULTS, what="a levels-ablation results file", fmt=FORMAT, key="summary",
-                        command=COMMAND)
-    if data.get("kind") != KIND:
-        raise ValueError(f"{path or RESULTS} is not a levels-ablation results file (kind {data.get('kind')!r}); "
-                         f"it is written by\n  {COMMAND}")
-    return data
+    return read_results(path or RESULTS, what="a levels-ablation results file", fmt=FORMAT, key="summary",
+                        command=COMMAND, kind=KIND)
 
 
 def format_levels(results: Mapping[str, Any]) -> str:
