@@ -319,7 +319,9 @@ class WidgetPage:
             after = self.wait_for_output_change(before, timeout_s=left if i == n - 1 else
                                                 max(left / 2, min(left, 10)))
             if after is not None:
-                return after
+                # on a loaded machine a render of an earlier key press or slider can land after this change: let
+                # every render settle (a CI run once read the text between two of them)
+                return self.wait_until_stable(quiet_s=3.0 if len(moved) == 1 else 5.0, timeout_s=90)
         self.fail(f"output text did not change within {timeout_s:.0f} s after moving "
                   f"slider(s) {moved} of {n}; it stayed:\n{before}")
 

@@ -155,3 +155,16 @@ def test_another_results_file_is_refused_with_its_command(tmp_path):
         nl.load_results(other)
     with pytest.raises(FileNotFoundError, match="needle_levels run --seeds 0 1 2"):
         nl.load_results(tmp_path / "missing.json")
+
+
+def test_a_configuration_whose_every_seed_diverged_has_no_claim(fast_run):
+    runs = [dict(r) for r in fast_run["runs"]]
+    for r in runs:
+        if r["configuration"] == "k4":                       # as train_and_score reports a diverged run
+            for key in ("acc", "loss", "exact", "train_loss", "train_seconds", "long_accuracy", "tokens_per_second"):
+                r.pop(key)
+            r["diverged"] = 2
+    summary = nl.summarize(runs)
+    assert summary["configurations"]["k4"]["diverged"] == 2 and "long_accuracy" not in summary["configurations"]["k4"]
+    assert "(1)" not in [c["id"] for c in lv.claims(summary, 2, nl.CLAIMS)]
+    assert "(2 diverged)" in nl.format_needle_levels({**fast_run, "summary": summary, "claims": []})

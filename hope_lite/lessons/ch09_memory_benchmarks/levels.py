@@ -285,7 +285,7 @@ def claims(summary: Mapping[str, Any], n: int, claim_list: Sequence[tuple] = CLA
     direction."""
     C, out = summary["configurations"], []
     for cid, key, a, b, metric, direction, text in claim_list:
-        if a not in C or b not in C:
+        if a not in C or b not in C or metric not in C[a] or metric not in C[b]:   # not run, or every seed diverged
             continue
         sa, sb = C[a][metric], C[b][metric]
         gap, spread = sa["mean"] - sb["mean"], max(sa["std"], sb["std"])
