@@ -163,7 +163,8 @@ def _formal(name: str) -> Task:
 NIAH_TRAIN_LENGTH = 256
 NIAH_EVAL_CHUNK = 512
 #: the needle budget: 500 steps of 8 haystacks (the three kinds in turn) at lr 1e-3 (HOPE diverged at 3e-3 in a
-#: pilot), 16 test haystacks per kind and length -- the family in about 40 minutes on 2 cores
+#: pilot), 16 test haystacks per kind and length -- the committed family took 55 minutes on 2 cores, other runs
+#: sharing them for part of it (results/09-niah.json records the wall and compute seconds)
 NIAH_STEPS, NIAH_BATCH, NIAH_TEST_SIZE = 500, 8, 16
 #: the needle models: memory chunks (and CMS periods) 4 x those of SHAPE -- 8K-byte haystacks, and HOPE's step at
 #: 256 bytes costs half of SHAPE's (1.9 s instead of 3.7 s at batch 16 on one core)
@@ -308,8 +309,8 @@ def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models
 
         {"format": 1, "kind": "benchmark", "family", "source", "command", "preset", "shape", "training",
          "test_size", "seeds", "models", "tasks": [{"name", "label", "bins", "paper", ...}],
-         "runs": [{"task", "model", "seed", "parameters", "acc": {bin: accuracy}, "loss", "train_loss", "seconds"}
-                  or {..., "diverged": step}],
+         "runs": [{"task", "model", "seed", "parameters", "acc": {bin: accuracy}, "loss", "train_loss", "seconds",
+                   "train_seconds" (not in a shared run)} or {..., "diverged": step}],
          "summary": [see summarize], "claims": [see claims], "environment": {..., "wall_seconds",
          "compute_seconds", "jobs"}}
     """

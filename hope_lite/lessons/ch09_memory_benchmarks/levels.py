@@ -4,7 +4,7 @@ The paper's Fig. 7 (docs/paper.md) ablates HOPE's continuum memory: more levels 
 and of the slowest level's chunk sizes 512 / 2K / 8K, 512 is best while 2K is about as good at a much
 lower cost ("a higher lowest frequency: worse but cheaper"). The paper measures this on language
 modelling and needles; this module measures it on the **continual** stream of
-:mod:`.continual` (the needle part is elsewhere)::
+:mod:`.continual` (:mod:`.needle_levels` asks the same on the pass-key needle)::
 
     python -m hope_lite.lessons.ch09_memory_benchmarks.levels run --seeds 0 1 2 --jobs 2 \\
         --json results/09-levels.json
