@@ -18,6 +18,10 @@ from typing import Any, Callable, Mapping
 import torch
 
 
+#: flags that change what a run prints, not what it computes: left out of the command a results file records
+DISPLAY_ONLY = ("--no-progress",)
+
+
 def experiment_parser(module: str, description: str, run_help: str, results: str,
                       ) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The parser of ``python -m hope_lite.lessons.<module>`` and its ``run`` subparser (``--seeds``, ``--json``,
@@ -47,7 +51,9 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None, *,
             return 0
         if threads is not None:
             torch.set_num_threads(threads)
-        command = f"{parser.prog} " + " ".join(sys.argv[1:] if argv is None else argv)
+        # the command that wrote the file, less the flags that only change what is printed
+        words = [w for w in (sys.argv[1:] if argv is None else argv) if w not in DISPLAY_ONLY]
+        command = f"{parser.prog} " + " ".join(words)
         results = run(args, command)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))

@@ -48,14 +48,17 @@ def sample_std(values) -> float:
 
 def environment(device: str, started: float) -> dict:
     """Where and when a results file was made, for its ``"environment"`` entry: versions, torch threads, device,
-    platform, date, and the wall time since ``started`` (a ``time.perf_counter()`` reading)."""
+    platform, the CPU's vector instructions as torch uses them, date, and the wall time since ``started`` (a
+    ``time.perf_counter()`` reading). A run repeats to the last bit on one machine (tested); on another machine
+    float sums may round differently, and a long training run can end elsewhere, as another seed would."""
     import platform
     import time
 
     import torch
 
     return {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "device": device, "platform": platform.platform(terse=True), "created": time.strftime("%Y-%m-%d"),
+            "device": device, "platform": platform.platform(terse=True),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "created": time.strftime("%Y-%m-%d"),
             "wall_seconds": round(time.perf_counter() - started, 1)}
 
 

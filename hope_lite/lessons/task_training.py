@@ -76,14 +76,22 @@ def score(net: nn.Module, test: Mapping[str, Tensor], *, eval_batch: int = 512, 
 
 def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int, int], Mapping[str, Tensor]],
                   tests: Mapping[str, Mapping[str, Tensor]], training: TaskTraining, *, preset: str = "small",
-                  device: str = "cpu", eval_chunk: int | None = None) -> dict:
+                  device: str = "cpu", eval_chunk: int | None = None,
+                  variants: Mapping[str, Mapping] | None = None) -> dict:
     """Train ``model`` (a :data:`hope_lite.models.MODELS` name, with ``overrides``) from scratch on batches of
     ``draw`` and score it on every held-out batch of ``tests``.
 
     Returns ``{"acc": {test name: accuracy}, "loss": {test name: nats}, "train_loss": the last step's loss,
-    "seconds", "train_seconds"}`` (the whole call, and its training loop alone; with ``eval_chunk``, the tests are read that many tokens at a time with the state carried, and
-    ``"exact"``: {test name: the fraction of sequences with every asked position right} is added), or
+    "seconds", "train_seconds", "test_seconds": {test name: seconds}}`` (the whole call, its training loop alone,
+    and the scoring of each test; with ``eval_chunk``, the tests are read that many tokens at a time with the state
+    carried, and ``"exact"``: {test name: the fraction of sequences with every asked position right} is added), or
     ``{"diverged": step, "seconds"}`` (1-based step) when a loss, gradient or activation became NaN or inf.
+
+    ``variants``: {name: overrides} of models that train exactly as this one does (the same parameters, and nothing
+    that differs reaches a training loss: e.g. a CMS level whose period is at least the training length, which
+    never updates inside a training sequence). The trained weights are loaded into each and scored on every test,
+    returned under ``"variants"``: {name: {"acc", "loss", ("exact"), "test_seconds"}}. The caller vouches for the
+    training being the same; a variant whose parameters differ in name or shape is refused.
     """
     from hope_lite.train import TrainConfig, adamw
 
@@ -113,13 +121,34 @@ def train_on_task(model: str, overrides: Mapping, seed: int, draw: Callable[[int
             return diverged(step)
         optimizer.step()
     train_seconds = time.perf_counter() - started             # the training loop alone: its throughput
+
+    def score_all(scored: nn.Module) -> dict:
+        scores, seconds = {}, {}
+        for name, test in tests.items():
+            began = time.perf_counter()
+            scores[name] = score(scored, test, eval_batch=training.eval_batch, device=device, chunk=eval_chunk)
+            seconds[name] = round(time.perf_counter() - began, 3)
+        out = {key: {name: s[key] for name, s in scores.items()} for key in ("acc", "loss")}
+        if eval_chunk is not None:
+            out["exact"] = {name: s["exact"] for name, s in scores.items()}
+        return {**out, "test_seconds": seconds}
+
     try:
-        scores = {name: score(net, test, eval_batch=training.eval_batch, device=device, chunk=eval_chunk)
-                  for name, test in tests.items()}
+        out = score_all(net)
+        others = {name: score_all(_same_weights(net, model, preset, device, {**overrides, **changed}, name))
+                  for name, changed in (variants or {}).items()}
     except NonFiniteError:
         return diverged(training.steps - 1)
-    out = {"acc": {name: s["acc"] for name, s in scores.items()}, "loss": {name: s["loss"] for name, s in scores.items()}}
-    if eval_chunk is not None:
-        out["exact"] = {name: s["exact"] for name, s in scores.items()}
     return {**out, "train_loss": loss.item(), "seconds": round(time.perf_counter() - started, 2),
-            "train_seconds": round(train_seconds, 2)}
+            "train_seconds": round(train_seconds, 2), **({"variants": others} if variants else {})}
+
+
+def _same_weights(net: nn.Module, model: str, preset: str, device: str, overrides: Mapping, name: str) -> nn.Module:
+    """A ``model`` built with ``overrides`` and holding ``net``'s trained weights (variant ``name`` of train_on_task)."""
+    other = build_model(model, preset, device=device, **overrides)
+    mine, theirs = net.state_dict(), other.state_dict()
+    if {k: v.shape for k, v in mine.items()} != {k: v.shape for k, v in theirs.items()}:
+        raise ValueError(f"variant {name!r} ({dict(overrides)}) does not have the trained model's parameters; a "
+                         f"variant may only change what leaves the parameters as they are (e.g. a CMS period).")
+    other.load_state_dict(mine)
+    return other

@@ -17,7 +17,7 @@ from hope_lite.models import build_model, count_parameters
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-CLOCKS = ("seconds", "train_seconds", "tokens_per_second")
+CLOCKS = ("seconds", "train_seconds", "tokens_per_second", "test_seconds", "reading_bytes_per_second")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,52 @@ def test_a_run_records_every_configuration_and_seed_and_what_the_ablation_reads(
         assert r["long_accuracy"] == pytest.approx(sum(r["acc"][b] for b in fast_run["long_bins"])
                                                    / len(fast_run["long_bins"]))
         assert r["tokens_per_second"] == pytest.approx(tokens / r["train_seconds"])
+        assert r["reading_bytes_per_second"] == pytest.approx(2 * 1024 / r["test_seconds"]["1K"])   # FAST: 2 x 1K
         assert r["updates_reading"] == nl.updates_reading(r["periods"])
+        assert "variants" not in r
+    # k3-2048 trains as k3-256 (the first of the two here): one training, its own test scores
+    assert [r["trained_as"] for r in runs[:4]] == ["k1", "k4", "k3-256", "k3-256"]
+    twin, trained = runs[3], runs[2]
+    assert twin["train_loss"] == trained["train_loss"] and twin["train_seconds"] == trained["train_seconds"]
+
+
+def test_training_twins_are_the_configurations_alike_below_the_training_length():
+    assert nl.training_twins(list(nl.CONFIGURATIONS), 256) == {"k1": [], "k2": [], "k3": ["k3-256", "k3-2048"],
+                                                                "k4": []}
+    assert nl.training_twins(["k3-2048", "k3"], 256) == {"k3-2048": ["k3"]}
+    assert nl.training_twins(["k3-256", "k3", "k3-2048"], 1024) == {"k3-256": [], "k3": [], "k3-2048": []}
+
+
+def _trained(periods, steps=3):
+    """The tiny HOPE at §4's shape with ``periods``, after ``steps`` AdamW steps on 256-byte pass-key haystacks."""
+    task = nl.needle_family(nl.FAST["training"], nl.FAST["test_size"], nl.FAST["longest"]).tasks[0]
+    torch.manual_seed(0)
+    net = build_model("hope", "tiny", **{**bm.NIAH_SHAPE, "cms_periods": periods})
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    for step in range(steps):
+        batch = task.draw(2, step)
+        logits, _ = net(batch["tokens"])
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return net.state_dict()
+
+
+def test_the_slowest_periods_train_the_same_model_to_the_last_bit():
+    # why training_twins may train once: a level of period >= 256 never changes a 256-byte training output
+    weights = {p: _trained((32, 128, p)) for p in (256, 512, 2048)}
+    for p in (512, 2048):
+        assert all(torch.equal(weights[256][k], weights[p][k]) for k in weights[256])
+    faster = _trained((32, 64, 128))                    # a slowest level that updates inside training: not alike
+    assert not all(torch.equal(weights[256][k], faster[k]) for k in faster)
+
+
+def test_a_twin_scores_as_if_it_had_been_trained_alone(fast_run):
+    alone = nl.needle_levels_experiment((0, 1), configurations=("k3-2048",), fast=True, out=None)
+    strip = lambda r: {k: v for k, v in r.items() if k not in CLOCKS and k != "trained_as"}  # noqa: E731
+    assert [r["trained_as"] for r in alone["runs"]] == ["k3-2048", "k3-2048"]
+    assert [strip(r) for r in alone["runs"]] == [strip(r) for r in fast_run["runs"] if r["configuration"] == "k3-2048"]
 
 
 def test_a_run_is_seeded_and_a_second_process_gives_the_same_numbers(fast_run):
@@ -78,14 +123,16 @@ def test_summary_and_claims_follow_the_rule(fast_run):
     assert nl.summarize(fast_run["runs"]) == fast_run["summary"]
     assert fast_run["claims"] == lv.claims(fast_run["summary"], 2, nl.CLAIMS)
     assert [c["id"] for c in fast_run["claims"]] == ["(1)", "(5)", "(6a)", "(6b)"]   # k2, k3 did not run
+    assert next(c for c in fast_run["claims"] if c["id"] == "(6b)")["metric"] == "reading_bytes_per_second"
     counted = next(c for c in fast_run["claims"] if c["id"] == "(6a)")
     assert counted["gap"] == 324 - 352 and counted["spread"] == 0 and counted["verdict"] == "holds"
 
 
 def test_the_table_prints_every_configuration_and_claim(fast_run):
     text = nl.format_needle_levels(fast_run)
-    for name in ("k1", "k4", "k3-256", "k3-2048"):
+    for name in ("k1", "k4", "k3-256"):
         assert f"(`{name}`)" in text
+    assert "(`k3-2048`, trained as `k3-256`)" in text
     for c in fast_run["claims"]:
         assert f"{c['id']} {c['claim']}: {c['verdict']}" in text
     with pytest.raises(ValueError, match="format_needle_levels takes"):
@@ -161,10 +208,19 @@ def test_a_configuration_whose_every_seed_diverged_has_no_claim(fast_run):
     runs = [dict(r) for r in fast_run["runs"]]
     for r in runs:
         if r["configuration"] == "k4":                       # as train_and_score reports a diverged run
-            for key in ("acc", "loss", "exact", "train_loss", "train_seconds", "long_accuracy", "tokens_per_second"):
+            for key in ("acc", "loss", "exact", "train_loss", "train_seconds", "test_seconds", "long_accuracy",
+                        "tokens_per_second", "reading_bytes_per_second"):
                 r.pop(key)
             r["diverged"] = 2
     summary = nl.summarize(runs)
     assert summary["configurations"]["k4"]["diverged"] == 2 and "long_accuracy" not in summary["configurations"]["k4"]
     assert "(1)" not in [c["id"] for c in lv.claims(summary, 2, nl.CLAIMS)]
     assert "(2 diverged)" in nl.format_needle_levels({**fast_run, "summary": summary, "claims": []})
+
+
+def test_the_recorded_command_leaves_out_what_only_changes_the_printing(tmp_path):
+    path = tmp_path / "nl.json"
+    assert nl.main(["run", "--fast", "--seeds", "0", "--configurations", "k1", "--no-progress", "--json", str(path),
+                    "--out", str(tmp_path / "runs")]) == 0
+    command = json.loads(path.read_text())["command"]
+    assert "--no-progress" not in command and command.endswith(f"--json {path} --out {tmp_path / 'runs'}")

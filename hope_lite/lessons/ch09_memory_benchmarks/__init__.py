@@ -10,7 +10,7 @@
     levels         the levels ablation on that stream: 1-4 CMS levels and the slowest period, accuracy against
                    samples per second; ``python -m hope_lite.lessons.ch09_memory_benchmarks.levels run|table``
     needle_levels  the same ablation on the pass-key needle (HOPE at equal parameters), long-context accuracy
-                   against tokens per second;
+                   against bytes read per second;
                    ``python -m hope_lite.lessons.ch09_memory_benchmarks.needle_levels run|table``
     spectrum       the designed experiment: a stream A | B | A, the CMS against memories without a spectrum,
                    each level frozen or reset (spectrum_run, spectrum_experiment, format_spectrum);

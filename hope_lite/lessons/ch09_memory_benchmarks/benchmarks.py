@@ -163,8 +163,8 @@ def _formal(name: str) -> Task:
 NIAH_TRAIN_LENGTH = 256
 NIAH_EVAL_CHUNK = 512
 #: the needle budget: 500 steps of 8 haystacks (the three kinds in turn) at lr 1e-3 (HOPE diverged at 3e-3 in a
-#: pilot), 16 test haystacks per kind and length -- the committed family took 55 minutes on 2 cores, other runs
-#: sharing them for part of it (results/09-niah.json records the wall and compute seconds)
+#: pilot), 16 test haystacks per kind and length -- the committed family took 26 minutes on a quiet 2-core machine
+#: (results/09-niah.json records the wall and compute seconds)
 NIAH_STEPS, NIAH_BATCH, NIAH_TEST_SIZE = 500, 8, 16
 #: the needle models: memory chunks (and CMS periods) 4 x those of SHAPE -- 8K-byte haystacks, and HOPE's step at
 #: 256 bytes costs half of SHAPE's (1.9 s instead of 3.7 s at batch 16 on one core)
@@ -233,10 +233,14 @@ def _settings(family: Family, task: Task, model: str, seed: int, preset: str, sh
 
 
 def train_and_score(family: Family, task: Task, model: str, seed: int, preset: str, shape: Mapping,
-                    training: TaskTraining, out: Path | None, device: str, log: Callable[[str], Any]) -> dict:
+                    training: TaskTraining, out: Path | None, device: str, log: Callable[[str], Any],
+                    variants: Mapping[str, Mapping] | None = None) -> dict:
     """Train and score one (task, model, seed) of ``family`` at ``shape`` (the model's fields of it), or read it back
-    from ``out`` when it was done before with the same settings."""
+    from ``out`` when it was done before with the same settings. ``variants``: {name: shape changes} under which the
+    trained weights are scored too (see :func:`~hope_lite.lessons.task_training.train_on_task`)."""
     wanted = _settings(family, task, model, seed, preset, shape, training)
+    if variants:
+        wanted["variants"] = json.loads(json.dumps({name: dict(changed) for name, changed in variants.items()}))
     path = None if out is None else out / family.name / task.name / f"{model}-seed{seed}.json"
     if path is not None and path.exists():
         saved = json.loads(path.read_text())
@@ -246,7 +250,7 @@ def train_and_score(family: Family, task: Task, model: str, seed: int, preset: s
     tests = {bin: task.draw(family.test_size, _TEST_SEED, bin) for bin in task.bins}    # a MAD task has one bin
     log(f"{family.name}: {task.label} · {LABELS[model]} · seed {seed} ({training.steps} steps)")
     trained = train_on_task(model, overrides, seed, task.draw, tests, training, preset=preset,
-                            device=device, eval_chunk=family.eval_chunk)
+                            device=device, eval_chunk=family.eval_chunk, variants=variants)
     result = {"task": task.name, "model": model, "seed": seed, "parameters": _parameters(model, preset, overrides),
               **trained}
     if path is not None:
@@ -310,7 +314,7 @@ def run_family(family: str | Family, seeds: Sequence[int] = (0, 1, 2), *, models
         {"format": 1, "kind": "benchmark", "family", "source", "command", "preset", "shape", "training",
          "test_size", "seeds", "models", "tasks": [{"name", "label", "bins", "paper", ...}],
          "runs": [{"task", "model", "seed", "parameters", "acc": {bin: accuracy}, "loss", "train_loss", "seconds",
-                   "train_seconds" (not in a shared run)} or {..., "diverged": step}],
+                   "train_seconds", "test_seconds" (not in a shared run)} or {..., "diverged": step}],
          "summary": [see summarize], "claims": [see claims], "environment": {..., "wall_seconds",
          "compute_seconds", "jobs"}}
     """
