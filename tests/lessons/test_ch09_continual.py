@@ -340,9 +340,13 @@ def test_the_command_line_refuses_bad_input(capsys):
 def test_a_tiny_experiment_runs_in_seconds_and_reads_back(tmp_path, capsys):
     path = tmp_path / "continual.json"
     started = time.perf_counter()
-    assert cl.main(["run", "--fast", "--seeds", "0", "1", "--json", str(path)]) == 0
+    argv = ["run", "--fast", "--seeds", "0", "1", "--json", str(path), "--out", str(tmp_path / "runs")]
+    assert cl.main(argv) == 0
     assert time.perf_counter() - started < 20
     results = cl.load_results(path)
+    assert len(list((tmp_path / "runs" / "fast" / "seeds").glob("*.pkl"))) == 2     # one kept run per seed
+    assert cl.main(argv) == 0                                                     # read back, not run again
+    assert cl.load_results(path)["runs"] == results["runs"]
     assert results["seeds"] == [0, 1] and results["setting"]["dim"] == FAST["dim"]
     assert results["command"].startswith("python -m hope_lite.lessons.ch09_memory_benchmarks.continual run --fast")
     assert {"wall_seconds", "threads", "torch"} <= set(results["environment"])

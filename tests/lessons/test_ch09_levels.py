@@ -218,12 +218,16 @@ def test_the_command_line_refuses_bad_input(capsys):
 def test_a_tiny_experiment_runs_in_seconds_and_reads_back(tmp_path, capsys):
     path = tmp_path / "levels.json"
     started = time.perf_counter()
-    assert lv.main(["run", "--fast", "--seeds", "0", "1", "--json", str(path)]) == 0
+    argv = ["run", "--fast", "--seeds", "0", "1", "--json", str(path), "--out", str(tmp_path / "runs")]
+    assert lv.main(argv) == 0
     assert time.perf_counter() - started < 20
     results = lv.load_results(path)
+    assert len(list((tmp_path / "runs" / "fast" / "seeds").glob("*.pkl"))) == 2 * len(lv.CONFIGURATIONS)
+    assert lv.main(argv) == 0                            # read back, timings included: the same file
+    assert lv.load_results(path)["runs"] == results["runs"]
     assert results["kind"] == "levels" and results["format"] == 1 and "sweep" not in results
     assert results["command"] == "python -m hope_lite.lessons.ch09_memory_benchmarks.levels run --fast --seeds 0 1 " \
-                                 f"--json {path}"
+                                 f"--json {path} --out {tmp_path / 'runs'}"
     assert {"wall_seconds", "threads", "jobs", "load_average_at_start"} <= set(results["environment"])
     assert [(r["seed"], r["configuration"]) for r in results["runs"]] == \
         [(s, n) for s in (0, 1) for n in lv.CONFIGURATIONS]                 # seed after seed

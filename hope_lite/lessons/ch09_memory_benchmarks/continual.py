@@ -110,12 +110,12 @@ from hope_lite.deep_memory import clip_gradients
 from .._args import require_choice, require_int, require_positive
 from .._cli import experiment_parser, run_command
 from ..ch08_paper_claims.experiments import rule
-from ..parallel import run_all
+from ..parallel import kept, run_all
 from ..results import environment, jsonable, read_results, sample_std, write_results
 from ..teaching import seeded
 
 __all__ = ["SETTING", "FAST", "LEARNERS", "SGD_LEARNERS", "LABELS", "TUNING_SEEDS", "RATE_GRID", "LAMBDA_GRID",
-           "WINDOW_FRACTIONS", "TRIED", "CLAIMS", "RESULTS", "FORMAT", "COMMAND", "META_SEED", "check_setting",
+           "WINDOW_FRACTIONS", "TRIED", "CLAIMS", "RESULTS", "RUNS", "FORMAT", "COMMAND", "META_SEED", "check_setting",
            "continual_stream", "LevelledClassifier", "MLPClassifier", "InContextClassifier", "PeriodicSGD",
            "make_network", "parameter_count", "memory_window", "window_grid", "updates_per_task",
            "final_accuracy", "average_forgetting", "learning_accuracy", "train_learner", "restore_level",
@@ -125,6 +125,8 @@ __all__ = ["SETTING", "FAST", "LEARNERS", "SGD_LEARNERS", "LABELS", "TUNING_SEED
 
 FORMAT = 1
 RESULTS = "results/09-continual.json"
+#: where the command line keeps finished runs (an interrupted command resumes from them)
+RUNS = "runs/continual"
 COMMAND = ("python -m hope_lite.lessons.ch09_memory_benchmarks.continual run --seeds 0 1 2 --jobs 2 "
            "--json results/09-continual.json")
 
@@ -749,13 +751,14 @@ def _best(grid: Sequence[float], finals: Sequence[float]) -> float:
 
 
 def tuning_sweep(seeds: Sequence[int] = TUNING_SEEDS, *, jobs: int = 1, learners: Sequence[str] = LEARNERS,
-                 **setting: Any) -> dict[str, Any]:
+                 keep: str | Path | None = None, progress: bool = False, **setting: Any) -> dict[str, Any]:
     """The one tuning rule: each learner's knob over a grid of five, the best mean final accuracy on ``seeds``.
 
     rate (:data:`RATE_GRID`) for cms, one-level and mlp; lambda (:data:`LAMBDA_GRID`) for ewc at mlp's chosen rate;
     window (:func:`window_grid`) for icl (one meta-trained model per seed, read at every window). Returns
     ``{"seeds", "grids": {learner: grid}, "final_accuracy": {learner: [mean per grid value]}, "per_seed":
-    {learner: [[per seed] per grid value]}, "chosen": {learner: value}}``.
+    {learner: [[per seed] per grid value]}, "chosen": {learner: value}}``. ``keep``, ``progress``: as for
+    :func:`continual_experiment`.
     """
     cfg = check_setting(setting)
     seeds = [_check_seed(s, "tuning seed") for s in seeds]
@@ -766,7 +769,8 @@ def tuning_sweep(seeds: Sequence[int] = TUNING_SEEDS, *, jobs: int = 1, learners
 
     def sweep(names: Sequence[str], grid_of, setting_of) -> None:
         work = [(s, n, float(v), setting_of(n)) for n in names for v in grid_of(n) for s in seeds]
-        finals = iter(run_all(_final_of, work, jobs=jobs))
+        finals = iter(run_all(_final_of, work, jobs=jobs, keep=kept(keep, "sweep"),
+                              progress="tuning " + "/".join(names) if progress else None))
         for n in names:
             grids[n] = list(grid_of(n))
             per_seed[n] = [[next(finals) for _ in seeds] for _ in grids[n]]
@@ -780,7 +784,8 @@ def tuning_sweep(seeds: Sequence[int] = TUNING_SEEDS, *, jobs: int = 1, learners
         chosen["ewc"] = _best(grids["ewc"], [float(np.mean(v)) for v in per_seed["ewc"]])
     if "icl" in learners:
         grids["icl"] = window_grid(cfg)
-        by_seed = run_all(_icl_windows, [(s, grids["icl"], dict(setting)) for s in seeds], jobs=jobs)
+        by_seed = run_all(_icl_windows, [(s, grids["icl"], dict(setting)) for s in seeds], jobs=jobs,
+                          keep=kept(keep, "sweep"), progress="tuning icl" if progress else None)
         per_seed["icl"] = [[by_seed[k][i] for k in range(len(seeds))] for i in range(len(grids["icl"]))]
         chosen["icl"] = _best(grids["icl"], [float(np.mean(v)) for v in per_seed["icl"]])
     means = {n: [float(np.mean(v)) for v in per_seed[n]] for n in per_seed}
@@ -874,7 +879,8 @@ def _tried_learner(seed: int, name: str, rate: float | None, overrides: dict) ->
     return train_learner(name, cfg, seed, stream, rate=rate)["final_accuracy"]
 
 
-def _tried(jobs: int, setting: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _tried(jobs: int, setting: Mapping[str, Any], keep: str | Path | None = None,
+           progress: bool = False) -> list[dict[str, Any]]:
     """:data:`TRIED`, each on :data:`TUNING_SEEDS`: the SGD learners named retuned on RATE_GRID, the ICL as set."""
     work, slots = [], []
     for label, over, names, _ in TRIED:
@@ -884,7 +890,8 @@ def _tried(jobs: int, setting: Mapping[str, Any]) -> list[dict[str, Any]]:
             for rate in grid:
                 slots.append((label, name, rate))
                 work.extend((s, name, rate, over) for s in TUNING_SEEDS)
-    finals = run_all(_tried_learner, work, jobs=jobs)
+    finals = run_all(_tried_learner, work, jobs=jobs, keep=kept(keep, "tried"),
+                     progress="tried variants" if progress else None)
     by_slot = {slot: finals[i * len(TUNING_SEEDS):(i + 1) * len(TUNING_SEEDS)] for i, slot in enumerate(slots)}
     out = []
     for label, over, names, why in TRIED:
@@ -913,10 +920,13 @@ def _run_seed(seed: int, setting: dict) -> dict:
 
 def continual_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path | None = None, jobs: int = 1, *,
                          tune: bool = True, tried: bool = True, setting: Mapping[str, Any] | None = None,
+                         keep: str | Path | None = None, progress: bool = False,
                          command: str | None = None) -> dict[str, Any]:
     """The tuning sweep (``tune``), :func:`continual_run` on every seed, the summary and the claims, and with
-    ``tried`` every variant of :data:`TRIED`; written to ``json_path`` when given. ``command``: the command line
-    for the file's ``"command"``."""
+    ``tried`` every variant of :data:`TRIED`; written to ``json_path`` when given. ``keep``: a folder where every
+    finished run is saved and read back on a rerun (an interrupted command resumes; see
+    :func:`~hope_lite.lessons.parallel.run_all`); ``progress``: tqdm bars over the runs; ``command``: the command
+    line for the file's ``"command"``."""
     started = time.perf_counter()
     if isinstance(seeds, (int, str)) or not isinstance(seeds, Sequence) or not seeds:
         raise ValueError(f"seeds must be a non-empty list of ints, e.g. [0, 1, 2]; got {seeds!r}.")
@@ -930,7 +940,7 @@ def continual_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path
     cfg = check_setting(setting)
     results: dict[str, Any] = {"format": FORMAT, "kind": "continual", "seeds": seeds, "labels": LABELS}
     if tune:
-        sweep = tuning_sweep(TUNING_SEEDS, jobs=jobs, **setting)
+        sweep = tuning_sweep(TUNING_SEEDS, jobs=jobs, keep=keep, progress=progress, **setting)
         results["tuning"] = sweep
         picked = chosen_setting(sweep)
         if any(jsonable(cfg[k]) != jsonable(v) for k, v in picked.items()):
@@ -938,12 +948,13 @@ def continual_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path
                   f"{ {k: cfg[k] for k in picked} }; the runs use the sweep's choice.", file=sys.stderr)
         setting = {**setting, **picked}
         cfg = check_setting(setting)
-    runs = run_all(_run_seed, [(s, setting) for s in seeds], jobs=jobs)
+    runs = run_all(_run_seed, [(s, setting) for s in seeds], jobs=jobs, keep=kept(keep, "seeds"),
+                   progress="seeds" if progress else None)
     summary = summarize(runs)
     results.update({"setting": jsonable(cfg), "steps_per_task": runs[0]["steps_per_task"], "summary": summary,
                     "claims": claims(summary, len(seeds)), "runs": runs})
     if tried:
-        results["tried"] = _tried(jobs, setting)
+        results["tried"] = _tried(jobs, setting, keep, progress)
     results["command"] = command or f"continual_experiment(seeds={seeds}, jobs={jobs}, tune={tune}, tried={tried}, " \
                                     f"setting={setting})"
     results["environment"] = environment("cpu", started)
@@ -1056,6 +1067,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "tune on the tuning seeds, run the seeds, the tried variants; print the tables", RESULTS)
     r.add_argument("--fast", action="store_true", help="the tiny FAST setting (seconds), without tuning and variants")
     r.add_argument("--no-tried", action="store_true", help="skip the tried variants")
+    r.add_argument("--out", default=RUNS, help=f"folder of the saved runs, read back on a rerun (default: {RUNS})")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars over the runs")
     return p
 
 
@@ -1068,7 +1081,8 @@ def _print(results: Mapping[str, Any]) -> None:
 def _run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     return continual_experiment(args.seeds, json_path=args.json, jobs=args.jobs, tune=not args.fast,
                                 tried=not (args.no_tried or args.fast), setting=dict(FAST) if args.fast else None,
-                                command=command)
+                                keep=Path(args.out) / ("fast" if args.fast else "full"),
+                                progress=not args.no_progress, command=command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,12 +71,12 @@ import torch
 from .._args import require_int
 from .._cli import experiment_parser, run_command
 from ..ch08_paper_claims.experiments import rule
-from ..parallel import run_all
+from ..parallel import kept, run_all
 from ..results import environment, jsonable, read_results, write_results
 from .continual import (FAST, RATE_GRID, SETTING, TUNING_SEEDS, _best, _cell, _check_seed, _stat,
                         check_setting, continual_stream, format_claims, train_learner, updates_per_task)
 
-__all__ = ["SETTING", "FAST", "CONFIGURATIONS", "LABELS", "LEVELS_AXIS", "SLOWEST_AXIS", "CLAIMS", "RESULTS",
+__all__ = ["SETTING", "FAST", "CONFIGURATIONS", "LABELS", "LEVELS_AXIS", "SLOWEST_AXIS", "CLAIMS", "RESULTS", "RUNS",
            "FORMAT", "KIND", "COMMAND", "check_periods", "periods_of", "check_configurations", "level_setting",
            "cms_parameters", "expected_updates", "configuration_run", "tuning_sweep", "summarize", "claims",
            "levels_experiment", "load_results", "format_levels", "format_sweep", "main"]
@@ -84,6 +84,8 @@ __all__ = ["SETTING", "FAST", "CONFIGURATIONS", "LABELS", "LEVELS_AXIS", "SLOWES
 FORMAT = 1
 KIND = "levels"
 RESULTS = "results/09-levels.json"
+#: where the command line keeps finished runs (an interrupted command resumes from them)
+RUNS = "runs/levels"
 COMMAND = ("python -m hope_lite.lessons.ch09_memory_benchmarks.levels run --seeds 0 1 2 --jobs 2 "
            "--json results/09-levels.json")
 
@@ -231,9 +233,10 @@ def _final_accuracy_of(seed: int, configuration: str, rate: float, setting: Mapp
 
 
 def tuning_sweep(configurations: Sequence[str] = tuple(CONFIGURATIONS), seeds: Sequence[int] = TUNING_SEEDS, *,
-                 jobs: int = 1, setting: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 jobs: int = 1, setting: Mapping[str, Any] | None = None, keep: str | Path | None = None,
+                 progress: bool = False) -> dict[str, Any]:
     """continual.py's rule for every configuration: the rate of :data:`~.continual.RATE_GRID` with the best mean
-    final accuracy on ``seeds`` (the first of equals).
+    final accuracy on ``seeds`` (the first of equals). ``keep``, ``progress``: as for :func:`levels_experiment`.
 
     Returns ``{"seeds", "grid", "per_seed": {name: [[per seed] per rate]}, "final_accuracy": {name: [mean per
     rate]}, "chosen": {name: rate}, "rule"}``.
@@ -241,7 +244,8 @@ def tuning_sweep(configurations: Sequence[str] = tuple(CONFIGURATIONS), seeds: S
     names = check_configurations(configurations)
     seeds = [_check_seed(s, "tuning seed") for s in seeds]
     work = [(s, n, float(r), setting) for n in names for r in RATE_GRID for s in seeds]
-    finals = iter(run_all(_final_accuracy_of, work, jobs=require_int("jobs", jobs)))
+    finals = iter(run_all(_final_accuracy_of, work, jobs=require_int("jobs", jobs), keep=kept(keep, "sweep"),
+                          progress="tuning" if progress else None))
     per_seed = {n: [[next(finals) for _ in seeds] for _ in RATE_GRID] for n in names}
     means = {n: [float(np.mean(v)) for v in per_seed[n]] for n in names}
     return jsonable({"seeds": seeds, "grid": list(RATE_GRID), "per_seed": per_seed, "final_accuracy": means,
@@ -312,10 +316,13 @@ def _check_seeds(seeds: Any, tune: bool) -> list[int]:
 
 def levels_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path | None = None, jobs: int = 1, *,
                       configurations: Sequence[str] = tuple(CONFIGURATIONS), tune: bool = True,
-                      setting: Mapping[str, Any] | None = None, command: str | None = None) -> dict[str, Any]:
+                      setting: Mapping[str, Any] | None = None, keep: str | Path | None = None,
+                      progress: bool = False, command: str | None = None) -> dict[str, Any]:
     """With ``tune`` the sweep (:func:`tuning_sweep`), then every configuration on every seed at its rate (the
     sweep's, or the setting's ``rates["cms"]``), the summary and the claims; written to ``json_path`` when given.
-    ``setting``: overrides of :data:`SETTING` (:data:`FAST` for a look in seconds)."""
+    ``setting``: overrides of :data:`SETTING` (:data:`FAST` for a look in seconds); ``keep``: a folder where every
+    finished run is saved and read back on a rerun (see :func:`~hope_lite.lessons.parallel.run_all`; the saved
+    runs keep their timings); ``progress``: tqdm bars over the runs."""
     started = time.perf_counter()
     load = os.getloadavg()[0]                              # what else ran: the throughput is a wall-clock reading
     seeds = _check_seeds(seeds, tune)
@@ -327,11 +334,12 @@ def levels_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path | 
                                "configurations": {n: CONFIGURATIONS[n] for n in names}}
     rates = {n: cfg["rates"]["cms"] for n in names}
     if tune:
-        results["sweep"] = tuning_sweep(names, TUNING_SEEDS, jobs=jobs, setting=setting)
+        results["sweep"] = tuning_sweep(names, TUNING_SEEDS, jobs=jobs, setting=setting, keep=keep, progress=progress)
         rates = results["sweep"]["chosen"]
     # seed after seed: every configuration's three runs are spread over the whole command (the same load)
     work = [(s, n, rates[n], setting) for s in seeds for n in names]
-    runs = run_all(configuration_run, work, jobs=jobs)
+    runs = run_all(configuration_run, work, jobs=jobs, keep=kept(keep, "seeds"),
+                   progress="configurations" if progress else None)
     summary = summarize(runs)
     results.update({"setting": jsonable({k: v for k, v in cfg.items() if k != "periods"}),
                     "steps_per_task": _steps_per_task(cfg), "summary": summary,
@@ -402,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--configurations", nargs="+", default=list(CONFIGURATIONS), help="a subset of "
                    f"{list(CONFIGURATIONS)}")
     r.add_argument("--fast", action="store_true", help="continual.py's FAST stream (seconds), without tuning")
+    r.add_argument("--out", default=RUNS, help=f"folder of the saved runs, read back on a rerun (default: {RUNS})")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars over the runs")
     return p
 
 
@@ -413,7 +423,9 @@ def _print(results: Mapping[str, Any]) -> None:
 
 def _run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     return levels_experiment(args.seeds, json_path=args.json, jobs=args.jobs, configurations=args.configurations,
-                             tune=not args.fast, setting=dict(FAST) if args.fast else None, command=command)
+                             tune=not args.fast, setting=dict(FAST) if args.fast else None,
+                             keep=Path(args.out) / ("fast" if args.fast else "full"), progress=not args.no_progress,
+                             command=command)
 
 
 def main(argv: list[str] | None = None) -> int:
