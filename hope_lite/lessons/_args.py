@@ -7,7 +7,7 @@ The experiments are called from notebooks with hand-typed values; a message such
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -42,6 +42,16 @@ def require_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
     return value
+
+
+def require_seeds(seeds: Any, check: Callable[[Any], int] | None = None) -> list[int]:
+    """``seeds`` as a non-empty list of distinct ints, each passed through ``check`` (default: an int >= 0)."""
+    if isinstance(seeds, (int, str)) or not isinstance(seeds, Sequence) or not seeds:
+        raise ValueError(f"seeds must be a non-empty list of ints, e.g. [0, 1, 2]; got {seeds!r}.")
+    seeds = [check(s) if check is not None else require_int("seed", s, 0) for s in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}.")
+    return seeds
 
 
 def add_run_options(parser: Any, runs: str, *, jobs: bool = True) -> None:

@@ -22,16 +22,22 @@ import torch
 DISPLAY_ONLY = ("--no-progress",)
 
 
-def experiment_parser(module: str, description: str, run_help: str, results: str,
+def experiment_parser(module: str, description: str, run_help: str, results: str, runs: str | None = None,
                       ) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The parser of ``python -m hope_lite.lessons.<module>`` and its ``run`` subparser (``--seeds``, ``--json``,
-    ``--jobs``); ``table PATH`` prints a results file. ``results``: the committed file, named in ``--json``'s help."""
+    ``--jobs``); ``table PATH`` prints a results file. ``results``: the committed file, named in ``--json``'s help;
+    ``runs``: where a resumable command keeps its finished runs (adds ``--out``, default ``runs``, and
+    ``--no-progress``)."""
     parser = argparse.ArgumentParser(prog=f"python -m hope_lite.lessons.{module}", description=description)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help=run_help)
     run.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     run.add_argument("--json", default=None, help=f"write the results here (the committed file is {results})")
     run.add_argument("--jobs", type=int, default=1, help="processes at a time (one torch thread each)")
+    if runs is not None:
+        run.add_argument("--out", default=runs,
+                         help=f"folder of the saved runs, read back on a rerun (default: {runs})")
+        run.add_argument("--no-progress", action="store_true", help="no progress bars over the runs")
     table = sub.add_parser("table", help="print the tables of a results file")
     table.add_argument("path")
     return parser, run

@@ -107,7 +107,7 @@ from torch import Tensor, nn
 from hope_lite.data import class_incremental_stream
 from hope_lite.deep_memory import clip_gradients
 
-from .._args import require_choice, require_int, require_positive
+from .._args import require_choice, require_int, require_positive, require_seeds
 from .._cli import experiment_parser, run_command
 from ..ch08_paper_claims.experiments import rule
 from ..parallel import kept, run_all
@@ -928,11 +928,7 @@ def continual_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path
     :func:`~hope_lite.lessons.parallel.run_all`); ``progress``: tqdm bars over the runs; ``command``: the command
     line for the file's ``"command"``."""
     started = time.perf_counter()
-    if isinstance(seeds, (int, str)) or not isinstance(seeds, Sequence) or not seeds:
-        raise ValueError(f"seeds must be a non-empty list of ints, e.g. [0, 1, 2]; got {seeds!r}.")
-    seeds = [_check_seed(s) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}.")
+    seeds = require_seeds(seeds, _check_seed)
     if set(seeds) & set(TUNING_SEEDS) and (tune or tried):
         raise ValueError(f"the reported seeds {seeds} must differ from the tuning seeds {list(TUNING_SEEDS)}.")
     jobs = require_int("jobs", jobs)
@@ -1064,11 +1060,10 @@ def build_parser() -> argparse.ArgumentParser:
     p, r = experiment_parser("ch09_memory_benchmarks.continual",
                              "Class-incremental continual learning: the CMS spectrum against one level, one MLP, EWC "
                              "and in-context learning (the paper's Fig. 6).",
-                             "tune on the tuning seeds, run the seeds, the tried variants; print the tables", RESULTS)
+                             "tune on the tuning seeds, run the seeds, the tried variants; print the tables", RESULTS,
+                             RUNS)
     r.add_argument("--fast", action="store_true", help="the tiny FAST setting (seconds), without tuning and variants")
     r.add_argument("--no-tried", action="store_true", help="skip the tried variants")
-    r.add_argument("--out", default=RUNS, help=f"folder of the saved runs, read back on a rerun (default: {RUNS})")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars over the runs")
     return p
 
 

@@ -68,7 +68,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from .._args import require_int
+from .._args import require_int, require_seeds
 from .._cli import experiment_parser, run_command
 from ..ch08_paper_claims.experiments import rule
 from ..parallel import kept, run_all
@@ -304,11 +304,7 @@ def claims(summary: Mapping[str, Any], n: int, claim_list: Sequence[tuple] = CLA
 
 
 def _check_seeds(seeds: Any, tune: bool) -> list[int]:
-    if isinstance(seeds, (int, str)) or not isinstance(seeds, Sequence) or not seeds:
-        raise ValueError(f"seeds must be a non-empty list of ints, e.g. [0, 1, 2]; got {seeds!r}.")
-    seeds = [_check_seed(s) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}.")
+    seeds = require_seeds(seeds, _check_seed)
     if tune and set(seeds) & set(TUNING_SEEDS):
         raise ValueError(f"the reported seeds {seeds} must differ from the tuning seeds {list(TUNING_SEEDS)}.")
     return seeds
@@ -406,12 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "The levels ablation on the continual stream: 1-4 CMS levels and the slowest period, "
                              "accuracy against samples per second (the paper's Fig. 7).",
                              "tune each configuration's rate on the tuning seeds, run the seeds, print the table",
-                             RESULTS)
+                             RESULTS, RUNS)
     r.add_argument("--configurations", nargs="+", default=list(CONFIGURATIONS), help="a subset of "
                    f"{list(CONFIGURATIONS)}")
     r.add_argument("--fast", action="store_true", help="continual.py's FAST stream (seconds), without tuning")
-    r.add_argument("--out", default=RUNS, help=f"folder of the saved runs, read back on a rerun (default: {RUNS})")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars over the runs")
     return p
 
 

@@ -60,7 +60,7 @@ import numpy as np
 
 from hope_lite.models import preset_config
 
-from .._args import require_int
+from .._args import require_int, require_seeds
 from .._cli import experiment_parser, run_command
 from ..parallel import run_all
 from ..results import environment, jsonable, read_results, write_results
@@ -154,15 +154,6 @@ def _check_names(names: Any) -> list[str]:
     return list(names)
 
 
-def _check_seeds(seeds: Any) -> list[int]:
-    if isinstance(seeds, (int, str)) or not isinstance(seeds, Sequence) or not seeds:
-        raise ValueError(f"seeds must be a non-empty list of ints, e.g. [0, 1, 2]; got {seeds!r}.")
-    seeds = [require_int("seed", s, 0) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}.")
-    return seeds
-
-
 def _read_bin(family: bm.Family) -> str:
     """The test length over which reading speed is measured: 8K, or the longest the family has (FAST)."""
     bins = family.tasks[0].bins
@@ -223,7 +214,7 @@ def needle_levels_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | 
     finished run is kept and read back on a rerun (None: keep nothing); ``progress``: a tqdm bar over the runs."""
     started = time.perf_counter()
     load = os.getloadavg()[0]                              # what else ran: the throughput is a wall-clock reading
-    seeds, names, jobs = _check_seeds(seeds), _check_names(configurations), require_int("jobs", jobs)
+    seeds, names, jobs = require_seeds(seeds), _check_names(configurations), require_int("jobs", jobs)
     preset = FAST["preset"] if fast else "small"
     family = needle_family(FAST["training"], FAST["test_size"], FAST["longest"]) if fast else needle_family()
     task = family.tasks[0]
@@ -301,12 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     p, r = experiment_parser("ch09_memory_benchmarks.needle_levels",
                              "The levels ablation on the pass-key needle: 1-4 CMS levels and the slowest period, "
                              "long-context accuracy against tokens per second (the paper's Fig. 7).",
-                             "train and score every configuration on every seed, print the table", RESULTS)
+                             "train and score every configuration on every seed, print the table", RESULTS, RUNS)
     r.add_argument("--configurations", nargs="+", default=list(CONFIGURATIONS),
                    help=f"a subset of {list(CONFIGURATIONS)}")
-    r.add_argument("--out", default=RUNS, help=f"folder of the saved runs (default: {RUNS})")
     r.add_argument("--fast", action="store_true", help="the tiny FAST setting (seconds)")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar over the runs")
     return p
 
 

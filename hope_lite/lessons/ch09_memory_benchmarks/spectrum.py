@@ -85,7 +85,7 @@ from torch import Tensor
 from hope_lite import ContinuumMemory
 from hope_lite.cms import CMSState
 
-from .._args import require_choice, require_int, require_positive
+from .._args import require_choice, require_int, require_positive, require_seeds
 from .._cli import experiment_parser, run_command
 from ..ch06_continuum_memory.experiments import level_errors, matched_hidden, task_bases, task_error
 from ..ch08_paper_claims.experiments import rule
@@ -613,11 +613,7 @@ def spectrum_experiment(seeds: Sequence[int] = (0, 1, 2), json_path: str | Path 
     ``json_path`` when given (with :func:`~hope_lite.lessons.results.write_results`); ``command``: how it was
     run, for the file's ``"command"`` (the command line, when :func:`main` runs it)."""
     started = time.perf_counter()
-    if isinstance(seeds, (int, str)) or not isinstance(seeds, Sequence) or not seeds:
-        raise ValueError(f"seeds must be a non-empty list of ints, e.g. [0, 1, 2]; got {seeds!r}.")
-    seeds = [int(require_int("seed", s, 0)) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}.")
+    seeds = require_seeds(seeds)
     if set(seeds) & set(TUNING_SEEDS) and tried:
         raise ValueError(f"the reported seeds {seeds} must differ from the tuning seeds {list(TUNING_SEEDS)}.")
     jobs = require_int("jobs", jobs)
