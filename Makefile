@@ -1,6 +1,6 @@
 # hope_lite — one-command entry points.
 #
-#   make lab       set up .venv, then JupyterLab on notebooks/00_index.ipynb (127.0.0.1 only)
+#   make lab       set up .venv (CPU torch without an NVIDIA driver), then JupyterLab on notebooks/00_index.ipynb (127.0.0.1 only)
 #   make test      set up .venv, then every test: library unit tests, notebooks executed by
 #                  papermill (FAST=True) and by nbval, and the real-browser widget tests
 #   make figures   regenerate the static preview PNGs in figures/
@@ -13,8 +13,15 @@ SHELL   := /bin/bash
 PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
-# Re-run the install only when the dependency lists change.
-STAMP   := $(VENV)/.hope_lite-installed
+# Re-run an install only when its dependency list changes: the notebooks' run time (make lab), then
+# what the tests add (make test).
+STAMP      := $(VENV)/.hope_lite-installed
+TEST_STAMP := $(VENV)/.hope_lite-test-installed
+# PyTorch from its CPU wheel index where no NVIDIA driver is found: PyPI's `torch` on Linux is the CUDA
+# build (several GB, README "Install"). `make lab TORCH_INDEX=` skips it (PyPI's build), any other URL
+# picks another index. The version range is pyproject.toml's, read from there.
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
+TORCH_SPEC  := $(shell sed -n 's/.*"\(torch[<>=!~][^"]*\)".*/\1/p' pyproject.toml | head -n 1)
 ARGS    ?=
 # JupyterLab port (it moves to the next free port if this one is taken; the URL says which).
 PORT    ?= 8888
@@ -39,8 +46,12 @@ help:
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install "$(TORCH_SPEC)" --index-url $(TORCH_INDEX))
 	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip install --no-deps -e .
+	@touch $@
+
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(PY) -m pip install -r requirements-test.txt
 	@touch $@
 
 venv: $(STAMP)
@@ -54,12 +65,12 @@ lab: $(STAMP)
 
 # One pytest run: tests/ (unit tests, tests/test_notebooks.py with papermill, tests/browser/)
 # plus nbval over notebooks/. -ra lists skip reasons; --durations shows the slowest items.
-test: $(STAMP)
+test: $(TEST_STAMP)
 	@mkdir -p test-artifacts
 	$(PY) -m pytest tests $(NBVAL_PATHS) $(NBVAL_OPTS) -ra --durations=15 $(ARGS)
 
 # Only the real-browser tests (screenshots land in test-artifacts/browser/).
-test-browser: $(STAMP)
+test-browser: $(TEST_STAMP)
 	@mkdir -p test-artifacts
 	$(PY) -m pytest tests/browser -m browser -ra $(ARGS)
 

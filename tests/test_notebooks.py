@@ -2,8 +2,11 @@
 
 * every notebook runs top to bottom on a fresh kernel under papermill with ``FAST=True``
   (and ``HOPE_LITE_FAST=1``) within the 60 s FAST budget, with its checks strict
-  (``HOPE_LITE_STRICT=1``: a taught number that no longer holds fails); the executed copies are
-  kept in ``test-artifacts/notebooks/`` for inspection;
+  (``HOPE_LITE_STRICT=1``: a taught number that no longer holds fails), **opened alone, as Colab
+  runs it** (``tests/alone.py``): copied into an empty folder outside the repository, in a fresh
+  virtual environment with only the notebooks' run-time packages, its own setup cell installing
+  hope_lite from a wheel of this checkout, and any read of a repository path refused; the executed
+  copies are kept in ``test-artifacts/notebooks/`` for inspection;
 * every notebook runs a second time as a student exploring it would: ``SEED=1`` and one changed
   knob (declared in its parameters cell's metadata, ``hope_lite.explore``), checks tolerant;
 * the **Runtime:** header of every notebook agrees with ``results/notebook_times.json`` (measured by
@@ -33,6 +36,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+import alone
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -129,14 +134,46 @@ def notebook_times(request):
     return plugin.times
 
 
+@pytest.fixture(scope="session")
+def alone_environment(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(python, kernel data dir, wheel) of the Colab-like environment (tests/alone.py)."""
+    from ipykernel.kernelspec import write_kernel_spec
+
+    python = alone.colab_environment()
+    data_dir = tmp_path_factory.mktemp("jupyter-data-alone")
+    write_kernel_spec(path=str(data_dir / "kernels" / "python3"), overrides={
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (a notebook opened alone)"})
+    return python, data_dir, alone.build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", _notebook_params(NOTEBOOKS))
-def test_notebook_runs_fast(notebook: Path, notebook_env, notebook_times, monkeypatch):
+def test_notebook_runs_fast(notebook: Path, alone_environment, notebook_times, monkeypatch, tmp_path):
+    """FAST, strict, and opened alone: the setup cell installs hope_lite; no repository file is read."""
+    from hope_lite.lessons.links import INSTALL_SOURCE_VARIABLE
+
+    python, data_dir, wheel = alone_environment
     monkeypatch.setenv("HOPE_LITE_STRICT", "1")        # at the defaults, every taught number must hold
+    monkeypatch.setenv("HOPE_LITE_FAST", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("JUPYTER_PATH", str(data_dir))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setenv(INSTALL_SOURCE_VARIABLE, f"{wheel}[notebooks]")
+    monkeypatch.setenv(alone.FORBIDDEN_ROOT_VARIABLE, str(ROOT))
+    alone.uninstall_hope_lite(python)
+    assert alone.installed_from(python) is None
+    folder = tmp_path / "opened-alone"                  # an empty folder outside the repository
+    folder.mkdir()
+    copy = folder / notebook.name
+    copy.write_bytes(notebook.read_bytes())
     out = ARTIFACTS / notebook.name
-    wall = run_notebook(notebook, out, parameters={"FAST": True}, cwd=NOTEBOOK_DIR)
+    wall = run_notebook(copy, out, parameters={"FAST": True}, cwd=folder)
     notebook_times[notebook.name] = wall
     print(f"{notebook.name}: {wall:.1f} s")
+    where = alone.installed_from(python)
+    assert where is not None and Path(where).is_relative_to(python.parent.parent), (
+        f"{notebook.name}'s setup cell did not install hope_lite into the fresh environment ({where})")
     assert wall <= BUDGET_S, (
         f"{notebook.name} took {wall:.1f} s with FAST=True; the budget is {BUDGET_S:.0f} s "
         "(docs/teaching.md). Cache the slow part or shrink the FAST preset.")
@@ -194,6 +231,37 @@ def test_papermill_kernel_is_this_interpreter(tmp_path, notebook_env):
     printed = "".join(o.get("text", "") for c in done.cells if c.cell_type == "code"
                       for o in c.get("outputs", []))
     assert printed.strip() == sys.executable
+
+
+@pytest.mark.slow
+def test_a_notebook_opened_alone_cannot_read_the_repository(alone_environment, monkeypatch, tmp_path):
+    """The harness of test_notebook_runs_fast: a cell that opens a file of the repository fails, and says which."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    python, data_dir, _ = alone_environment
+    monkeypatch.setenv("JUPYTER_PATH", str(data_dir))
+    monkeypatch.setenv(alone.FORBIDDEN_ROOT_VARIABLE, str(ROOT))
+    nb = new_notebook(cells=[new_code_cell(f"import sys\nprint(sys.executable)\nopen({str(README)!r}).read()")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "reads_the_repository.ipynb")
+    with pytest.raises(pytest.fail.Exception, match="a path of the repository"):
+        run_notebook(tmp_path / "reads_the_repository.ipynb", tmp_path / "out.ipynb", {}, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_carries_the_committed_results(alone_environment):
+    """Chapters 03-09 read results/*.json; with no checkout around (Colab) they come from the wheel's copies."""
+    python, _, wheel = alone_environment
+    alone.install_wheel(python, wheel)
+    committed = sorted((ROOT / "results").glob("*.json"))
+    found = json.loads(alone.run_python(python, (
+        "import json; from hope_lite.lessons.results import find_in_repository as find\n"
+        f"print(json.dumps({{n: str(find('results/' + n)) for n in {[p.name for p in committed]!r}}}))")))
+    for path in committed:
+        copy = Path(found[path.name])
+        assert copy.is_file() and "site-packages" in copy.parts, f"{path.name} is not in the installed wheel: {copy}"
+        assert copy.read_bytes() == path.read_bytes()
 
 
 # --------------------------------------------------------------------------------------------

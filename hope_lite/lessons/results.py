@@ -1,4 +1,5 @@
-"""Finding the repository's committed files (results JSON, run checkpoints) wherever the caller runs."""
+"""Finding the repository's committed files (results JSON, run checkpoints) wherever the caller runs, also
+from an installed wheel with no checkout around it (a notebook opened alone on Colab)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ __all__ = ["find_in_repository", "read_results", "write_results", "sample_std", 
            "REPOSITORY"]
 
 REPOSITORY = Path(__file__).resolve().parents[2]          # hope_lite/lessons/ -> the checkout
+#: the copies of ``results/*.json`` that a built wheel carries (setup.py); absent in a checkout
+COMMITTED = Path(__file__).resolve().parent / "committed"
 
 
 def find_in_repository(path: str | Path) -> Path | None:
     """``path`` if it is a file; a relative path is also looked for in the folders above the working
-    directory (a notebook runs in ``notebooks/``) and in the checkout that holds the package. None
-    when not found."""
+    directory (a notebook runs in ``notebooks/``) and in the checkout that holds the package, and a
+    ``results/<name>.json`` in the copies an installed wheel carries (:data:`COMMITTED`). None when not
+    found."""
     path = Path(path)
     if path.is_absolute():
         return path if path.is_file() else None
     for base in [Path.cwd(), *Path.cwd().parents, REPOSITORY]:
         if (base / path).is_file():
             return base / path
+    if len(path.parts) == 2 and path.parts[0] == "results" and (COMMITTED / path.name).is_file():
+        return COMMITTED / path.name
     return None
 
 

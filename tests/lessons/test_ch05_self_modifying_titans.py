@@ -14,6 +14,7 @@ from hope_lite import SelfModifyingTitans
 
 from hope_lite.lessons.ch05_self_modifying_titans import experiments as ex
 from hope_lite.lessons.ch05_self_modifying_titans import figures as vsm
+from hope_lite.lessons.links import notebook_url
 
 from notebook_text import NotebookText, default  # noqa: E402
 
@@ -267,4 +268,5 @@ def test_whats_next_names_chapter_06():
     name = re.match(r"# (06 · [^:]+)", title).group(1).strip()
     assert name == "06 · Continuum Memory System"
     text = _text()
-    assert f"[{name}](06_continuum_memory.ipynb)" in text and f"[next: {name} >](06_continuum_memory.ipynb)" in text
+    url = notebook_url("06_continuum_memory.ipynb")
+    assert f"[{name}]({url})" in text and f"[next: {name} >]({url})" in text

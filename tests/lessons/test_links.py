@@ -24,15 +24,26 @@ def test_badge_urls():
 
 
 def test_navigation_markdown():
+    url = links.notebook_url
+    assert url("04_titans.ipynb") == links.colab_url("04_titans.ipynb")
     assert links.navigation_markdown("00_index.ipynb") == (
-        "**index** | [next: 01 · Associative memory >](01_associative_memory.ipynb)")
+        f"**index** | [next: 01 · Associative memory >]({url('01_associative_memory.ipynb')})")
     assert links.navigation_markdown("03_deep_optimizers.ipynb") == (
-        "[< 02 · Nested optimization](02_nested_optimization.ipynb) | [index](00_index.ipynb) | "
-        "[next: 04 · Titans >](04_titans.ipynb)")
-    assert links.navigation_markdown("08_paper_claims.ipynb").endswith("| [next: 09 · Memory benchmarks >](09_memory_benchmarks.ipynb)")
+        f"[< 02 · Nested optimization]({url('02_nested_optimization.ipynb')}) | [index]({url('00_index.ipynb')}) | "
+        f"[next: 04 · Titans >]({url('04_titans.ipynb')})")
+    assert links.navigation_markdown("08_paper_claims.ipynb").endswith(
+        f"| [next: 09 · Memory benchmarks >]({url('09_memory_benchmarks.ipynb')})")
     assert links.navigation_markdown("09_memory_benchmarks.ipynb").endswith("| the last chapter of the series")
     with pytest.raises(ValueError, match="notebook"):
         links.navigation_markdown("99_nope.ipynb")
+    with pytest.raises(ValueError, match="notebook"):
+        links.notebook_url("99_nope.ipynb")
+
+
+def test_figure_and_repository_urls():
+    assert links.figure_url("01-capacity.png") == (
+        "https://raw.githubusercontent.com/hope-lite/hope_lite/main/figures/01-capacity.png")
+    assert links.repository_url("docs/reading.md") == "https://github.com/hope-lite/hope_lite/blob/main/docs/reading.md"
 
 
 def test_every_notebook_is_listed():
@@ -44,12 +55,50 @@ def test_each_notebook_opens_with_its_badges_and_links_to_its_neighbours(noteboo
     """The first cell holds the badges exactly and a navigation line whose links follow the series."""
     first = "".join(json.loads((NOTEBOOK_DIR / notebook).read_text())["cells"][0]["source"])
     assert links.badges_markdown(notebook) in first
-    line = next(ln for ln in first.splitlines() if "](00_index.ipynb)" in ln or ln.startswith("**index**"))
+    line = next(ln for ln in first.splitlines() if ln.startswith(("[< ", "**index**")))
     before, after = links.neighbours(notebook)
-    expected = [n for n in (before, None if notebook == links.INDEX else links.INDEX, after) if n]
-    assert re.findall(r"\]\(([^)]+\.ipynb)\)", line) == expected
+    expected = [links.notebook_url(n) for n in (before, None if notebook == links.INDEX else links.INDEX, after) if n]
+    assert re.findall(r"\]\((https://[^)]+\.ipynb)\)", line) == expected
     assert line == links.navigation_markdown(notebook), (
         f"{notebook}: the navigation line should read {links.navigation_markdown(notebook)!r}, got {line!r}")
+
+
+def _markdown(notebook: str) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads((NOTEBOOK_DIR / notebook).read_text())["cells"]
+            if c["cell_type"] == "markdown"]
+
+
+@pytest.mark.parametrize("notebook", list(links.NOTEBOOKS))
+def test_links_and_images_work_when_the_notebook_is_opened_alone(notebook):
+    """Colab opens a notebook with no repository around it: every link and image is absolute, a link to a
+    chapter is its notebook_url, and a figure preview is figure_url of a PNG that exists in figures/."""
+    figures = NOTEBOOK_DIR.parent / "figures"
+    for text in _markdown(notebook):
+        targets = re.findall(r"\]\(\s*<?([^)\s>]+)", text) + re.findall(r"<img\b[^>]*?\bsrc=[\"']([^\"']+)", text)
+        for target in targets:
+            assert target.startswith(("https://", "http://", "#")), (
+                f"{notebook}: {target!r} is a relative link; it breaks when the notebook is opened alone. Use "
+                "links.notebook_url / figure_url / repository_url.")
+            if target.endswith(".ipynb") and "colab.research.google.com" in target:
+                assert target == links.notebook_url(target.rsplit("/", 1)[1])
+            if target.startswith(links.figure_url("")):
+                assert (figures / target[len(links.figure_url("")):]).is_file(), f"{notebook}: no figures/ file for {target}"
+
+
+@pytest.mark.parametrize("notebook", list(links.NOTEBOOKS))
+def test_setup_cell_installs_hope_lite_where_it_is_missing(notebook):
+    """Every notebook's first code cell opens with links.install_lines(): the one install source, overridable."""
+    cells = json.loads((NOTEBOOK_DIR / notebook).read_text())["cells"]
+    first_code = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    assert first_code.startswith(links.install_lines()), (
+        f"{notebook}: the setup cell should open with\n{links.install_lines()}")
+    assert "google.colab" not in first_code
+
+
+def test_install_lines_name_the_source_once():
+    code = links.install_lines()
+    assert code.count(links.INSTALL_SOURCE) == 1 and links.INSTALL_SOURCE_VARIABLE in code
+    assert links.INSTALL_SOURCE.startswith("hope_lite[notebooks] @ git+https://github.com/" + links.REPOSITORY)
 
 
 @pytest.mark.parametrize("notebook", list(links.NOTEBOOKS))
@@ -59,6 +108,7 @@ def test_titles_agree_with_the_series(notebook):
     assert title.startswith(f"# {links.NOTEBOOKS[notebook]}:") or title == f"# {links.NOTEBOOKS[notebook]}", (
         f"{notebook}: its title {title!r} does not start with {links.NOTEBOOKS[notebook]!r} (links.NOTEBOOKS)")
     index = "".join("".join(c["source"]) for c in json.loads((NOTEBOOK_DIR / links.INDEX).read_text())["cells"])
-    named = {n.removesuffix(" >") for n in re.findall(r"\[(?:< |next: )?(\d\d · [^\]]+)\]\(" + re.escape(notebook) + r"\)",
+    named = {n.removesuffix(" >") for n in re.findall(r"\[(?:< |next: )?(\d\d · [^\]]+)\]\("
+                                                    + re.escape(links.notebook_url(notebook)) + r"\)",
                                                     index)}
     assert named == {links.NOTEBOOKS[notebook]}, f"00_index.ipynb names {notebook} {sorted(named)}"
