@@ -5,10 +5,10 @@ The core (``hope_lite.memory``, ``.titans``, ``.cms``, ``.optim``, ``.models``, 
 this package. The lessons add what a chapter needs on top of it: seeded experiments that return
 plain numbers, pure figure functions (matplotlib, imported on demand) and ipywidgets explorers.
 
-    teaching    check, expect, fast_mode, pick, seed_everything, seeded: what every notebook uses
+    teaching    check, expect, fast_mode, pick, pick_device, seed_everything, seeded: what every notebook uses
     plotting    the matplotlib helpers every chapter's figures share
     explorer    the base of every ipywidgets explorer (imports ipywidgets)
-    links       Colab/Binder badges and the notebooks' navigation links
+    links       Colab/Binder badges, the notebooks' absolute links, where a fresh Jupyter installs hope_lite from
     fit         the one small training loop the chapters share
     task_training   a fresh model trained and scored on a synthetic token task (chapters 08, 09)
     parallel    many runs at once, one process and one torch thread each (chapters 08, 09)
@@ -24,6 +24,6 @@ plain numbers, pure figure functions (matplotlib, imported on demand) and ipywid
 A notebook starts with ``from hope_lite.lessons import check, fast_mode, pick, seed_everything``.
 """
 
-from .teaching import check, expect, fast_mode, pick, seed_everything, seeded, strict_checks
+from .teaching import check, expect, fast_mode, pick, pick_device, seed_everything, seeded, strict_checks
 
-__all__ = ["check", "expect", "fast_mode", "pick", "seed_everything", "seeded", "strict_checks"]
+__all__ = ["check", "expect", "fast_mode", "pick", "pick_device", "seed_everything", "seeded", "strict_checks"]

@@ -91,6 +91,21 @@ def expect(condition: Any, what: str) -> bool:
     return False
 
 
+def pick_device(device: str = "auto") -> str:
+    """Where a chapter trains: a notebook's ``DEVICE`` parameter. ``"auto"`` is ``"cuda"`` when a CUDA GPU is
+    present (a Colab GPU runtime) and ``"cpu"`` otherwise; ``"cpu"`` and ``"cuda"`` (or ``"cuda:1"``) force one."""
+    import torch
+
+    if not isinstance(device, str) or not (device in ("auto", "cpu") or device.split(":")[0] == "cuda"):
+        raise ValueError(f"DEVICE must be 'auto', 'cpu' or 'cuda', got {device!r}.")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"DEVICE = {device!r}, but torch sees no CUDA GPU here (torch {torch.__version__}); "
+                         "set DEVICE = 'auto' or 'cpu', or on Colab pick a GPU runtime.")
+    return device
+
+
 def pick(fast: Any, full: Any, *, fast_flag: bool | None = None) -> Any:
     """Return ``fast`` in FAST mode and ``full`` otherwise (see :func:`fast_mode`)."""
     return fast if fast_mode(fast_flag) else full

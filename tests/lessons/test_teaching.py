@@ -75,3 +75,17 @@ def test_check_is_a_drift_check_when_strict(monkeypatch):
         check(lambda x: x + 1, lambda x: x, 1.0)
     with pytest.raises(AssertionError, match="raised ZeroDivisionError"):
         check(lambda x: 1 / 0, lambda x: x, 1.0)
+
+
+def test_pick_device():
+    from hope_lite.lessons import pick_device
+
+    assert pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device() == pick_device("auto")
+    assert pick_device("cpu") == "cpu"
+    for bad in ("gpu", "CPU", "", None, 0):
+        with pytest.raises(ValueError, match="DEVICE must be"):
+            pick_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            pick_device("cuda")
