@@ -19,7 +19,8 @@ STAMP      := $(VENV)/.hope_lite-installed
 TEST_STAMP := $(VENV)/.hope_lite-test-installed
 # PyTorch from its CPU wheel index where no NVIDIA driver is found: PyPI's `torch` on Linux is the CUDA
 # build (several GB, README "Install"). `make lab TORCH_INDEX=` skips it (PyPI's build), any other URL
-# picks another index. The version range is pyproject.toml's, read from there.
+# picks another index. The version range is pyproject.toml's, read from there. Only torch comes from that
+# index (--no-deps); its pure-Python dependencies come from PyPI with requirements.txt.
 TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
 TORCH_SPEC  := $(shell sed -n 's/.*"\(torch[<>=!~][^"]*\)".*/\1/p' pyproject.toml | head -n 1)
 ARGS    ?=
@@ -46,7 +47,7 @@ help:
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(if $(TORCH_INDEX),$(PY) -m pip install "$(TORCH_SPEC)" --index-url $(TORCH_INDEX))
+	$(if $(TORCH_INDEX),$(PY) -m pip install --no-deps "$(TORCH_SPEC)" --index-url $(TORCH_INDEX))
 	$(PY) -m pip install -r requirements.txt
 	@touch $@
 

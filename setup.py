@@ -6,6 +6,7 @@ the long commands wrote into ``results/*.json``. So a built wheel holds a copy o
 checkout has the file. An editable install reads ``results/`` of the checkout itself and copies nothing.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -20,6 +21,8 @@ class BuildWithCommittedResults(build_py):
         if getattr(self, "editable_mode", False):
             return
         target = Path(self.build_lib) / "hope_lite" / "lessons" / "committed"
+        if target.exists():                          # a reused build folder: no copy of a removed results file
+            shutil.rmtree(target)
         self.mkpath(str(target))
         for source in sorted(RESULTS.glob("*.json")):
             self.copy_file(str(source), str(target / source.name))

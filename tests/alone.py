@@ -1,7 +1,8 @@
 """A notebook opened alone, as Colab opens it: the environment of ``tests/test_notebooks.py``'s FAST run.
 
 * **A fresh virtual environment with only the notebooks' run-time packages**: hope_lite's dependencies and
-  its ``notebooks`` extra, read from ``pyproject.toml`` (what Colab has preinstalled), never hope_lite itself.
+  its ``notebooks`` extra, read from ``pyproject.toml`` (what Colab has preinstalled), never hope_lite itself;
+  PyTorch's CPU build first where no NVIDIA driver is found, as ``make lab`` does.
   It lives outside the repository, in the system's temporary folder, named by a digest of that list and
   this Python, and is built once (about a minute) then reused until the list changes.
 * **hope_lite from a wheel built from this checkout**, installed by each notebook's own setup cell:
@@ -16,14 +17,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:                      # Python 3.10 (requirements-test.txt installs tomli there)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN_ROOT_VARIABLE = "HOPE_LITE_FORBIDDEN_ROOT"
+# As `make lab`: PyTorch's CPU build where no NVIDIA driver is found (PyPI's Linux build is several GB of CUDA);
+# TORCH_INDEX in the environment overrides it ("" = PyPI).
+TORCH_INDEX = os.environ.get("TORCH_INDEX", "" if shutil.which("nvidia-smi") else "https://download.pytorch.org/whl/cpu")
 
 # Runs at start-up in every Python of the Colab-like environment (the kernel included). Reads of the
 # repository are refused; the standard library, site-packages and the temporary folder stay readable.
@@ -57,11 +66,15 @@ def runtime_requirements() -> list[str]:
 def colab_environment() -> Path:
     """The Python of the Colab-like virtual environment, built on first use (see the module docstring)."""
     wanted = runtime_requirements()
-    digest = hashlib.sha256("\n".join([sys.version, *wanted]).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join([sys.version, TORCH_INDEX, _GUARD, *wanted]).encode()).hexdigest()[:12]
     home = Path(tempfile.gettempdir()) / f"hope_lite-colab-{digest}"
     python, stamp = home / "bin" / "python", home / ".ready"
     if not stamp.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(home)], check=True)
+        if TORCH_INDEX:
+            torch = next(r for r in wanted if r.startswith("torch"))
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", torch, "--index-url", TORCH_INDEX],
+                           check=True)                           # its dependencies come from PyPI on the next line
         subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
         site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                    check=True, capture_output=True, text=True).stdout.strip())

@@ -78,13 +78,16 @@ def repository_url(path: str) -> str:
 def install_lines() -> str:
     """The lines that open every notebook's setup cell: install hope_lite (with its notebook extras) when it
     cannot be imported -- on Colab, Kaggle or any fresh Jupyter -- from :data:`INSTALL_SOURCE`, or from the
-    source that :data:`INSTALL_SOURCE_VARIABLE` names. The source is quoted for the shell (``[`` and spaces)."""
+    source that :data:`INSTALL_SOURCE_VARIABLE` names. The source is quoted for the shell (``[`` and spaces).
+    A folder named ``hope_lite`` in the working directory (a clone, say) is found as a namespace package with
+    no origin: that is not hope_lite, and it is installed too (an installed package wins over such a folder)."""
     return (
         "import importlib.util\n"
         "import os\n"
         "import sys\n"
         "\n"
-        "if importlib.util.find_spec(\"hope_lite\") is None:  # Colab, Kaggle, a fresh Jupyter: install it first\n"
+        "found = importlib.util.find_spec(\"hope_lite\")\n"
+        "if found is None or found.origin is None:  # Colab, Kaggle, a fresh Jupyter (a folder hope_lite/ is not it)\n"
         f"    source = os.environ.get(\"{INSTALL_SOURCE_VARIABLE}\", \"{INSTALL_SOURCE}\")\n"
         "    %pip install -q \"{source}\"\n"
         "    importlib.invalidate_caches()\n")

@@ -103,6 +103,10 @@ def pick_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"DEVICE = {device!r}, but torch sees no CUDA GPU here (torch {torch.__version__}); "
                          "set DEVICE = 'auto' or 'cpu', or on Colab pick a GPU runtime.")
+    index = device.partition(":")[2]
+    if index and not (index.isdigit() and int(index) < torch.cuda.device_count()):
+        raise ValueError(f"DEVICE = {device!r}, but torch sees {torch.cuda.device_count()} CUDA GPU(s), numbered from 0; "
+                         "set DEVICE = 'cuda' (the first) or 'auto'.")
     return device
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shlex
 import sys
 import time
 from dataclasses import fields
@@ -61,7 +62,12 @@ def load_pretrained(model: str = "hope", preset: str = "small", *, device: Any =
     card_path, weights_path = folder / f"{name}.json", folder / f"{name}.pt"
     if not card_path.is_file():
         raise ValueError(f"no shipped model {name!r}; {folder} holds {available(folder)}. Train one with "
-                         f"`python -m hope_lite.train --model {model} --preset {preset} --out runs/{name}`.")
+                         f"`python -m hope_lite.train --model {model} --preset {preset} --out runs/{name}`, write "
+                         f"it with `python -m hope_lite.pretrained runs/{name} --folder F`, then load it with "
+                         f"load_pretrained({model!r}, {preset!r}, folder=F).")
+    if not weights_path.is_file():
+        raise ValueError(f"{card_path.name} is here but its weights {weights_path} are missing: reinstall hope_lite "
+                         "(or rewrite both with `python -m hope_lite.pretrained`).")
     card = json.loads(card_path.read_text())
     if _sha256(weights_path) != card["sha256"]:
         raise ValueError(f"{weights_path} does not match the SHA-256 in {card_path.name}: the file is damaged or was "
@@ -71,18 +77,18 @@ def load_pretrained(model: str = "hope", preset: str = "small", *, device: Any =
     return net.eval(), card
 
 
-def _train_command(config) -> str:
-    """The trainer command that reproduces ``config`` (every field spelled out)."""
+def _train_command(config, device: str) -> str:
+    """The trainer command that reproduces ``config`` on ``device`` (every field spelled out, quoted for a shell)."""
     parts = ["python -m hope_lite.train"]
     for f in fields(config):
         value = getattr(config, f.name)
         if f.name == "overrides":
-            parts += [f"--override {k}={json.dumps(v)}" for k, v in sorted(value.items())]
+            parts += [f"--override {shlex.quote(f'{k}={json.dumps(v)}')}" for k, v in sorted(value.items())]
         elif f.name == "carry_memory":
             parts += ["--carry-memory"] if value else []
         else:
             parts.append(f"--{f.name.replace('_', '-')} {value}")
-    return " ".join(parts)
+    return " ".join(parts + [f"--device {device}"])
 
 
 def export(run: str | Path, folder: str | Path = FOLDER, *, log=print) -> dict:
@@ -92,6 +98,7 @@ def export(run: str | Path, folder: str | Path = FOLDER, *, log=print) -> dict:
 
     run, folder = Path(run), Path(folder)
     net, config = load_trained(run)
+    device = json.loads((run / "config.json").read_text()).get("device", "cpu")       # where it was trained
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     trained = [r for r in records if r.get("kind") == "train"]
     if not trained or trained[-1]["step"] != config.steps:
@@ -111,7 +118,7 @@ def export(run: str | Path, folder: str | Path = FOLDER, *, log=print) -> dict:
         "model": config.model, "preset": config.preset, "corpus": config.corpus,
         "parameters": sum(p.numel() for p in net.parameters()),
         "config": {f.name: getattr(config, f.name) for f in fields(config)},
-        "command": _train_command(config) + f" --out {run}",
+        "command": _train_command(config, device) + f" --out {shlex.quote(str(run))}", "device": device,
         "steps": config.steps, "tokens": trained[-1]["tokens"], "train_seconds": trained[-1]["seconds"],
         "final_train_bpb": trained[-1]["bpb"],
         "validation_bytes": validation.numel(), "val_bpb": scores["val_bpb"], "val_ppl": scores["val_ppl"],

@@ -112,3 +112,16 @@ def test_titles_agree_with_the_series(notebook):
                                                     + re.escape(links.notebook_url(notebook)) + r"\)",
                                                     index)}
     assert named == {links.NOTEBOOKS[notebook]}, f"00_index.ipynb names {notebook} {sorted(named)}"
+
+
+def test_the_readme_names_the_install_source():
+    readme = (NOTEBOOK_DIR.parent / "README.md").read_text()
+    assert f'pip install "{links.INSTALL_SOURCE}"' in readme and links.INSTALL_SOURCE_VARIABLE in readme
+
+
+@pytest.mark.parametrize("notebook", list(links.NOTEBOOKS))
+def test_repository_links_name_files_that_exist(notebook):
+    prefix = links.repository_url("")
+    for text in _markdown(notebook):
+        for path in re.findall(re.escape(prefix) + r"([^)\s#]+)", text):
+            assert (NOTEBOOK_DIR.parent / path).is_file(), f"{notebook} links {prefix}{path}, which does not exist"

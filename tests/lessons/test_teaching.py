@@ -83,9 +83,13 @@ def test_pick_device():
     assert pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     assert pick_device() == pick_device("auto")
     assert pick_device("cpu") == "cpu"
-    for bad in ("gpu", "CPU", "", None, 0):
+    for bad in ("gpu", "CPU", "", None, 0, "cpu:0"):
         with pytest.raises(ValueError, match="DEVICE must be"):
             pick_device(bad)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             pick_device("cuda")
+    else:
+        assert pick_device("cuda:0") == "cuda:0"
+        with pytest.raises(ValueError, match="numbered from 0"):
+            pick_device(f"cuda:{torch.cuda.device_count()}")
