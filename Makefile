@@ -5,6 +5,7 @@
 #                  papermill (FAST=True) and by nbval, and the real-browser widget tests
 #   make figures   regenerate the static preview PNGs in figures/
 #   make bench     speed / memory benchmarks
+#   make book      the series as a static, offline HTML book in book/ (every notebook executed, classroom mode)
 #   make test-browser   only the real-browser tests (screenshots in test-artifacts/browser/)
 #
 # Extra arguments go through ARGS, e.g.  make test ARGS="-k memory -x"   make bench ARGS="--help"
@@ -40,10 +41,10 @@ NBVAL       ?= 1
 NBVAL_PATHS := $(if $(filter 1,$(NBVAL)),$(if $(wildcard notebooks/*.ipynb),notebooks,),)
 NBVAL_OPTS  := $(if $(filter 1,$(NBVAL)),--nbval-lax --nbval-current-env --nbval-cell-timeout=300,)
 
-.PHONY: help venv lab test test-browser figures bench clean
+.PHONY: help venv lab test test-browser figures bench book clean
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +81,11 @@ figures: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m hope_lite.bench $(ARGS)
+
+# Executes every notebook (papermill, classroom mode) and converts them; read it with
+# `python -m http.server -d book -b 127.0.0.1`. ARGS="--fast" for FAST mode.
+book: $(TEST_STAMP)
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) tools/book.py --out book $(ARGS)
 
 clean:
 	rm -rf test-artifacts .pytest_cache

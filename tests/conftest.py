@@ -9,6 +9,11 @@ import pytest
 import torch
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked ``after_notebooks`` run last: they read what the notebook tests executed (tests/browser/test_book.py)."""
+    items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)
+
+
 @pytest.fixture(scope="session")
 def this_interpreter_kernel(tmp_path_factory) -> Path:
     """A jupyter data dir whose ``kernels/python3`` runs ``sys.executable`` (this venv's Python).

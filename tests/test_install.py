@@ -12,7 +12,8 @@ import pytest
 from alone import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_ONLY = {"pytest", "nbval", "papermill", "playwright", "voila", "nbclient", "nbformat", "setuptools", "tomli"}
+TEST_ONLY = {"pytest", "nbval", "papermill", "playwright", "voila", "nbclient", "nbformat", "setuptools", "tomli",
+             "sphinx-mathjax-offline"}
 
 
 def _lines(name: str) -> list[str]:

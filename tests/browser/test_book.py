@@ -1,0 +1,113 @@
+"""The static book (tools/book.py) in a real browser: every page opens with no console error and no request that
+fails, the bar links the chapters in order, figures and equations render offline, and the search finds a chapter.
+
+The book is built from the notebooks that the strict FAST run of ``tests/test_notebooks.py`` executed in this
+session (``test-artifacts/notebooks/``); this test runs after it (marker ``after_notebooks``). Run alone, it
+executes them itself in FAST mode first (about two minutes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import importlib.util
+import threading
+from pathlib import Path
+
+import pytest
+
+from hope_lite.lessons import links
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+pytestmark = [pytest.mark.browser, pytest.mark.after_notebooks]
+
+EXECUTED = ROOT / "test-artifacts" / "notebooks"
+
+
+def _book_module():
+    spec = importlib.util.spec_from_file_location("hope_lite_book", ROOT / "tools" / "book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def book_url(tmp_path_factory):
+    book = _book_module()
+    out = tmp_path_factory.mktemp("book")
+    executed = EXECUTED if all((EXECUTED / n).is_file() for n in links.NOTEBOOKS) else None
+    summary = book.build(out, fast=True, executed=executed, log=print)
+    assert summary["pages"] == [book.page_name(n) for n in links.NOTEBOOKS] + ["search.html"]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", out
+    server.shutdown()
+
+
+@contextlib.contextmanager
+def _open(browser, url: str):
+    """A page at ``url`` and the list of console errors and failed requests it has, from its load on (closed after)."""
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto(url, wait_until="networkidle")
+        yield page, problems
+    finally:
+        page.close()
+
+
+def test_every_page_opens_offline_without_an_error(browser, book_url):
+    base, out = book_url
+    for notebook in links.NOTEBOOKS:
+        name = "index.html" if notebook == links.INDEX else notebook.replace(".ipynb", ".html")
+        with _open(browser, f"{base}/{name}") as (page, problems):
+            assert not problems, f"{name}: " + "; ".join(problems)
+            assert links.NOTEBOOKS[notebook] in page.title()
+            nav = page.locator("nav.hope-book-nav a")
+            targets = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
+            before, after = links.neighbours(notebook)
+            expected = ([f"{'index.html' if before == links.INDEX else before.replace('.ipynb', '.html')}"] if before
+                        else []) + ["index.html"] + ([after.replace(".ipynb", ".html")] if after else []) + ["search.html"]
+            assert targets == expected, f"{name}: the bar links {targets}"
+            # every request stayed on this server: nothing from a CDN
+            remote = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
+                                   ".filter(u => !u.startsWith(location.origin))")
+            assert not remote, f"{name} loaded {remote}"
+            if notebook == "01_associative_memory.ipynb":
+                # an equation typeset by the local MathJax, and a figure preview loaded from figures/
+                page.wait_for_selector("mjx-container svg", timeout=30_000)
+                sizes = page.evaluate("[...document.images].filter(i => i.src.includes('/figures/'))"
+                                      ".map(i => [i.src, i.naturalWidth])")
+                assert sizes and all(width > 0 for _, width in sizes), sizes
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "book-01.png"))
+
+
+def test_chapter_links_stay_in_the_book_and_badges_go_online(browser, book_url):
+    base, _ = book_url
+    with _open(browser, f"{base}/03_deep_optimizers.html") as (page, problems):
+        hrefs = page.evaluate("[...document.querySelectorAll('main a')].map(a => a.getAttribute('href'))")
+        assert "02_nested_optimization.html" in hrefs and "04_titans.html" in hrefs
+        colab = {h for h in hrefs if h and h.startswith("https://colab.research.google.com/")}
+        assert colab == {links.colab_url("03_deep_optimizers.ipynb")}, colab    # only the badge: run it on Colab
+        page.click("nav.hope-book-nav >> text=next: 04 · Titans >")
+        page.wait_for_load_state("networkidle")
+        assert page.url.endswith("/04_titans.html") and not problems, problems
+
+
+def test_search_finds_the_chapter_of_a_word(browser, book_url):
+    base, _ = book_url
+    with _open(browser, f"{base}/search.html") as (page, problems):
+        page.fill("#q", "surprise")
+        page.wait_for_selector("#results li")
+        found = page.locator("#results li a").all_inner_texts()
+        assert links.NOTEBOOKS["04_titans.ipynb"] in found, found
+        page.screenshot(path=str(ARTIFACTS / "book-search.png"))
+        assert not problems, problems

@@ -1,0 +1,208 @@
+"""The series as a static book: every notebook executed, converted to HTML, linked, searchable, offline.
+
+    python tools/book.py --out book                 # execute every notebook in classroom mode (about 4 minutes), build
+    python tools/book.py --out book --fast          # FAST mode (about 2 minutes)
+    python tools/book.py --out book --executed DIR  # no execution: the executed notebooks in DIR (NN_name.ipynb)
+    python -m http.server -d book -b 127.0.0.1      # read it at http://127.0.0.1:8000
+
+``make book`` runs the first line. What it builds, all of it readable without a network:
+
+* ``index.html`` (the index, chapter 00) and one page per chapter, ``NN_name.html``, converted by nbconvert's
+  ``lab`` template, each with a bar on top: previous, index, next, search. Links between chapters point to
+  these pages; the "Open in Colab" and Binder badges still point online, to run a chapter.
+* ``figures/``: the committed PNGs that the widgets' static previews show (a widget needs a kernel, so the page
+  shows its preview); ``mathjax/tex-svg-full.js``: MathJax 3 (SVG output: no font files) from the
+  ``sphinx-mathjax-offline`` package, for the equations. No script is loaded from a CDN: nbconvert's MathJax 2
+  and require.js lines are replaced or left out (no output here needs require.js).
+* ``search.html`` with ``search.js``: every page's text in one index, searched in the browser as you type.
+
+Publish it by copying the folder to any static host, e.g. GitHub Pages: push the folder's contents to a
+``gh-pages`` branch, or upload it with the ``actions/upload-pages-artifact`` action.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hope_lite.lessons import links  # noqa: E402
+
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def page_name(notebook: str) -> str:
+    """The book's file for a notebook: ``index.html`` for the index, ``NN_name.html`` for a chapter."""
+    return "index.html" if notebook == links.INDEX else notebook.replace(".ipynb", ".html")
+
+
+def local_links(markdown: str) -> str:
+    """A notebook's markdown with its chapter links pointing into the book and its figure previews to ``figures/``.
+    A badge (a link around an ``.svg`` image) keeps pointing online, it is there to run the chapter, but as text:
+    the badge images live online, and the book loads nothing from the network."""
+    for notebook in links.NOTEBOOKS:
+        markdown = re.sub(r"(?<!\.svg\))\]\(" + re.escape(links.notebook_url(notebook)) + r"\)",
+                          f"]({page_name(notebook)})", markdown)
+    markdown = markdown.replace(f"![Open In Colab]({links.COLAB_BADGE})", "Open in Colab")
+    markdown = markdown.replace(f"![Binder]({links.BINDER_BADGE})", "Open in Binder")
+    return markdown.replace(links.figure_url(""), "figures/")
+
+
+def execute(notebook: Path, out: Path, fast: bool) -> float:
+    """Run ``notebook`` with papermill in ``notebooks/`` (where the committed results are found); seconds taken."""
+    import papermill as pm
+
+    started = time.perf_counter()
+    pm.execute_notebook(str(notebook), str(out), parameters={"FAST": fast}, cwd=str(NOTEBOOKS), kernel_name="python3",
+                        progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+    return time.perf_counter() - started
+
+
+# In every page's head: no favicon request (the book has none), and MathJax 3 with the delimiters the notebooks use.
+_HEAD = """<link rel="icon" href="data:,">
+<script>window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+                               processEscapes: true, tags: "ams"}, svg: {fontCache: "global"}};</script>
+<script src="mathjax/tex-svg-full.js" async></script>"""
+_BAR_STYLE = ("position:sticky;top:0;z-index:10;background:#f4f4f4;border-bottom:1px solid #ccc;"
+              "padding:6px 12px;font:14px sans-serif")
+
+
+def navigation_bar(notebook: str) -> str:
+    before, after = links.neighbours(notebook)
+    parts = [f'<a href="{page_name(before)}">&lt; {html.escape(links.NOTEBOOKS[before])}</a>'] if before else []
+    parts.append('<a href="index.html">index</a>')
+    if after:
+        parts.append(f'<a href="{page_name(after)}">next: {html.escape(links.NOTEBOOKS[after])} &gt;</a>')
+    parts.append('<a href="search.html">search</a>')
+    return f'<nav class="hope-book-nav" style="{_BAR_STYLE}">' + " | ".join(parts) + "</nav>"
+
+
+def convert(executed: Path, notebook: str) -> tuple[str, str]:
+    """(page HTML, plain text for the search index) of one executed notebook."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":             # an explorer needs a kernel: its static preview shows open
+            cell.source = local_links(cell.source).replace("<details><summary>Static preview of the explorer",
+                                                           "<details open><summary>Static preview of the explorer")
+    nb.metadata.pop("widgets", None)             # widget views need a kernel: the page shows their previews
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": links.NOTEBOOKS[notebook]}})
+    body = re.sub(r"<script src=\"[^\"]*require[^\"]*\"></script>", "", body)     # nothing here needs require.js
+    start, end = body.find("<!-- Load mathjax -->"), body.find("<!-- End of mathjax configuration -->")
+    if start < 0 or end < 0:
+        raise RuntimeError("nbconvert's page no longer marks its MathJax block; update tools/book.py (convert)")
+    body = body[:start] + body[end + len("<!-- End of mathjax configuration -->"):]    # MathJax 3 is in _HEAD
+    body = body.replace("<head>", "<head>\n" + _HEAD, 1).replace("<main>", navigation_bar(notebook) + "\n<main>", 1)
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return body, re.sub(r"\s+", " ", re.sub(r"[#*`$|<>\[\]()]", " ", text))
+
+
+_SEARCH_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Search the series</title>
+<style>body{font:16px sans-serif;max-width:900px;margin:0 auto;padding:0 12px} li{margin:10px 0}
+.snippet{color:#444;font-size:14px} mark{background:#ffe27a}</style></head>
+<body>NAV
+<h1>Search the series</h1>
+<input id="q" type="search" placeholder="a word, e.g. surprise" autofocus style="width:100%;font-size:18px;padding:6px">
+<ol id="results"></ol>
+<script src="search.js"></script>
+</body></html>
+"""
+
+_SEARCH_SCRIPT = """// The search of the book: every page's markdown text (INDEX below), matched as you type.
+const INDEX = PAGES;
+function escapeHtml(s) { return s.replace(/[&<>"]/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c])); }
+function search(query) {
+  const words = query.toLowerCase().split(/\\s+/).filter(w => w.length > 1);
+  if (!words.length) return [];
+  return INDEX.map(page => {
+    const text = page.text.toLowerCase();
+    const hits = words.map(w => text.split(w).length - 1);
+    if (hits.some(h => h === 0)) return null;
+    const at = text.indexOf(words[0]);
+    const snippet = page.text.slice(Math.max(0, at - 80), at + 120);
+    return {page, score: hits.reduce((a, b) => a + b, 0), snippet};
+  }).filter(r => r).sort((a, b) => b.score - a.score);
+}
+function show() {
+  const query = document.getElementById('q').value;
+  const words = query.toLowerCase().split(/\\s+/).filter(w => w.length > 1);
+  const list = document.getElementById('results');
+  list.innerHTML = search(query).map(r => {
+    let snippet = escapeHtml(r.snippet);
+    for (const w of words) snippet = snippet.replace(new RegExp(w.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&'), 'gi'),
+                                                     m => '<mark>' + m + '</mark>');
+    return `<li><a href="${r.page.url}">${escapeHtml(r.page.title)}</a> (${r.score} matches)` +
+           `<div class="snippet">… ${snippet} …</div></li>`;
+  }).join('');
+}
+document.getElementById('q').addEventListener('input', show);
+"""
+
+
+def build(out: Path, *, fast: bool = False, executed: Path | None = None, log=print) -> dict:
+    """Build the book in ``out`` (see the module docstring); returns what it did (pages, seconds)."""
+    from importlib.metadata import distribution
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in ("figures", "mathjax"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    shutil.copytree(ROOT / "figures", out / "figures")
+    mathjax = next(f for f in distribution("sphinx-mathjax-offline").files if f.name == "tex-svg-full.js")
+    (out / "mathjax").mkdir()
+    shutil.copy(mathjax.locate(), out / "mathjax" / "tex-svg-full.js")
+    work = out / "_executed"                    # the executed notebooks, when this build executes them
+    if executed is None:
+        work.mkdir(exist_ok=True)
+    pages, seconds = [], {}
+    for notebook in links.NOTEBOOKS:
+        if executed is not None:
+            source = executed / notebook
+            if not source.is_file():
+                raise FileNotFoundError(f"{source} does not exist: --executed must hold every executed notebook "
+                                        f"({', '.join(links.NOTEBOOKS)}).")
+        else:
+            source = work / notebook
+            seconds[notebook] = round(execute(NOTEBOOKS / notebook, source, fast), 1)
+            log(f"executed {notebook} in {seconds[notebook]} s")
+        body, text = convert(source, notebook)
+        (out / page_name(notebook)).write_text(body, encoding="utf-8")
+        pages.append({"title": links.NOTEBOOKS[notebook], "url": page_name(notebook), "text": text})
+    (out / "search.js").write_text(_SEARCH_SCRIPT.replace("PAGES", json.dumps(pages)), encoding="utf-8")
+    search_nav = f'<nav style="{_BAR_STYLE}"><a href="index.html">index</a></nav>'
+    (out / "search.html").write_text(_SEARCH_PAGE.replace("NAV", search_nav), encoding="utf-8")
+    summary = {"pages": [p["url"] for p in pages] + ["search.html"], "executed_seconds": seconds,
+               "mode": "given" if executed is not None else ("FAST" if fast else "classroom"),
+               "seconds": round(time.perf_counter() - started, 1)}
+    log(f"{len(summary['pages'])} pages in {out} ({summary['mode']} notebooks), {summary['seconds']} s")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "book")
+    p.add_argument("--fast", action="store_true", help="execute in FAST mode instead of classroom mode")
+    p.add_argument("--executed", type=Path, help="a folder of already executed notebooks: convert, do not execute")
+    args = p.parse_args(argv)
+    try:
+        build(args.out, fast=args.fast, executed=args.executed)
+    except (FileNotFoundError, ModuleNotFoundError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
