@@ -1,6 +1,6 @@
 """The series as a static book: every notebook executed, converted to HTML, linked, searchable, offline.
 
-    python tools/book.py --out book                 # execute every notebook in classroom mode (about 4 minutes), build
+    python tools/book.py --out book                 # execute every notebook in classroom mode (about 5 minutes), build
     python tools/book.py --out book --fast          # FAST mode (about 2 minutes)
     python tools/book.py --out book --executed DIR  # no execution: the executed notebooks in DIR (NN_name.ipynb)
     python -m http.server -d book -b 127.0.0.1      # read it at http://127.0.0.1:8000
@@ -14,7 +14,12 @@
   shows its preview); ``mathjax/tex-svg-full.js``: MathJax 3 (SVG output: no font files) from the
   ``sphinx-mathjax-offline`` package, for the equations. No script is loaded from a CDN: nbconvert's MathJax 2
   and require.js lines are replaced or left out (no output here needs require.js).
-* ``search.html`` with ``search.js``: every page's text in one index, searched in the browser as you type.
+* ``search.html`` with ``search.js``: every page's prose (its markdown, without tags and link targets) in one index,
+  searched in the browser as you type.
+
+A solution cell (hidden in Jupyter) is folded under "Solution (click to show)", the parameters papermill injected
+are left out, and a notebook whose run raised is refused: the book shows what the notebook teaches. The executed
+notebooks are kept beside the book, in ``<out>_executed/``, not in it.
 
 Publish it by copying the folder to any static host, e.g. GitHub Pages: push the folder's contents to a
 ``gh-pages`` branch, or upload it with the ``actions/upload-pages-artifact`` action.
@@ -62,7 +67,8 @@ def execute(notebook: Path, out: Path, fast: bool) -> float:
 
     started = time.perf_counter()
     pm.execute_notebook(str(notebook), str(out), parameters={"FAST": fast}, cwd=str(NOTEBOOKS), kernel_name="python3",
-                        progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+                        progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                        execution_timeout=600, start_timeout=120)         # a hung cell fails the build
     return time.perf_counter() - started
 
 
@@ -91,10 +97,24 @@ def convert(executed: Path, notebook: str) -> tuple[str, str]:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
+    failed = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if failed:
+        raise ValueError(f"{executed} holds an error in cell(s) {failed}: fix the notebook before building the book.")
+    cells = []
     for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            continue
         if cell.cell_type == "markdown":             # an explorer needs a kernel: its static preview shows open
             cell.source = local_links(cell.source).replace("<details><summary>Static preview of the explorer",
                                                            "<details open><summary>Static preview of the explorer")
+        if cell.cell_type == "code" and ("solution" in tags or cell.metadata.get("jupyter", {}).get("source_hidden")):
+            # hidden in Jupyter, folded here: the code in a <details>, then the cell's output as it ran
+            cells.append(nbformat.v4.new_markdown_cell("<details><summary>Solution (click to show)</summary>\n\n"
+                                                       f"```python\n{cell.source}\n```\n</details>"))
+            cell.metadata["transient"] = {"remove_source": True}
+        cells.append(cell)
+    nb.cells = cells
     nb.metadata.pop("widgets", None)             # widget views need a kernel: the page shows their previews
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": links.NOTEBOOKS[notebook]}})
@@ -103,9 +123,15 @@ def convert(executed: Path, notebook: str) -> tuple[str, str]:
     if start < 0 or end < 0:
         raise RuntimeError("nbconvert's page no longer marks its MathJax block; update tools/book.py (convert)")
     body = body[:start] + body[end + len("<!-- End of mathjax configuration -->"):]    # MathJax 3 is in _HEAD
-    body = body.replace("<head>", "<head>\n" + _HEAD, 1).replace("<main>", navigation_bar(notebook) + "\n<main>", 1)
-    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    return body, re.sub(r"\s+", " ", re.sub(r"[#*`$|<>\[\]()]", " ", text))
+    if "</head>" not in body or "<main>" not in body:
+        raise RuntimeError("nbconvert's page has no </head> or <main>; update tools/book.py (convert)")
+    body = body.replace("</head>", _HEAD + "\n</head>", 1).replace("<main>", navigation_bar(notebook) + "\n<main>", 1)
+    remote = re.findall(r"<(?:script|link)\b[^>]*(?:src|href)=\"(https?:[^\"]+)\"", body)
+    if remote:
+        raise RuntimeError(f"{notebook}'s page would load {remote} from the network; the book must read offline.")
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown" and not c.source.startswith("<details><summary>Solution"))
+    text = re.sub(r"\]\([^)]*\)", "]", re.sub(r"<[^>]+>", " ", text))            # no tags, no link targets
+    return body, re.sub(r"\s+", " ", re.sub(r"[#*`$|<>\[\]()]", " ", text)).strip()
 
 
 _SEARCH_PAGE = """<!DOCTYPE html>
@@ -135,14 +161,17 @@ function search(query) {
     return {page, score: hits.reduce((a, b) => a + b, 0), snippet};
   }).filter(r => r).sort((a, b) => b.score - a.score);
 }
+function highlight(snippet, words) {
+  // split the raw snippet on the query's words, escape every piece, mark the matching ones
+  const pattern = new RegExp('(' + words.map(w => w.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&')).join('|') + ')', 'gi');
+  return snippet.split(pattern).map((piece, i) => i % 2 ? '<mark>' + escapeHtml(piece) + '</mark>' : escapeHtml(piece)).join('');
+}
 function show() {
   const query = document.getElementById('q').value;
   const words = query.toLowerCase().split(/\\s+/).filter(w => w.length > 1);
   const list = document.getElementById('results');
   list.innerHTML = search(query).map(r => {
-    let snippet = escapeHtml(r.snippet);
-    for (const w of words) snippet = snippet.replace(new RegExp(w.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&'), 'gi'),
-                                                     m => '<mark>' + m + '</mark>');
+    const snippet = highlight(r.snippet, words);
     return `<li><a href="${r.page.url}">${escapeHtml(r.page.title)}</a> (${r.score} matches)` +
            `<div class="snippet">… ${snippet} …</div></li>`;
   }).join('');
@@ -156,14 +185,15 @@ def build(out: Path, *, fast: bool = False, executed: Path | None = None, log=pr
     from importlib.metadata import distribution
 
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    for folder in ("figures", "mathjax"):
-        shutil.rmtree(out / folder, ignore_errors=True)
+    mathjax = next((f for f in distribution("sphinx-mathjax-offline").files or [] if f.name == "tex-svg-full.js"), None)
+    if mathjax is None:
+        raise FileNotFoundError("sphinx-mathjax-offline holds no tex-svg-full.js: reinstall it (requirements-test.txt).")
+    shutil.rmtree(out, ignore_errors=True)      # a page of a removed notebook must not stay behind
+    out.mkdir(parents=True)
     shutil.copytree(ROOT / "figures", out / "figures")
-    mathjax = next(f for f in distribution("sphinx-mathjax-offline").files if f.name == "tex-svg-full.js")
     (out / "mathjax").mkdir()
     shutil.copy(mathjax.locate(), out / "mathjax" / "tex-svg-full.js")
-    work = out / "_executed"                    # the executed notebooks, when this build executes them
+    work = out.with_name(out.name + "_executed")  # the executed notebooks, beside the book (not published with it)
     if executed is None:
         work.mkdir(exist_ok=True)
     pages, seconds = [], {}
@@ -198,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         build(args.out, fast=args.fast, executed=args.executed)
-    except (FileNotFoundError, ModuleNotFoundError, ImportError) as err:
+    except (FileNotFoundError, ModuleNotFoundError, ImportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

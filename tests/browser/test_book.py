@@ -2,8 +2,9 @@
 fails, the bar links the chapters in order, figures and equations render offline, and the search finds a chapter.
 
 The book is built from the notebooks that the strict FAST run of ``tests/test_notebooks.py`` executed in this
-session (``test-artifacts/notebooks/``); this test runs after it (marker ``after_notebooks``). Run alone, it
-executes them itself in FAST mode first (about two minutes).
+session (``test-artifacts/notebooks/``, every file written after this module was imported); this test runs after
+it (marker ``after_notebooks``). Without such files (run alone, or an older run's files), it executes the
+notebooks itself in FAST mode first (about two minutes).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import http.server
 import importlib.util
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 pytestmark = [pytest.mark.browser, pytest.mark.after_notebooks]
 
 EXECUTED = ROOT / "test-artifacts" / "notebooks"
-
+IMPORTED = time.time()              # collection time: a file written after it was written by this session
 
 def _book_module():
     spec = importlib.util.spec_from_file_location("hope_lite_book", ROOT / "tools" / "book.py")
@@ -37,7 +39,8 @@ def _book_module():
 def book_url(tmp_path_factory):
     book = _book_module()
     out = tmp_path_factory.mktemp("book")
-    executed = EXECUTED if all((EXECUTED / n).is_file() for n in links.NOTEBOOKS) else None
+    fresh = all((EXECUTED / n).is_file() and (EXECUTED / n).stat().st_mtime > IMPORTED for n in links.NOTEBOOKS)
+    executed = EXECUTED if fresh else None
     summary = book.build(out, fast=True, executed=executed, log=print)
     assert summary["pages"] == [book.page_name(n) for n in links.NOTEBOOKS] + ["search.html"]
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
@@ -63,7 +66,19 @@ def _open(browser, url: str):
         page.close()
 
 
-def test_every_page_opens_offline_without_an_error(browser, book_url):
+def _typeset(page) -> None:
+    """Wait for MathJax to finish (where the page loads it); no formula may come out as an error."""
+    page.evaluate("window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    errors = page.evaluate("[...document.querySelectorAll('mjx-merror, [data-mjx-error]')].map(e => e.textContent)")
+    assert not errors, f"{page.url}: MathJax could not typeset {errors[:5]}"
+
+
+def _remote(page) -> list:
+    return page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
+                         ".filter(u => !u.startsWith(location.origin))")
+
+
+def test_every_page_opens_offline_without_an_error(book_url, browser):
     base, out = book_url
     for notebook in links.NOTEBOOKS:
         name = "index.html" if notebook == links.INDEX else notebook.replace(".ipynb", ".html")
@@ -76,13 +91,15 @@ def test_every_page_opens_offline_without_an_error(browser, book_url):
             expected = ([f"{'index.html' if before == links.INDEX else before.replace('.ipynb', '.html')}"] if before
                         else []) + ["index.html"] + ([after.replace(".ipynb", ".html")] if after else []) + ["search.html"]
             assert targets == expected, f"{name}: the bar links {targets}"
-            # every request stayed on this server: nothing from a CDN
-            remote = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
-                                   ".filter(u => !u.startsWith(location.origin))")
-            assert not remote, f"{name} loaded {remote}"
+            _typeset(page)
+            assert not problems, f"{name}: " + "; ".join(problems)
+            assert not _remote(page), f"{name} loaded {_remote(page)}"        # nothing from a CDN
             if notebook == "01_associative_memory.ipynb":
                 # an equation typeset by the local MathJax, and a figure preview loaded from figures/
-                page.wait_for_selector("mjx-container svg", timeout=30_000)
+                assert page.locator("mjx-container svg").count() > 10
+                # a solution is folded, as it is hidden in Jupyter
+                assert page.locator("details > summary", has_text="Solution (click to show)").count() >= 3
+                assert "# Parameters" not in page.inner_text("main")       # papermill's injected cell is left out
                 sizes = page.evaluate("[...document.images].filter(i => i.src.includes('/figures/'))"
                                       ".map(i => [i.src, i.naturalWidth])")
                 assert sizes and all(width > 0 for _, width in sizes), sizes
@@ -90,7 +107,7 @@ def test_every_page_opens_offline_without_an_error(browser, book_url):
                 page.screenshot(path=str(ARTIFACTS / "book-01.png"))
 
 
-def test_chapter_links_stay_in_the_book_and_badges_go_online(browser, book_url):
+def test_chapter_links_stay_in_the_book_and_badges_go_online(book_url, browser):
     base, _ = book_url
     with _open(browser, f"{base}/03_deep_optimizers.html") as (page, problems):
         hrefs = page.evaluate("[...document.querySelectorAll('main a')].map(a => a.getAttribute('href'))")
@@ -102,12 +119,20 @@ def test_chapter_links_stay_in_the_book_and_badges_go_online(browser, book_url):
         assert page.url.endswith("/04_titans.html") and not problems, problems
 
 
-def test_search_finds_the_chapter_of_a_word(browser, book_url):
+def test_search_finds_the_chapter_of_a_word(book_url, browser):
     base, _ = book_url
     with _open(browser, f"{base}/search.html") as (page, problems):
         page.fill("#q", "surprise")
         page.wait_for_selector("#results li")
         found = page.locator("#results li a").all_inner_texts()
         assert links.NOTEBOOKS["04_titans.ipynb"] in found, found
+        page.fill("#q", "memory ma")                 # two words, one inside the other's marks: still clean marks
+        page.wait_for_selector("#results li")
+        marks = {m.lower() for m in page.locator("#results mark").all_inner_texts()}
+        assert marks and marks <= {"memory", "ma"}, marks
+        assert "<mark>" not in page.locator("#results").inner_text()
+        page.fill("#q", "githubusercontent")         # only in the markdown's image and link targets: not indexed
+        page.wait_for_timeout(300)
+        assert page.locator("#results li").count() == 0
         page.screenshot(path=str(ARTIFACTS / "book-search.png"))
-        assert not problems, problems
+        assert not problems and not _remote(page), (problems, _remote(page))
