@@ -94,12 +94,13 @@ def _train_command(config, device: str) -> str:
 def export(run: str | Path, folder: str | Path = FOLDER, *, log=print) -> dict:
     """Score, sample and copy the final model of the trainer run in ``run`` into ``folder``; returns the card."""
     from hope_lite.data import BYTES, corpus_bytes
+    from hope_lite.run_dir import read_json, read_metrics
     from hope_lite.train import evaluate, load_trained
 
     run, folder = Path(run), Path(folder)
     net, config = load_trained(run)
-    device = json.loads((run / "config.json").read_text()).get("device", "cpu")       # where it was trained
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    device = read_json(run / "config.json").get("device", "cpu")                    # where it was trained
+    records = read_metrics(run / "metrics.jsonl", log=log)
     trained = [r for r in records if r.get("kind") == "train"]
     if not trained or trained[-1]["step"] != config.steps:
         raise ValueError(f"{run} has not finished: its last step is {trained[-1]['step'] if trained else 0} of "

@@ -80,16 +80,16 @@ def _remote(page) -> list:
 
 def test_every_page_opens_offline_without_an_error(book_url, browser):
     base, out = book_url
+    page_name = _book_module().page_name
     for notebook in links.NOTEBOOKS:
-        name = "index.html" if notebook == links.INDEX else notebook.replace(".ipynb", ".html")
+        name = page_name(notebook)
         with _open(browser, f"{base}/{name}") as (page, problems):
             assert not problems, f"{name}: " + "; ".join(problems)
             assert links.NOTEBOOKS[notebook] in page.title()
             nav = page.locator("nav.hope-book-nav a")
             targets = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
             before, after = links.neighbours(notebook)
-            expected = ([f"{'index.html' if before == links.INDEX else before.replace('.ipynb', '.html')}"] if before
-                        else []) + ["index.html"] + ([after.replace(".ipynb", ".html")] if after else []) + ["search.html"]
+            expected = [page_name(n) for n in (before, links.INDEX, after) if n] + ["search.html"]
             assert targets == expected, f"{name}: the bar links {targets}"
             _typeset(page)
             assert not problems, f"{name}: " + "; ".join(problems)
