@@ -3,7 +3,7 @@
 #   make lab       set up .venv (CPU torch without an NVIDIA driver), then JupyterLab on notebooks/00_index.ipynb (127.0.0.1 only)
 #   make test      set up .venv, then every test: library unit tests, notebooks executed by
 #                  papermill (FAST=True) and by nbval, and the real-browser widget tests
-#   make figures   regenerate the static preview PNGs in figures/
+#   make figures   regenerate the static preview PNGs in figures/ (plotly ones drawn in Debian's chromium)
 #   make bench     speed / memory benchmarks
 #   make book      the series as a static, offline HTML book in book/ (every notebook executed, classroom mode)
 #   make test-browser   only the real-browser tests (screenshots in test-artifacts/browser/)
@@ -76,7 +76,8 @@ test-browser: $(TEST_STAMP)
 	@mkdir -p test-artifacts
 	$(PY) -m pytest tests/browser -m browser -ra $(ARGS)
 
-figures: $(STAMP)
+# The plotly previews are drawn by plotly.js in Debian's chromium, driven by playwright (requirements-test.txt).
+figures: $(TEST_STAMP)
 	$(PY) -m hope_lite.lessons.figures --out figures $(ARGS)
 
 bench: $(STAMP)

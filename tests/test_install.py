@@ -12,7 +12,7 @@ import pytest
 from alone import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_ONLY = {"pytest", "nbval", "papermill", "playwright", "voila", "nbclient", "nbformat", "setuptools", "tomli",
+TEST_ONLY = {"pytest", "nbval", "papermill", "playwright", "voila", "nbclient", "setuptools", "tomli",
              "sphinx-mathjax-offline"}
 
 
@@ -27,7 +27,7 @@ def test_requirements_hold_the_run_time_and_the_tests_add_theirs():
         project["optional-dependencies"]["lab"]
     names = {re.split(r"[<>=\[ ]", r)[0].lower() for r in runtime}
     assert not names & TEST_ONLY, f"test-only packages in the notebooks' run time: {names & TEST_ONLY}"
-    assert {"torch", "numpy", "matplotlib", "plotly", "ipywidgets", "ipykernel"} <= names
+    assert {"torch", "numpy", "matplotlib", "plotly", "nbformat", "ipywidgets", "ipykernel"} <= names
     tests = _lines("requirements-test.txt")
     assert tests[0] == "-r requirements.txt" and {re.split(r"[<>=;# ]", t)[0] for t in tests[1:]} == TEST_ONLY
 

@@ -10,6 +10,9 @@
 * ``index.html`` (the index, chapter 00) and one page per chapter, ``NN_name.html``, converted by nbconvert's
   ``lab`` template, each with a bar on top: previous, index, next, search. Links between chapters point to
   these pages; the "Open in Colab" and Binder badges still point online, to run a chapter.
+* interactive plotly figures (hover, zoom) where a notebook cell draws one, with ``plotly.min.js`` copied from the
+  installed plotly package (plotly's own HTML outputs, which would embed plotly.js once per notebook, are replaced
+  by a ``<div>`` each: :func:`hope_lite.lessons.interactive.div_html`);
 * ``figures/``: the committed PNGs that the widgets' static previews show (a widget needs a kernel, so the page
   shows its preview); ``mathjax/tex-svg-full.js``: MathJax 3 (SVG output: no font files) from the
   ``sphinx-mathjax-offline`` package, for the equations. No script is loaded from a CDN: nbconvert's MathJax 2
@@ -40,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hope_lite.lessons import links  # noqa: E402
+from hope_lite.lessons.interactive import PLOTLY_MIME, div_html, plotly_js  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -91,6 +95,28 @@ def navigation_bar(notebook: str) -> str:
     return f'<nav class="hope-book-nav" style="{_BAR_STYLE}">' + " | ".join(parts) + "</nav>"
 
 
+def plotly_outputs(cell, prefix: str) -> int:
+    """Turn the cell's plotly outputs into ``<div>``s drawn by the book's plotly.js; drop plotly's loader outputs.
+
+    In a kernel, plotly shows a figure as its JSON (``application/vnd.plotly.v1+json``, drawn by JupyterLab's
+    plotly extension) and an HTML version, and once per notebook an HTML output that embeds all of plotly.js
+    (4.6 MB). The page keeps the figure as one ``<div>`` and loads plotly.js once, from ``plotly.min.js``.
+    Returns how many figures the cell holds."""
+    kept, figures = [], 0
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if PLOTLY_MIME in data:
+            figures += 1
+            output["data"] = {"text/html": div_html(data[PLOTLY_MIME], f"{prefix}-{figures}")}
+            output["metadata"] = {}
+        elif "window.PlotlyConfig" in str(data.get("text/html", "")):     # plotly's loader: the page has its own
+            continue
+        kept.append(output)
+    if "outputs" in cell:
+        cell.outputs = kept
+    return figures
+
+
 def convert(executed: Path, notebook: str) -> tuple[str, str]:
     """(page HTML, plain text for the search index) of one executed notebook."""
     import nbformat
@@ -100,8 +126,9 @@ def convert(executed: Path, notebook: str) -> tuple[str, str]:
     failed = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
     if failed:
         raise ValueError(f"{executed} holds an error in cell(s) {failed}: fix the notebook before building the book.")
-    cells = []
-    for cell in nb.cells:
+    cells, figures = [], 0
+    for index, cell in enumerate(nb.cells):
+        figures += plotly_outputs(cell, f"plotly-{index}") if cell.cell_type == "code" else 0
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags:
             continue
@@ -125,7 +152,8 @@ def convert(executed: Path, notebook: str) -> tuple[str, str]:
     body = body[:start] + body[end + len("<!-- End of mathjax configuration -->"):]    # MathJax 3 is in _HEAD
     if "</head>" not in body or "<main>" not in body:
         raise RuntimeError("nbconvert's page has no </head> or <main>; update tools/book.py (convert)")
-    body = body.replace("</head>", _HEAD + "\n</head>", 1).replace("<main>", navigation_bar(notebook) + "\n<main>", 1)
+    head = _HEAD + ('\n<script src="plotly.min.js"></script>' if figures else "")
+    body = body.replace("</head>", head + "\n</head>", 1).replace("<main>", navigation_bar(notebook) + "\n<main>", 1)
     remote = re.findall(r"<(?:script|link)\b[^>]*(?:src|href)=\"(https?:[^\"]+)\"", body)
     if remote:
         raise RuntimeError(f"{notebook}'s page would load {remote} from the network; the book must read offline.")
@@ -193,6 +221,7 @@ def build(out: Path, *, fast: bool = False, executed: Path | None = None, log=pr
     shutil.copytree(ROOT / "figures", out / "figures")
     (out / "mathjax").mkdir()
     shutil.copy(mathjax.locate(), out / "mathjax" / "tex-svg-full.js")
+    shutil.copy(plotly_js(), out / "plotly.min.js")
     work = out.with_name(out.name + "_executed")  # the executed notebooks, beside the book (not published with it)
     if executed is None:
         work.mkdir(exist_ok=True)

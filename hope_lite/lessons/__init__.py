@@ -3,10 +3,12 @@
 The core (``hope_lite.memory``, ``.titans``, ``.cms``, ``.optim``, ``.models``, ``.train``,
 ``.data``, ...) is what a researcher imports; it needs torch and numpy only and never imports
 this package. The lessons add what a chapter needs on top of it: seeded experiments that return
-plain numbers, pure figure functions (matplotlib, imported on demand) and ipywidgets explorers.
+plain numbers, pure figure functions (matplotlib, or plotly where hovering helps; imported on demand) and
+ipywidgets explorers.
 
     teaching    check, expect, fast_mode, pick, pick_device, seed_everything, seeded: what every notebook uses
     plotting    the matplotlib helpers every chapter's figures share
+    interactive the plotly figures: their look, how an explorer, the book and a preview PNG show them
     explorer    the base of every ipywidgets explorer (imports ipywidgets)
     links       Colab/Binder badges, the notebooks' absolute links, where a fresh Jupyter installs hope_lite from
     fit         the one small training loop the chapters share

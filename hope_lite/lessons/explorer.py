@@ -66,27 +66,32 @@ def png_base64(fig) -> str:
 
 
 def show(output: widgets.Output, text: str, *figures: Any) -> None:
-    """Replace what ``output`` shows by one line of ``text`` and the figures below it (then closed).
+    """Replace what ``output`` shows by one line of ``text`` and the figures below it.
 
-    Each figure is a matplotlib Figure (encoded, then closed) or an already encoded base64 PNG.
-    The outputs are set directly (a stream and PNGs), rather than captured with ``with output:``,
-    so the result does not depend on the kernel's matplotlib backend, and tests without a kernel
-    can read ``output.outputs``.
+    Each figure is a matplotlib Figure (encoded as a PNG, then closed), an already encoded base64
+    PNG, or a plotly Figure (shown interactive: :func:`.interactive.mime_bundle`). The outputs are
+    set directly, rather than captured with ``with output:``, so the result does not depend on the
+    kernel's matplotlib backend, and tests without a kernel can read ``output.outputs``.
     """
     import matplotlib.pyplot as plt
 
-    images = []
+    from .interactive import is_plotly, mime_bundle
+
+    labels = ["<figure: {}>"] if len(figures) == 1 else [f"<figure {i + 1}: {{}}>" for i in range(len(figures))]
+    shown = []
     try:
-        for fig in figures:
-            images.append(fig if isinstance(fig, str) else png_base64(fig))
+        for fig, label in zip(figures, labels):
+            if is_plotly(fig):
+                shown.append(mime_bundle(fig, label.format(text)))
+            else:
+                shown.append({"image/png": fig if isinstance(fig, str) else png_base64(fig),
+                              "text/plain": label.format(text)})
     finally:
         for fig in figures:  # the render functions close their figures already; this keeps pyplot empty anyway
-            if not isinstance(fig, str):
+            if not isinstance(fig, str) and not is_plotly(fig):
                 plt.close(fig)
-    labels = ["<figure: {}>"] if len(images) == 1 else [f"<figure {i + 1}: {{}}>" for i in range(len(images))]
     output.outputs = ({"output_type": "stream", "name": "stdout", "text": text + "\n"},) + tuple(
-        {"output_type": "display_data", "metadata": {}, "data": {"image/png": image, "text/plain": label.format(text)}}
-        for image, label in zip(images, labels))
+        {"output_type": "display_data", "metadata": {}, "data": data} for data in shown)
 
 
 class Explorer(widgets.VBox):

@@ -9,7 +9,10 @@ collects them (:func:`all_figures`) and writes them (``make figures`` runs the c
     python -m hope_lite.lessons.figures --only 03-landscape.png,04-needle.png
 
 Files are named ``NN-slug.png`` after the notebook that shows them. Every figure is seeded and
-written with fixed metadata, so the same inputs give byte-identical files.
+matplotlib's are written with fixed metadata, so the same inputs give byte-identical files. A
+plotly figure (:mod:`.interactive`) is drawn by plotly.js in headless Chromium
+(:func:`.interactive.write_pngs`): that needs Debian's chromium and playwright
+(``requirements-test.txt``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .interactive import is_plotly, write_pngs
+
 __all__ = ["CHAPTERS", "all_figures", "main"]
 
 #: the chapter packages, in reading order; each has a ``figures`` module with a ``FIGURES`` registry
@@ -29,7 +34,7 @@ CHAPTERS = ("ch00_levels", "ch01_associative_memory", "ch02_nested_optimization"
 
 
 def all_figures() -> dict[str, Callable[[], Any]]:
-    """Every chapter's static figures: file name -> a function that draws it (a closed Figure)."""
+    """Every chapter's static figures: file name -> a function that draws it (a closed matplotlib Figure or a plotly Figure)."""
     figures: dict[str, Callable[[], Any]] = {}
     for chapter in CHAPTERS:
         figures.update(importlib.import_module(f"{__package__}.{chapter}.figures").FIGURES)
@@ -55,12 +60,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown figure(s) {unknown}; choose from {list(figures)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    interactive = {}
     for name in wanted:
         fig = figures[name]()
         path = out / name
+        if is_plotly(fig):              # drawn by plotly.js in Chromium, all in one browser, below
+            interactive[path] = fig
+            continue
         # fixed metadata: the same inputs give byte-identical files
         fig.savefig(path, dpi=args.dpi, metadata={"Software": None})
         print(f"{path}  {path.stat().st_size / 1024:.0f} KB")
+    if interactive:
+        write_pngs(interactive)
+        for path in interactive:
+            print(f"{path}  {path.stat().st_size / 1024:.0f} KB  (plotly, drawn in Chromium)")
     return 0
 
 

@@ -325,6 +325,15 @@ class WidgetPage:
         self.fail(f"output text did not change within {timeout_s:.0f} s after moving "
                   f"slider(s) {moved} of {n}; it stayed:\n{before}")
 
+    def hover_plotly_point(self, root: str = OUTPUT, timeout_s: float = 60) -> str:
+        """Hover the first point of the first plotly figure inside ``root`` (an Output); the tooltip's text."""
+        from plotly_page import hover_first_point
+
+        try:
+            return hover_first_point(self.page, root, timeout_s)
+        except Exception as exc:  # noqa: BLE001 - report with the page's diagnostics
+            self.fail(f"hovering a plotly figure inside `{root}` showed no tooltip: {exc}")
+
     def screenshot(self, filename: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / filename

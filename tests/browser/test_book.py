@@ -1,5 +1,6 @@
 """The static book (tools/book.py) in a real browser: every page opens with no console error and no request that
-fails, the bar links the chapters in order, figures and equations render offline, and the search finds a chapter.
+fails, the bar links the chapters in order, figures and equations render offline, the plotly figures are interactive
+(a hover shows a tooltip), and the search finds a chapter.
 
 The book is built from the notebooks that the strict FAST run of ``tests/test_notebooks.py`` executed in this
 session (``test-artifacts/notebooks/``, every file written after this module was imported); this test runs after
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from hope_lite.lessons import links
+from plotly_page import hover_first_point
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -73,6 +75,10 @@ def _typeset(page) -> None:
     assert not errors, f"{page.url}: MathJax could not typeset {errors[:5]}"
 
 
+#: the chapters with a cell that shows a plotly figure (03's is inside its explorer: the page shows the preview)
+INTERACTIVE_CHAPTERS = {"04_titans.ipynb", "06_continuum_memory.ipynb", "07_hope.ipynb"}
+
+
 def _remote(page) -> list:
     return page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"
                          ".filter(u => !u.startsWith(location.origin))")
@@ -105,6 +111,15 @@ def test_every_page_opens_offline_without_an_error(book_url, browser):
                 assert sizes and all(width > 0 for _, width in sizes), sizes
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "book-01.png"))
+            if notebook == "07_hope.ipynb":
+                # the level timeline is an interactive plotly figure, drawn by the book's own plotly.js: hover a tick
+                tip = hover_first_point(page, "main")
+                assert "stream position" in tip and "|Δθ| =" in tip, tip
+                page.screenshot(path=str(ARTIFACTS / "book-07-hover.png"))
+                assert not problems, f"{name}: " + "; ".join(problems)
+            figures = page.locator(".hope-plotly .main-svg").count()
+            expected_figures = notebook in INTERACTIVE_CHAPTERS
+            assert (figures > 0) == expected_figures, f"{name}: {figures} plotly figure layers drawn"
 
 
 def test_chapter_links_stay_in_the_book_and_badges_go_online(book_url, browser):

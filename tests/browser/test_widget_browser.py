@@ -78,6 +78,11 @@ def test_hope_levels_widget_reads_more_of_the_stream_when_a_slider_moves(widget_
     assert wp.screenshot("07-widget-block1.png").is_file()
     levels = re.search(r"for (\d+) of (\d+) levels \| showing block 1 \((\d+) levels\)", switched)
     assert levels and levels.group(1) == levels.group(2), switched
+    # the timeline is an interactive plotly figure: hovering an update's tick names its level, position and size
+    tip = wp.hover_plotly_point()
+    assert wp.screenshot("07-widget-hover.png").is_file()
+    assert re.search(r"\(C=\d+\).*stream position \d+.*\|Δθ\| = " + NUMBER, tip, re.S), tip
+    assert not [m for m in wp.console if m.startswith("pageerror")], wp.console
     assert re.search(pattern, switched).group(1) == re.search(pattern, after).group(1)   # the same stream
     assert not [m for m in wp.console if m.startswith("pageerror")], wp.console
 

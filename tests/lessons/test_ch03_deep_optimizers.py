@@ -18,6 +18,7 @@ from hope_lite import optim
 from hope_lite.lessons import figures as lessons_figures
 from hope_lite.lessons.ch03_deep_optimizers import experiments as ex
 from hope_lite.lessons.ch03_deep_optimizers import figures as viz
+from hope_lite.lessons.interactive import is_plotly
 
 from notebook_text import NotebookText  # noqa: E402
 
@@ -282,9 +283,15 @@ def test_bad_input_raises_value_error_naming_the_argument(call, match):
 
 
 def test_render_functions_return_figures(no_open_figures):
+    path = viz.render_landscape("momentum", 20)              # interactive: contours, floor, path, start, minimum, ψ
+    traj = ex.run_landscape("momentum", 20)
+    assert is_plotly(path) and [d.type for d in path.data] == ["contour", "scatter", "scatter", "scatter", "scatter",
+                                                               "scatter"]
+    assert np.allclose(path.data[2].x, traj.points[:, 0]) and np.allclose(path.data[5].y, traj.losses)
+    assert [int(c[0]) for c in path.data[2].customdata] == list(range(len(traj.points)))     # hover: the step
+    diverged = viz.render_landscape("momentum", 400, lr=1.0)      # diverged: still a figure, and it says so
+    assert any("diverged after" in a.text for a in diverged.layout.annotations)
     figs = [
-        viz.render_landscape("momentum", 20),
-        viz.render_landscape("momentum", 400, lr=1.0),                    # diverged: still a figure
         viz.render_landscape_runs({n: ex.run_landscape(n, 15) for n in ("sgd", "delta")}),
         viz.render_newton_schulz(shapes=((8, 8), (8, 24)), max_steps=3, samples=1, spectrum_steps=2),
         viz.render_training_runs({n: ex.train_with(n, "mlp", 3) for n in ("sgd", "muon")}),
@@ -334,7 +341,7 @@ def test_landscape_explorer_driven_from_python(no_open_figures):
     assert no_open_figures()
 
 
-def test_figures_registered_and_the_explorer_preview_is_small(tmp_path):
+def test_figures_registered_and_the_explorer_preview_is_small(tmp_path, chromium):
     for name in ("03-landscape.png", "03-landscape-explorer.png", "03-newton-schulz.png", "03-training-mlp.png",
                  "03-training-recall.png", "03-m3-readings.png", "03-erase-sweep.png"):
         assert name in viz.FIGURES

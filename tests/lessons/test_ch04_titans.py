@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from hope_lite.lessons.ch04_titans import experiments as et
 from hope_lite.lessons.ch04_titans import figures as vt
+from hope_lite.lessons.interactive import PLOTLY_MIME, is_plotly
 from hope_lite.lessons.ch04_titans.experiments import make_needle_stream, make_shift_stream
 
 from notebook_text import NotebookText, default  # noqa: E402
@@ -100,8 +101,14 @@ def test_chunk_sweep_small():
 
 def test_figures_render(no_open_figures):
     run = et.shift_run(n_before=32, n_after=32)
-    figs = [vt.render_shift_run(run), vt.render_shift_run(run, panels=("errors",), title="t"),
-            vt.render_momentum_forgetting({0.0: 1.0, 0.5: 0.5}, {0.0: run}),
+    shift = vt.render_shift_run(run)                   # interactive: surprise trace, errors on A and B, the 0 line
+    assert is_plotly(shift) and [d.name for d in shift.data][1:] == ["error on rule A (fresh keys)",
+                                                                    "error on rule B (fresh keys)", "a memory that answers 0"]
+    assert np.allclose(np.asarray(shift.data[0].y, dtype=float), run["surprise"], equal_nan=True)
+    assert shift.layout.yaxis.type == "log" and f"{run['ratio']:.1f}×" in shift.layout.title.text
+    only = vt.render_shift_run(run, panels=("errors",), title="t")
+    assert len(only.data) == 3 and only.layout.title.text == "t"
+    figs = [vt.render_momentum_forgetting({0.0: 1.0, 0.5: 0.5}, {0.0: run}),
             vt.render_needle(np.full((2, 3), 0.5), checkpoints=(0, 1, 4), alphas=(0.0, 0.1)),
             vt.render_chunk_sweep(et.chunk_sweep((1, 2, 4), batch=1, tokens=16, repeats=1))]
     assert all(isinstance(f, Figure) for f in figs)
@@ -127,7 +134,7 @@ def test_explorer_driven_from_python():
     text = w.update()
     assert text == w.text and "α 0.020" in text
     assert w.output.outputs[0]["text"].startswith(text)
-    assert "image/png" in w.output.outputs[1]["data"]
+    assert PLOTLY_MIME in w.output.outputs[1]["data"]        # the interactive surprise trace
     w.theta.value, w.eta.value = 1.0, 0.95
     assert "DIVERGED" in w.update()
     with pytest.raises(ValueError):

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import torch
 
 from hope_lite.cms import ContinuumMemory
 from hope_lite.lessons.ch06_continuum_memory import experiments as ec
 from hope_lite.lessons.ch06_continuum_memory import figures as vc
+from hope_lite.lessons.interactive import is_plotly
 from hope_lite.levels import UpdateRecorder
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_continuum_memory.ipynb"
@@ -163,9 +165,18 @@ def test_update_grid_and_timeline_from_a_recorder(no_open_figures):
     assert np.flatnonzero(np.isfinite(grid[1])).tolist() == [15, 31, 47, 63]
     assert (grid[np.isfinite(grid)] > 0).all()
     fig = vc.render_token_timeline(run["recorder"], 64, names=run["names"], periods=(4, 16), switch=32)
-    assert len(fig.axes) == 3 and no_open_figures()           # heat map, magnitudes, colour bar
+    assert is_plotly(fig) and [d.type for d in fig.data] == ["heatmap", "scatter", "scatter"]  # heat map, 2 levels
+    heat = fig.data[0]
+    assert np.array_equal(np.isfinite(np.asarray(heat.z, dtype=float)), np.isfinite(grid[:2]))   # the recorded cells
+    assert list(fig.layout.yaxis.ticktext) == [f"{n.replace('.memory', '')} (C = {c})" for n, c in zip(names[:2], (4, 16))]
+    assert [a.text for a in fig.layout.annotations if a.text.endswith(("update", "updates"))] == ["16 updates",
+                                                                                                  "4 updates"]
     fig = vc.timeline_figure(run)                              # steps asked, clipped ones hollow, the clip line
-    assert len(fig.axes) == 3 and no_open_figures()
+    asked = fig.data[1]
+    assert list(asked.y) == pytest.approx(run["before_clip"][run["names"][0]].tolist())
+    hollow = np.asarray(asked.marker.color) == "white"
+    assert hollow.tolist() == run["clipped"][run["names"][0]].tolist()
+    assert any(d.name and d.name.startswith("clip η·max_update") for d in fig.data) == (run["clip_limit"] is not None)
     with pytest.raises(ValueError, match="before_clip"):
         vc.render_token_timeline(run["recorder"], 64, names=run["names"],
                                  before_clip={n: np.zeros(1) for n in run["names"]})
@@ -189,7 +200,7 @@ def test_forgetting_and_hope_figures(no_open_figures):
     hope = vc.hope_recorded_run(16)
     assert any(".cms." in lv.qualified_name for lv in hope["levels"])
     fig = vc.render_hope_timeline(hope)
-    assert fig.axes and no_open_figures()
+    assert is_plotly(fig) and len(fig.layout.yaxis.ticktext) == len(hope["levels"]) and no_open_figures()
     assert set(vc.FIGURES) == {"06-update-timeline.png", "06-explorer.png", "06-forgetting.png",
                                "06-hope-levels.png"}
 

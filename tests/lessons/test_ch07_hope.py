@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
+
 import torch
 
 from hope_lite.lessons.ch07_hope import experiments as eh
 from hope_lite.lessons.ch07_hope import figures as vh
+from hope_lite.lessons.interactive import is_plotly, mime_bundle
 from hope_lite.data import corpus_bytes
 from hope_lite.models import build_model
 from hope_lite.self_modifying import SelfModifyingTitans
@@ -213,17 +215,24 @@ def test_figures(no_open_figures):
     stream = eh.LevelStream(build_model("hope", "tiny"), TEXT[1][:129], 16)
     stream.read(3)
     fig = vh.render_level_stream(stream, tokens=128)
-    assert len(fig.axes) == 3 and no_open_figures()             # timeline, counts, colour bar
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert is_plotly(fig) and [d.type for d in fig.data] == ["scatter", "bar", "scatter"]   # ticks, counts, expected
+    labels = list(fig.layout.yaxis.ticktext)
     assert labels[:6] == ["b0 Titans memory (C=8)", "b0 Titans k (C=8)", "b0 Titans v (C=8)", "b0 Titans η (C=8)",
                           "b0 Titans α (C=8)", "b0 CMS 1 (C=4)"]
+    # one tick per recorded update, and its hover text names the level of its row
+    ticks = fig.data[0]
+    assert len(ticks.x) == sum(stream.counts()) == sum(fig.data[1].x)
+    assert all(labels[int(row)] == name for row, (name, _) in zip(ticks.y, ticks.customdata))
+    assert dict(zip(labels, fig.data[2].x)) == {f"{vh.level_label(n)} (C={lv.period})": e
+                                                for n, lv, e in zip(stream.names(), stream.levels, stream.expected())}
     one = vh.render_level_stream(stream, blocks=[1])
-    assert len(one.axes[0].get_yticks()) == 7 and no_open_figures()
-    # one block: rows without the block prefix, in the projector font (13 pt); every block: smaller
-    assert [t.get_text() for t in one.axes[0].get_yticklabels()][:2] == ["Titans memory (C=8)", "Titans k (C=8)"]
-    assert one.axes[0].get_yticklabels()[0].get_fontsize() == 13 and fig.axes[0].get_yticklabels()[0].get_fontsize() == 8
-    assert "of block 1" in one.axes[0].get_title(loc="left")
-    assert vh.render_level_stream(stream, blocks=[1], fontsize=20).axes[0].get_yticklabels()[0].get_fontsize() == 20
+    assert len(one.layout.yaxis.tickvals) == 7
+    # one block: rows without the block prefix, in the projector font (17 px); every block: smaller
+    assert list(one.layout.yaxis.ticktext)[:2] == ["Titans memory (C=8)", "Titans k (C=8)"]
+    assert one.layout.yaxis.tickfont.size == 17 and fig.layout.yaxis.tickfont.size == 11
+    assert "of block 1" in one.layout.annotations[0].text and "7 of 7 equal" in one.layout.annotations[1].text
+    assert vh.render_level_stream(stream, blocks=[1], fontsize=20).layout.yaxis.tickfont.size == 20
+    assert json.dumps(mime_bundle(one))                       # what an explorer shows: plain JSON
     with pytest.raises(ValueError, match="no levels"):
         vh.render_level_stream(stream, blocks=[5])
     empty = eh.LevelStream(build_model("transformer", "tiny"), TEXT[1][:64], 16)

@@ -1,4 +1,5 @@
-"""Figures of notebook 03 (deep optimizers): pure functions that return a matplotlib Figure.
+"""Figures of notebook 03 (deep optimizers): pure functions that return a matplotlib Figure, or a plotly one
+for a single optimizer's path on the landscape (:func:`render_landscape`: hover a step, zoom into the valley).
 
 The numbers come from :mod:`.experiments` and :mod:`.landscape` (one source of truth); these
 functions only draw them: the toy landscape with the optimizers' trajectories and delta momentum's erase
@@ -18,6 +19,7 @@ import torch
 
 from hope_lite.optim import newton_schulz
 
+from ..interactive import new_figure
 from ..plotting import finish, subplots
 from .experiments import TRAIN_OPTIMIZERS, m3_readings, ns_orthogonality_error, train_with
 from .landscape import (LANDSCAPE, LANDSCAPE_EXPLORER_DEFAULTS, LANDSCAPE_TOL, landscape, run_landscape,
@@ -67,41 +69,66 @@ def render_landscape(optimizer: str = "delta", steps: int = 400, *, trajectory: 
                      tol: float | None = None, **hparams: Any):
     """One optimizer on the toy landscape: its path on the contours and its loss per step (notebook 03, §8).
 
+    An interactive plotly figure (:mod:`hope_lite.lessons.interactive`): hover a point of the path
+    for its step, (r, θ) and ψ; drag to zoom into the valley, double-click to zoom back out.
     Runs :func:`.landscape.run_landscape` ``(optimizer, steps, **hparams)`` unless
     ``trajectory`` (its result) is given. The live explorer is :func:`.explorer.explore_landscape`;
     static preview ``figures/03-landscape-explorer.png``.
     """
+    import plotly.graph_objects as go
+
     tol = LANDSCAPE_TOL if tol is None else tol
     traj = run_landscape(optimizer, steps, **hparams) if trajectory is None else trajectory
     reached = steps_to_tolerance(traj, tol)
     color = OPTIMIZER_COLORS.get(traj.optimizer, "black")
-    fig, (ax, ax2) = subplots(10.0, 4.3, ncols=2, gridspec_kw={"width_ratios": [1.0, 1.15]})
-    fig.subplots_adjust(left=0.06, right=0.985, bottom=0.13, top=0.83, wspace=0.22)
-    _draw_landscape(ax, hparams.get("constants") if trajectory is None else None)
+    constants = (hparams.get("constants") if trajectory is None else None) or {}
+    view = _LANDSCAPE_VIEW
+    fig = new_figure(1000, 470, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.09,
+                     subplot_titles=("path on ψ(r, θ) (contours: log-spaced; dashed: valley floor)",
+                                     "ψ per step"))
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title=dict(text=f"{traj.optimizer}: {describe_hparams(traj.hparams)}<br>final ψ = "
+                                      f"{traj.final_loss:.2e};  {_steps_phrase(reached, tol)}", font_size=13, x=0.01),
+                      margin=dict(t=95), showlegend=False)
+    r = np.linspace(view[0], view[1], 160)
+    th = np.linspace(view[2], view[3], 160)
+    R, TH = np.meshgrid(r, th)
+    fig.add_trace(go.Contour(x=r, y=th, z=np.log10(landscape(R, TH, **constants) + 1e-12), showscale=False,
+                             contours=dict(coloring="lines", start=-1.5, end=2.5, size=0.5),
+                             colorscale=[[0, "#b3b3b3"], [1, "#b3b3b3"]], line=dict(width=0.8),
+                             hovertemplate="r %{x:.2f}, θ %{y:.2f}<br>log10 ψ = %{z:.2f}<extra></extra>"),
+                  row=1, col=1)
+    a, omega = constants.get("a", LANDSCAPE["a"]), constants.get("omega", LANDSCAPE["omega"])
+    fig.add_trace(go.Scatter(x=r, y=r + a * np.sin(omega * r), mode="lines", hoverinfo="skip",
+                             line=dict(color="#737373", width=1, dash="dash")), row=1, col=1)
     pts = traj.points
-    ax.plot(pts[:, 0], pts[:, 1], "-", color=color, lw=1.2, marker=".", ms=2.5)
-    ax.plot(pts[:1, 0], pts[:1, 1], "o", color=color, ms=6, mfc="white", mew=1.5)
-    ax.set_xlabel("r")
-    ax.set_ylabel("θ")
-    ax.set_title("path on ψ(r, θ) (contours: log-spaced; dashed: valley floor)", fontsize=9)
+    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines+markers", line=dict(color=color, width=1.5),
+                             marker=dict(size=4, color=color), customdata=np.stack(
+                                 [np.arange(len(pts)), traj.losses[:len(pts)]], axis=-1),
+                             hovertemplate="step %{customdata[0]}<br>r %{x:.4g}, θ %{y:.4g}<br>"
+                                           "ψ = %{customdata[1]:.3g}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=pts[:1, 0], y=pts[:1, 1], mode="markers", hovertemplate="start<extra></extra>",
+                             marker=dict(size=10, color="white", line=dict(color=color, width=2))), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", hovertemplate="the minimum ψ(0, 0) = 0<extra></extra>",
+                             marker=dict(symbol="star", size=15, color="black")), row=1, col=1)
+    fig.update_xaxes(range=[view[0], view[1]], title_text="r", constrain="domain", showgrid=False, row=1, col=1)
+    fig.update_yaxes(range=[view[2], view[3]], title_text="θ", scaleanchor="x", scaleratio=1, showgrid=False,
+                     row=1, col=1)
     t = np.arange(len(traj.losses))
-    ax2.semilogy(t, np.maximum(traj.losses, 1e-30), color=color, lw=1.6)
-    ax2.axhline(tol, color="0.3", ls="--", lw=1)
-    ax2.text(0.99, tol, f" tolerance {tol:g}", transform=ax2.get_yaxis_transform(), ha="right", va="bottom",
-             fontsize=8, color="0.3")
+    fig.add_trace(go.Scatter(x=t, y=np.maximum(traj.losses, 1e-30), mode="lines", line=dict(color=color, width=2),
+                             hovertemplate="step %{x}<br>ψ = %{y:.3g}<extra></extra>"), row=1, col=2)
+    fig.add_hline(y=tol, line=dict(color="#4d4d4d", dash="dash", width=1.2), row=1, col=2)
+    fig.add_annotation(x=1, xref="x2 domain", y=math.log10(tol), yref="y2", text=f"tolerance {tol:g}",  # log axis: log10
+                       showarrow=False, xanchor="right", yanchor="bottom", font=dict(size=11, color="#4d4d4d"))
     if reached is not None:
-        ax2.axvline(reached, color=color, ls=":", lw=1)
+        fig.add_vline(x=reached, line=dict(color=color, dash="dot", width=1.2), row=1, col=2)
     if traj.diverged:
-        ax2.text(0.5, 0.5, f"diverged after {len(traj.losses) - 1} steps: lower lr", transform=ax2.transAxes,
-                 ha="center", va="center", fontsize=12, color="#b2182b")
-    ax2.set_xlim(0, max(steps, 1))
-    ax2.set_ylim(1e-12, 1e3)
-    ax2.set_xlabel("step")
-    ax2.set_ylabel("ψ (log scale)")
-    ax2.grid(alpha=0.3, which="major")
-    fig.suptitle(f"{traj.optimizer}: {describe_hparams(traj.hparams)}\n"
-                 f"final ψ = {traj.final_loss:.2e};  {_steps_phrase(reached, tol)}", fontsize=10)
-    return finish(fig)
+        fig.add_annotation(x=0.5, y=0.5, xref="x2 domain", yref="y2 domain", showarrow=False,
+                           text=f"diverged after {len(traj.losses) - 1} steps: lower lr",
+                           font=dict(size=16, color="#b2182b"))
+    fig.update_xaxes(range=[0, max(steps, 1)], title_text="step", row=1, col=2)
+    fig.update_yaxes(type="log", range=[-12, 3], dtick=3, exponentformat="e", title_text="ψ (log scale)", row=1, col=2)
+    return fig
 
 
 def render_landscape_runs(trajectories: dict | None = None, *, steps: int = 400, tol: float | None = None):

@@ -3,7 +3,9 @@
 Pure figure functions: each takes the numbers of :mod:`.experiments` (or computes them with that
 module's defaults when called without), draws them and returns a
 :class:`matplotlib.figure.Figure` that is already closed in pyplot (display it with
-``display(fig)`` or as a cell's last value; save it with ``fig.savefig``).
+``display(fig)`` or as a cell's last value; save it with ``fig.savefig``), except
+:func:`render_shift_run`, whose surprise trace is an interactive plotly figure
+(:mod:`hope_lite.lessons.interactive`; shown the same way).
 
 ``FIGURES`` maps every static preview PNG that notebook 04 links (``figures/04-*.png``) to a
 zero-argument function that draws it.
@@ -15,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..interactive import new_figure
 from ..plotting import finish, subplots
 from .experiments import TITANS_EXPLORER_DEFAULTS, chunk_sweep, max_stable_theta, needle_curve, shift_run
 
@@ -37,47 +40,55 @@ def render_shift_run(run: dict | None = None, *, panels: Sequence[str] = ("surpr
                      title: str | None = None, **params: Any):
     """Surprise trace and memory errors of :func:`.experiments.shift_run` (notebook 04, §1-2, §6).
 
+    An interactive plotly figure (:mod:`hope_lite.lessons.interactive`): hover the trace for a
+    token's surprise, drag to zoom into the tokens around the shift, double-click to zoom back out.
     ``panels``: ``"surprise"`` (per-token |grad L| at the weights its gradient is taken at, log
     scale, the shift marked) and/or ``"errors"`` (the memory's mean error on fresh keys of rule A
     and rule B after every chunk). ``params`` go to ``shift_run`` when ``run`` is None.
-    Static preview of the explorer: ``figures/04-explorer.png``.
+    Static previews: ``figures/04-shift-surprise.png``, ``figures/04-explorer.png``.
     """
+    import plotly.graph_objects as go
+
     if run is None:
         run = shift_run(**params)
     panels = list(panels)
     if not panels or set(panels) - {"surprise", "errors"}:
         raise ValueError(f"panels must be a non-empty subset of ('surprise', 'errors'), got {panels!r}.")
-    fig, axes = subplots(8.0, 2.5 * len(panels) + 0.6, nrows=len(panels), sharex=True, squeeze=False)
-    axes = axes[:, 0]
     shift, T = run["shift"], len(run["surprise"])
-    for ax, panel in zip(axes, panels):
-        if panel == "surprise":
-            s = np.where(np.isfinite(run["surprise"]), run["surprise"], np.nan)
-            ax.plot(np.arange(T), s, color="#7570b3", lw=0.9)
-            ax.set_yscale("log")
-            ax.set_ylabel("surprise |∇ℓ|")
-        else:
-            for name, color in (("A", "#1b9e77"), ("B", "#d95f02")):
-                e = run["probe_errors"][name]
-                ax.plot(run["ends"], np.where(np.isfinite(e), e, np.nan), color=color, lw=1.4,
-                        label=f"error on rule {name} (fresh keys)")
-            ax.axhline(1.0, color="0.5", ls=":", lw=1, label="a memory that answers 0")
-            ax.set_ylabel("|M(k) − v|")
-            ax.set_ylim(0, 1.8)
-            ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
-        ax.axvline(shift, color="black", ls="--", lw=1)
-        ax.grid(alpha=0.3)
-    axes[0].text(shift, 1.0, " rule A → B", transform=axes[0].get_xaxis_transform(), va="top", fontsize=8)
-    axes[-1].set_xlabel("token t")
     ratio = run.get("ratio", float("nan"))
     if title is None:
         title = (f"{_describe(run['settings'])}: surprise ratio at the shift {ratio:.1f}×, "
                  f"error on B at the end {run['error_B']:.3f}")
         if run.get("diverged"):
             title = f"{_describe(run['settings'])}: the memory DIVERGED (lower θ, η or the chunk size)"
-    axes[0].set_title(title, fontsize=10)
-    fig.tight_layout()
-    return finish(fig)
+    n = len(panels)
+    fig = new_figure(900, 240 * n + 110, rows=n, shared_xaxes=True, vertical_spacing=0.1 if n > 1 else 0.0)
+    fig.update_layout(title=dict(text=title, font_size=14, x=0.01),
+                      legend=dict(orientation="h", x=1.0, xanchor="right", y=-60 / (240 * n + 110), yanchor="top"))
+    for row, panel in enumerate(panels, start=1):
+        if panel == "surprise":
+            s = np.where(np.isfinite(run["surprise"]), run["surprise"], np.nan)
+            fig.add_trace(go.Scatter(x=np.arange(T), y=s, mode="lines", line=dict(color="#7570b3", width=1.2),
+                                     name="surprise |∇ℓ| of each token", showlegend=False,
+                                     hovertemplate="token %{x}<br>surprise |∇ℓ| = %{y:.3g}<extra></extra>"),
+                          row=row, col=1)
+            fig.update_yaxes(type="log", dtick=1, minor=dict(showgrid=True), title_text="surprise |∇ℓ|", row=row, col=1)
+        else:
+            for name, color in (("A", "#1b9e77"), ("B", "#d95f02")):
+                e = np.asarray(run["probe_errors"][name], dtype=float)
+                fig.add_trace(go.Scatter(x=run["ends"], y=np.where(np.isfinite(e), e, np.nan), mode="lines",
+                                         line=dict(color=color, width=1.8), name=f"error on rule {name} (fresh keys)",
+                                         hovertemplate=f"after token %{{x}}<br>error on rule {name} = %{{y:.3f}}"
+                                                       f"<extra></extra>"), row=row, col=1)
+            fig.add_trace(go.Scatter(x=[0, T - 1], y=[1.0, 1.0], mode="lines", name="a memory that answers 0",
+                                     line=dict(color="#808080", dash="dot", width=1.2), hoverinfo="skip"),
+                          row=row, col=1)
+            fig.update_yaxes(range=[0, 1.8], title_text="|M(k) − v|", row=row, col=1)
+        fig.add_vline(x=shift, line=dict(color="black", dash="dash", width=1.2), row=row, col=1)
+    fig.add_annotation(x=shift, y=1.0, xref="x", yref="y domain", text=" rule A → B", showarrow=False,
+                       xanchor="left", yanchor="top", font_size=12)
+    fig.update_xaxes(range=[0, T - 1], row=n, col=1, title_text="token t")
+    return fig
 
 
 def render_momentum_forgetting(stability: dict[float, float] | None = None, traces: dict[float, dict] | None = None):

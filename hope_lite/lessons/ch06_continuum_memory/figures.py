@@ -1,14 +1,14 @@
-"""Figures of notebook 06 (Continuum Memory System): pure functions that return a matplotlib Figure.
+"""Figures of notebook 06 (Continuum Memory System): pure functions that return a matplotlib or a plotly Figure.
 
 Every figure is drawn from recorded or measured numbers: token timelines of the updates an
-:class:`~hope_lite.levels.UpdateRecorder` saw in a real forward pass (:func:`render_token_timeline`),
-forgetting curves from :func:`.experiments.forgetting_run`. Called without data, a ``render_*``
+:class:`~hope_lite.levels.UpdateRecorder` saw in a real forward pass (:func:`render_token_timeline`,
+an interactive plotly figure: :mod:`hope_lite.lessons.interactive`), forgetting curves from :func:`.experiments.forgetting_run`. Called without data, a ``render_*``
 runs the default experiment itself, so :data:`FIGURES` regenerates every static preview the
 notebook links::
 
     python -m hope_lite.lessons.figures --only 06-update-timeline.png
 
-Figures are closed in pyplot before they are returned (:mod:`hope_lite.lessons.plotting`).
+matplotlib figures are closed in pyplot before they are returned (:mod:`hope_lite.lessons.plotting`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import torch
 
 from hope_lite import UpdateRecorder, build_model, levels_of
 
-from ..plotting import finish, subplots, update_colormap
+from ..interactive import new_figure
+from ..plotting import finish, subplots
 from ..teaching import seeded
 from .experiments import CMS_TIMELINE_EXPLORER_DEFAULTS, forgetting_run, timeline_run
 
@@ -71,18 +72,20 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
                            clip_limit: float | None = None):
     """Which level updates at which token, and by how much: a heat map drawn from recorded events.
 
+    An interactive plotly figure (:mod:`hope_lite.lessons.interactive`): hover a cell or a marker
+    for its level, token and step; drag to zoom, double-click to zoom back out.
     Top: rows = levels (fastest on top), columns = tokens; a coloured cell is one recorded update,
     its colour the step taken |Δθ| (Frobenius norm over the level's weights, mean over the batch);
-    white = no update (the weights are frozen there). Bottom (``magnitudes=True``): each level's
-    steps against the token of the update. With ``before_clip`` ({name: η|g| per recorded update,
-    from :func:`.experiments.update_norms`}) the bottom panel shows the step each update **asked
-    for** before the clip instead, ``clipped`` ({name: bool per update}) draws the clipped ones
-    hollow, and ``clip_limit`` (η · max_update) is drawn as a dotted line: a clipped update took a
-    step of exactly that size. ``periods`` adds each level's declared period to its label;
-    ``switch`` marks a task switch with a dashed line.
+    white = no update (the weights are frozen there); each row's count of updates on its right.
+    Bottom (``magnitudes=True``): each level's steps against the token of the update. With
+    ``before_clip`` ({name: η|g| per recorded update, from :func:`.experiments.update_norms`}) the
+    bottom panel shows the step each update **asked for** before the clip instead, ``clipped``
+    ({name: bool per update}) draws the clipped ones hollow, and ``clip_limit`` (η · max_update)
+    is drawn as a dotted line: a clipped update took a step of exactly that size. ``periods`` adds
+    each level's declared period to its label; ``switch`` marks a task switch with a dashed line.
     Static previews: ``figures/06-update-timeline.png``, ``06-explorer.png``, ``06-hope-levels.png``.
     """
-    from matplotlib.colors import Normalize
+    import plotly.graph_objects as go
 
     names, grid = update_grid(recorder, tokens, names)
     if not names:
@@ -98,34 +101,41 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
             if got != count:
                 raise ValueError(f"before_clip[{name!r}] has {got} values for {count} recorded updates.")
     rows = len(names)
-    heat_h = 0.9 + 0.32 * rows
-    height = heat_h + (2.1 if magnitudes else 0.0) + 0.7
+    rows_label = [f"{lab}" + (f" (C = {p})" if periods is not None else "")
+                  for lab, p in zip(labels, periods if periods is not None else [None] * rows)]
+    heat_px, lower_px = 60 + 26 * rows, (230 if magnitudes else 0)
+    height = heat_px + lower_px + 150
+    title = title or "Recorded updates of every level (UpdateRecorder), fastest level on top"
     if magnitudes:
-        fig, (ax, ax2) = subplots(10.5, height, nrows=2, gridspec_kw={"height_ratios": [heat_h, 2.1]})
+        fig = new_figure(1000, height, rows=2, shared_xaxes=True, vertical_spacing=110 / height,
+                         row_heights=[heat_px, lower_px])
     else:
-        fig, ax = subplots(10.5, height)
-        ax2 = None
+        fig = new_figure(1000, height)
+    label_px = max(len(lab) for lab in rows_label) * 7 + 20
+    fig.update_layout(title=dict(text=title, font_size=14, x=0.01), margin=dict(l=label_px, r=175, t=60, b=50),
+                      legend=dict(orientation="h", x=0.5, xanchor="center", yanchor="bottom",    # above the lower panel
+                                  y=fig.layout.yaxis2.domain[1] + 0.005) if magnitudes else {})
     finite = grid[np.isfinite(grid)]
     vmax = float(finite.max()) if finite.size else 1.0
-    cmap = update_colormap()
-    image = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest", cmap=cmap,
-                      norm=Normalize(0.0, vmax if vmax > 0 else 1.0), extent=(-0.5, tokens - 0.5, rows - 0.5, -0.5))
-    ax.set_yticks(range(rows))
-    ax.set_yticklabels([f"{lab}" + (f"  (C = {p})" if periods is not None else "")
-                        for lab, p in zip(labels, periods if periods is not None else [None] * rows)], fontsize=8.5)
-    for r in range(rows):
-        ax.axhline(r + 0.5, color="0.85", lw=0.6)
-        ax.text(1.005, r, f"{counts[r]} update{'s' if counts[r] != 1 else ''}", transform=ax.get_yaxis_transform(),
-                va="center", ha="left", fontsize=8, color="0.2")
-    ax.set_xlim(-0.5, tokens - 0.5)
-    ax.set_xlabel("token t (a coloured cell: the level applied its accumulated chunk gradient at t)", fontsize=8.5)
+    fig.add_trace(go.Heatmap(
+        z=grid, x=np.arange(tokens), y=np.arange(rows), zmin=0.0, zmax=vmax if vmax > 0 else 1.0,
+        colorscale="Viridis", hoverongaps=False, xgap=0, ygap=1, showlegend=False,
+        customdata=np.repeat(np.array(rows_label, dtype=object)[:, None], tokens, axis=1),
+        colorbar=dict(title=dict(text="|Δθ|: step taken", side="right"), x=1.12, thickness=12,
+                      len=heat_px / height, y=1.0, yanchor="top"),
+        hovertemplate="%{customdata}<br>token %{x}<br>|Δθ| = %{z:.3g}<extra></extra>"),
+        **({"row": 1, "col": 1} if magnitudes else {}))
+    fig.update_yaxes(tickvals=list(range(rows)), ticktext=rows_label, range=[rows - 0.5, -0.5], showgrid=False,
+                     zeroline=False, tickfont_size=12, **({"row": 1, "col": 1} if magnitudes else {}))
+    for r in range(rows):                            # the count of updates, right of each row
+        fig.add_annotation(x=1.005, xref="paper", y=r, yref="y", xanchor="left", showarrow=False,
+                           text=f"{counts[r]} update{'s' if counts[r] != 1 else ''}", font=dict(size=11, color="#333"))
+    fig.update_xaxes(range=[-0.5, tokens - 0.5], **({"row": 1, "col": 1} if magnitudes else {}),
+                     **({} if magnitudes else {"title_text": "token t (a coloured cell: the level applied its "
+                                                             "accumulated chunk gradient at t)"}))
     if switch is not None:
-        ax.axvline(switch - 0.5, color="0.3", ls="--", lw=1)
-    bar = fig.colorbar(image, ax=ax, pad=0.1, fraction=0.025)
-    bar.set_label("|Δθ|: step taken", fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    ax.set_title(title or "Recorded updates of every level (UpdateRecorder), fastest level on top", fontsize=10)
-    if ax2 is not None:
+        fig.add_vline(x=switch - 0.5, line=dict(color="#4d4d4d", dash="dash", width=1.2))
+    if magnitudes:
         top = vmax
         for r, (lab, name) in enumerate(zip(labels, names)):
             t = np.flatnonzero(np.isfinite(grid[r]))
@@ -133,41 +143,42 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
                 continue
             color = LEVEL_PALETTE[r % len(LEVEL_PALETTE)]
             if before_clip is None:
-                ax2.plot(t, grid[r, t], "o-", ms=3, lw=1.2, color=color, label=lab)
+                fig.add_trace(go.Scatter(x=t, y=grid[r, t], mode="lines+markers", name=lab, line_color=color,
+                                         marker=dict(size=6, color=color), legendgroup=lab,
+                                         hovertemplate=f"{lab}<br>token %{{x}}<br>|Δθ| = %{{y:.3g}}<extra></extra>"),
+                              row=2, col=1)
                 continue
             asks = np.asarray(before_clip[name], dtype=float)
             cut = (np.zeros(t.size, bool) if clipped is None or name not in clipped
                    else np.asarray(clipped[name], dtype=bool))
             top = max(top, float(asks.max()))
-            ax2.plot(t, asks, "-", lw=1.2, color=color, label=lab)
-            ax2.plot(t[~cut], asks[~cut], "o", ms=3.5, color=color)
-            ax2.plot(t[cut], asks[cut], "o", ms=5, mfc="white", mec=color, mew=1.3)
+            fig.add_trace(go.Scatter(
+                x=t, y=asks, mode="lines+markers", name=lab, line=dict(color=color, width=1.5), legendgroup=lab,
+                marker=dict(size=np.where(cut, 9, 7), color=np.where(cut, "white", color),
+                            line=dict(color=color, width=np.where(cut, 1.8, 0))),
+                customdata=np.where(cut, "clipped: took η·max_update", "not clipped"),
+                hovertemplate=f"{lab}<br>token %{{x}}<br>η|g| asked = %{{y:.3g}}<br>%{{customdata}}<extra></extra>"),
+                row=2, col=1)
         if before_clip is not None:
             if clip_limit is not None:
-                ax2.axhline(clip_limit, color="0.25", ls=":", lw=1.2, label=f"clip η·max_update = {clip_limit:g}")
-                ax2.plot([], [], "o", ms=5, mfc="white", mec="0.3", mew=1.3, label="clipped: step taken = the clip")
-            ax2.set_ylabel("η|g| asked\n(before the clip)", fontsize=8.5)
+                fig.add_trace(go.Scatter(x=[-0.5, tokens - 0.5], y=[clip_limit, clip_limit], mode="lines",
+                                         name=f"clip η·max_update = {clip_limit:g}", hoverinfo="skip",
+                                         line=dict(color="#404040", dash="dot", width=1.5)), row=2, col=1)
+                fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="clipped: step taken = the clip",
+                                         marker=dict(size=9, color="white", line=dict(color="#4d4d4d", width=1.8))),
+                              row=2, col=1)
+            fig.update_yaxes(title_text="η|g| asked<br>(before the clip)", row=2, col=1)
         else:
-            ax2.set_ylabel("|Δθ| per update", fontsize=8.5)
-        top = 1.5 * top if top > 0 else 1.0           # head room for the legend
-        ax2.set_ylim(0, top)
+            fig.update_yaxes(title_text="|Δθ| per update", row=2, col=1)
+        top = 1.15 * top if top > 0 else 1.0
+        fig.update_yaxes(range=[0, top], title_font_size=12, row=2, col=1)
         if switch is not None:
-            ax2.axvline(switch - 0.5, color="0.3", ls="--", lw=1)
-            ax2.text(switch, 0.04 * top, " task switch", fontsize=8, va="bottom", color="0.3")
-        ax2.set_xlim(-0.5, tokens - 0.5)
-        ax2.set_xlabel("token t", fontsize=8.5)
-        ax2.grid(alpha=0.3)
-        if finite.size:
-            extra = 0 if before_clip is None or clip_limit is None else 2
-            ax2.legend(fontsize=7.5, ncol=min(rows + extra, 6), loc="upper center")
-        # keep both x axes aligned: give the lower panel the same right margin as the colour bar
-        pos, pos2 = ax.get_position(), ax2.get_position()
-        ax2.set_position([pos2.x0, pos2.y0, pos.width, pos2.height])
-    fig.subplots_adjust(left=0.2 if max(len(lab) for lab in labels) > 12 else 0.13, right=0.9, top=1 - 0.45 / height, bottom=0.55 / height, hspace=0.55)
-    if ax2 is not None:
-        pos, pos2 = ax.get_position(), ax2.get_position()
-        ax2.set_position([pos.x0, pos2.y0, pos.width, pos2.height])
-    return finish(fig)
+            fig.add_annotation(x=switch, y=0.04 * top, xref="x2", yref="y2", text="task switch", showarrow=False,
+                               xanchor="left", yanchor="bottom", font=dict(size=11, color="#4d4d4d"))
+        fig.update_xaxes(range=[-0.5, tokens - 0.5], title_text="token t (a coloured cell above: the level applied "
+                         "its accumulated chunk gradient at t)", title_font_size=12, showticklabels=True, row=2, col=1)
+        fig.update_xaxes(showticklabels=True, row=1, col=1)
+    return fig
 
 
 def timeline_figure(run: dict[str, Any], *, title: str | None = None):

@@ -1,15 +1,16 @@
-"""Figures of notebook 07 (HOPE): pure functions that return a matplotlib Figure.
+"""Figures of notebook 07 (HOPE): pure functions that return a matplotlib or (where hovering helps) a plotly Figure.
 
 * :func:`render_compare` draws a comparison summary (:func:`.experiments.compare`): training
   loss, validation loss along training, final validation perplexity per model and seed.
-* :func:`render_level_stream` draws a :class:`.level_stream.LevelStream`: which level of the
-  whole model updated at which token (from the UpdateRecorder), and the recorded number of
-  updates of each level against the number its declared period predicts.
+* :func:`render_level_stream` draws a :class:`.level_stream.LevelStream` as an interactive plotly
+  figure (:mod:`hope_lite.lessons.interactive`): which level of the whole model updated at which
+  token (from the UpdateRecorder), and the recorded number of updates of each level against the
+  number its declared period predicts.
 
 :data:`FIGURES` regenerates the static previews the notebook links (``python -m
 hope_lite.lessons.figures --only 07-compare.png``). ``07-compare.png`` is drawn from the committed
 ``results/07-compare.json``; without it, from a quick tiny-preset run, and its title says so.
-Figures are closed in pyplot before they are returned (:mod:`hope_lite.lessons.plotting`).
+matplotlib figures are closed in pyplot before they are returned (:mod:`hope_lite.lessons.plotting`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import numpy as np
 from hope_lite import build_model
 from hope_lite.data import corpus_bytes
 
-from ..plotting import finish, subplots, update_colormap
+from ..interactive import new_figure
+from ..plotting import finish, subplots
 from ..teaching import seeded
 from .experiments import LABELS, RESULTS, compare, load_results, locate
 from .level_stream import LevelStream
@@ -127,19 +129,21 @@ def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Seque
                         title: str | None = None, fontsize: float | None = None):
     """Which level updated at which token, and recorded vs predicted update counts, for a LevelStream.
 
+    An interactive plotly figure (:mod:`..interactive`): hover a tick for its level, stream
+    position and |Δθ|; drag to zoom into a stretch of tokens, double-click to zoom back out.
     Left: rows = the model's token-clock levels (grouped by block: the self-modifying Titans
     memories memory, k, v, η, α, then the CMS levels, fastest first; a dashed line between the two
     groups, a solid one between blocks), columns = stream positions up to ``tokens`` (default: what
-    was read); a coloured tick is one recorded update, its colour |Δθ| (log scale); dotted lines
-    mark where each call of ``stream.chunk`` tokens ended. Right: recorded updates per level (bars)
-    and ``position // period`` (black ticks). ``blocks`` keeps only those blocks (one block: its
-    rows are labelled without the block prefix, the title names it).
+    was read); a coloured tick is one recorded update, its colour log10 |Δθ|; dotted lines mark
+    where each call of ``stream.chunk`` tokens ended. Right: recorded updates per level (bars) and
+    ``position // period`` (black ticks). ``blocks`` keeps only those blocks (one block: its rows
+    are labelled without the block prefix, the title names it).
 
-    ``fontsize``: the labels' size in points; rows grow with it. Default: 13 for up to 12 rows (one
-    block, readable on a projector: the explorer's default view), 8 above (every block at once).
+    ``fontsize``: the row labels' size in pixels; rows grow with it. Default: 17 for up to 12 rows
+    (one block, readable on a projector: the explorer's default view), 11 above (every block).
     Static preview ``figures/07-levels.png``.
     """
-    from matplotlib.colors import LogNorm
+    import plotly.graph_objects as go
 
     names, periods = stream.names(), [lv.period for lv in stream.levels]
     if not names:
@@ -153,12 +157,15 @@ def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Seque
             raise ValueError(f"no levels in blocks {list(blocks)}.")
     span = max(int(tokens if tokens is not None else stream.position), 1)
     rows = len(order)
-    size = float(fontsize) if fontsize is not None else (13.0 if rows <= 12 else 8.0)
-    row_inches = 0.032 * size + 0.06                       # 13 pt: 0.48 in per row; 8 pt: 0.32 in
-    top, bottom = 0.25 + 0.04 * size, 0.2 + 0.045 * size    # title and x label, in inches
-    height = rows * row_inches + top + bottom
-    width = 9.0 + 0.35 * size
-    fig, (ax, ax2) = subplots(width, height, ncols=2, gridspec_kw={"width_ratios": [3.0, 1.0]})
+    size = float(fontsize) if fontsize is not None else (17.0 if rows <= 12 else 11.0)
+    row_px = int(2.2 * size + 6)                       # 17 px labels: 43 px per row; 11 px: 30 px
+    one_block = len({names[i].split(".")[1] for i in order if names[i].startswith("blocks.")}) == 1
+    labels = []
+    for i in order:
+        label = level_label(names[i])
+        if one_block and label.startswith("b"):
+            label = label.split(" ", 1)[1]
+        labels.append(f"{label} (C={periods[i]})")
     ts, ys, ms = [], [], []
     for row, i in enumerate(order):
         ev = stream.recorder.events.get(names[i])
@@ -172,66 +179,59 @@ def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Seque
         ys.append(np.full(int(keep.sum()), row))
         ms.append(np.maximum(m[keep], 1e-12))
     t, y, m = (np.concatenate(a) if a else np.zeros(0) for a in (ts, ys, ms))
-    if m.size:
-        lo, hi = float(m.min()), float(m.max())
-        norm = LogNorm(lo, hi if hi > lo else lo * 10)
-    else:
-        norm = LogNorm(1e-3, 1.0)
-    # one vertical tick per recorded update (a marker, so that even 1 token of 1024 stays visible)
-    row_points = 72 * row_inches * 0.8
-    image = ax.scatter(t, y, c=m, cmap=update_colormap(), norm=norm, marker="|", s=row_points ** 2,
-                       linewidths=2.0 if size < 10 else 2.6)
-    ax.set_ylim(rows - 0.5, -0.5)
-    one_block = len({names[i].split(".")[1] for i in order if names[i].startswith("blocks.")}) == 1
-    labels = []
-    for i in order:
-        label = level_label(names[i])
-        if one_block and label.startswith("b"):
-            label = label.split(" ", 1)[1]
-        labels.append(f"{label} (C={periods[i]})")
-    ax.set_yticks(range(rows))
-    ax.set_yticklabels(labels, fontsize=size)
+    logs = np.log10(m) if m.size else np.zeros(0)
+    low, high = (float(logs.min()), float(logs.max())) if logs.size else (-3.0, 0.0)
+    high = high if high > low else low + 1.0
+    ticks = list(range(math.ceil(low), math.floor(high) + 1)) or [round(low, 1)]
+    rec = np.array([counts[i] for i in order])
+    exp = np.array([expected[i] for i in order])
+    ok = int((rec == exp).sum())
+    if title is None:
+        shown = f" of block {names[order[0]].split('.')[1]}" if one_block and blocks is not None else ""
+        title = f"recorded updates of every in-context level{shown} after {stream.position} tokens"
+    label_px = int(max(len(label) for label in labels) * size * 0.6) + 20
+    fig = new_figure(int(870 + 10 * size), rows * row_px + 150, cols=2, shared_yaxes=True, column_widths=[0.8, 0.2],
+                     horizontal_spacing=0.035,
+                     subplot_titles=(title, f"bars: recorded, |: position // C<br>{ok} of {rows} equal"))
+    fig.update_layout(margin=dict(l=label_px, r=90, t=95, b=60), showlegend=False)
+    fig.update_annotations(font_size=size - 1)         # the two panel titles
+    fig.layout.annotations[0].update(x=0, xanchor="left")
+    fig.add_trace(go.Scatter(
+        x=t, y=y, mode="markers", name="updates",
+        marker=dict(symbol="line-ns-open", size=row_px * 0.8, line=dict(width=2.5 if size < 14 else 3.0), color=logs,
+                    colorscale="Viridis", cmin=low, cmax=high,
+                    colorbar=dict(title=dict(text="|Δθ|", side="top"), x=1.0, xpad=12, thickness=14, len=1.0, tickvals=ticks, ticktext=[f"1e{k}" for k in ticks])),
+        customdata=np.stack([np.array(labels, dtype=object)[y.astype(int)] if y.size else np.zeros(0, object),
+                             m], axis=-1) if y.size else None,
+        hovertemplate="%{customdata[0]}<br>stream position %{x}<br>|Δθ| = %{customdata[1]:.3g}<extra></extra>"),
+        row=1, col=1)
     previous = None
     for row, i in enumerate(order):
         block = names[i].split(".")[1] if names[i].startswith("blocks.") else None
         group = (block, ".cms." in names[i])
         if previous is not None and block != previous[0]:
-            ax.axhline(row - 0.5, color="0.3", lw=1.2)
+            fig.add_hline(y=row - 0.5, line=dict(color="#4d4d4d", width=1.5), row=1, col="all")
         elif previous is not None and group != previous:
-            ax.axhline(row - 0.5, color="0.5", lw=0.9, ls="--")
+            fig.add_hline(y=row - 0.5, line=dict(color="#808080", width=1.2, dash="dash"), row=1, col="all")
         previous = group
     for end in stream.calls:
         if end < span:
-            ax.axvline(end - 0.5, color="0.55", lw=0.8, ls=":")
-    ax.set_xlim(-0.5, span - 0.5)
-    ax.grid(axis="x", alpha=0.2)
-    ax.tick_params(axis="x", labelsize=size - 1)
-    ax.set_xlabel(f"stream position (token); dotted: the end of each call of {stream.chunk} tokens", fontsize=size - 1)
-    bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.025)
-    bar.set_label("|Δθ| (log scale)", fontsize=size - 2)
-    bar.ax.tick_params(labelsize=size - 3)
-    if title is None:
-        shown = f" of block {names[order[0]].split('.')[1]}" if one_block and blocks is not None else ""
-        title = f"recorded updates of every in-context level{shown} after {stream.position} tokens"
-    ax.set_title(title, fontsize=size, loc="left")
-    y = np.arange(rows)
-    rec = np.array([counts[i] for i in order])
-    exp = np.array([expected[i] for i in order])
-    ax2.barh(y, rec, 0.7, color=["#d95f02" if ".cms." in names[i] else "#7570b3" for i in order], alpha=0.8)
-    ax2.plot(exp, y, "|", color="k", ms=row_points * 0.9, mew=2.0)
-    ax2.set_ylim(rows - 0.5, -0.5)
-    ax2.set_yticks(range(rows))
-    ax2.set_yticklabels([])
-    ax2.tick_params(axis="x", labelsize=size - 1)
-    ax2.set_xlabel("updates", fontsize=size - 1)
-    ax2.set_xlim(0, max(1, int(max(rec.max(initial=0), exp.max(initial=0)) * 1.15) + 1))
-    ax2.grid(axis="x", alpha=0.3)
-    ok = int((rec == exp).sum())
-    ax2.set_title(f"bars: recorded, |: position // C\n{ok} of {rows} equal", fontsize=size - 1)
-    label_inches = max(len(label) for label in labels) * size * 0.58 / 72 + 0.3      # room for the row labels
-    fig.subplots_adjust(left=min(0.4, label_inches / width), right=0.985, top=1 - top / height,
-                        bottom=bottom / height, wspace=0.3)
-    return finish(fig)
+            fig.add_vline(x=end - 0.5, line=dict(color="#8c8c8c", width=1, dash="dot"), row=1, col=1)
+    colors = ["#d95f02" if ".cms." in names[i] else "#7570b3" for i in order]
+    fig.add_trace(go.Bar(x=rec, y=np.arange(rows), orientation="h", marker_color=colors, opacity=0.8, width=0.7,
+                         customdata=np.stack([np.array(labels, dtype=object), exp], axis=-1),
+                         hovertemplate="%{customdata[0]}<br>recorded %{x} updates<br>position // C = "
+                                       "%{customdata[1]}<extra></extra>"), row=1, col=2)
+    fig.add_trace(go.Scatter(x=exp, y=np.arange(rows), mode="markers", hoverinfo="skip",
+                             marker=dict(symbol="line-ns-open", size=row_px * 0.8, color="black",
+                                         line=dict(width=2.5, color="black"))), row=1, col=2)
+    fig.update_yaxes(tickvals=list(range(rows)), ticktext=labels, range=[rows - 0.5, -0.5], tickfont_size=size,
+                     showgrid=False, zeroline=False, row=1, col=1)
+    fig.update_xaxes(range=[-0.5, span - 0.5], title_text=f"stream position (token); dotted: the end of each call of "
+                     f"{stream.chunk} tokens", title_font_size=size - 2, tickfont_size=size - 2, row=1, col=1)
+    fig.update_xaxes(range=[0, max(1, int(max(rec.max(initial=0), exp.max(initial=0)) * 1.15) + 1)],
+                     title_text="updates", title_font_size=size - 2, tickfont_size=size - 2, row=1, col=2)
+    return fig
 
 
 def preview_stream(model: Any = None, *, preset: str = "small", tokens: int = 1024, chunk: int = 64,
