@@ -86,7 +86,7 @@ bench: $(STAMP)
 # Executes every notebook (papermill, classroom mode) and converts them; read it with
 # `python -m http.server -d book -b 127.0.0.1`. ARGS="--fast" for FAST mode.
 book: $(TEST_STAMP)
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) tools/book.py --out book $(ARGS)
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) tools/book.py --out book --record results/book.json $(ARGS)
 
 clean:
 	rm -rf test-artifacts .pytest_cache

@@ -474,3 +474,14 @@ def test_readme_runtime_claims_match_measurement():
     assert max(t["fast_s"] for t in times.values()) < 60
     assert max(t["classroom_s"] for t in times.values()) < 120
     assert set(times) == {p.name for p in NOTEBOOKS}, "re-measure: python -m hope_lite.lessons.timings"
+
+
+def test_readme_quotes_the_recorded_book_build():
+    """README's sentence on `make book` gives the numbers of results/book.json (tools/book.py --record)."""
+    record = json.loads((ROOT / "results" / "book.json").read_text())
+    assert record["mode"] == "classroom" and record["command"] == "make book"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sentence = (f"Measured once on the 2-core development CPU ({record['date']}, `results/book.json`): "
+                f"{record['seconds']:.0f} s to execute the series and build the book, {len(record['pages'])} pages "
+                f"(the index, nine chapters, the search) and {record['bytes'] / 1e6:.0f} MB")
+    assert sentence in " ".join(readme.split()), sentence

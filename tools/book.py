@@ -5,7 +5,8 @@
     python tools/book.py --out book --executed DIR  # no execution: the executed notebooks in DIR (NN_name.ipynb)
     python -m http.server -d book -b 127.0.0.1      # read it at http://127.0.0.1:8000
 
-``make book`` runs the first line. What it builds, all of it readable without a network:
+``make book`` runs the first line and records what it did in ``results/book.json`` (``--record``: pages, seconds,
+bytes, date), which the README quotes. What it builds, all of it readable without a network:
 
 * ``index.html`` (the index, chapter 00) and one page per chapter, ``NN_name.html``, converted by nbconvert's
   ``lab`` template, each with a bar on top: previous, index, next, search. Links between chapters point to
@@ -244,8 +245,10 @@ def build(out: Path, *, fast: bool = False, executed: Path | None = None, log=pr
     (out / "search.html").write_text(_SEARCH_PAGE.replace("NAV", search_nav), encoding="utf-8")
     summary = {"pages": [p["url"] for p in pages] + ["search.html"], "executed_seconds": seconds,
                "mode": "given" if executed is not None else ("FAST" if fast else "classroom"),
-               "seconds": round(time.perf_counter() - started, 1)}
-    log(f"{len(summary['pages'])} pages in {out} ({summary['mode']} notebooks), {summary['seconds']} s")
+               "seconds": round(time.perf_counter() - started, 1),
+               "bytes": sum(f.stat().st_size for f in out.rglob("*") if f.is_file())}
+    log(f"{len(summary['pages'])} pages in {out} ({summary['mode']} notebooks), {summary['bytes'] / 1e6:.1f} MB, "
+        f"{summary['seconds']} s")
     return summary
 
 
@@ -254,9 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "book")
     p.add_argument("--fast", action="store_true", help="execute in FAST mode instead of classroom mode")
     p.add_argument("--executed", type=Path, help="a folder of already executed notebooks: convert, do not execute")
+    p.add_argument("--record", type=Path, help="also write what the build did (pages, seconds, bytes, date) to this "
+                                                "JSON file, e.g. results/book.json, which the README quotes")
     args = p.parse_args(argv)
     try:
-        build(args.out, fast=args.fast, executed=args.executed)
+        summary = build(args.out, fast=args.fast, executed=args.executed)
+        if args.record:
+            summary["date"] = time.strftime("%Y-%m-%d")
+            summary["command"] = "make book"
+            args.record.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError, ImportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
