@@ -16,6 +16,7 @@ Modules (one concept each, one notebook each). Importing them needs torch and nu
     models          HopeLM, HOPE-attention, Transformer++, Titans LM with presets (notebooks 06-07)
     train           the trainer: checkpoints, exact resume, DDP; ``python -m hope_lite.train`` (notebook 07)
     bench           ``python -m hope_lite.bench`` (+ bench_models, bench_equivalence)
+    denormals       flush_denormals: treat denormal floats as zero (the memory models make them; they are slow)
 
 The teaching layer is the ``lessons`` subpackage: each chapter's experiments, figures and
 ipywidgets explorers, the FAST-mode and exercise helpers of the notebooks (``check``,
@@ -26,6 +27,7 @@ builds on the core; the core never imports it (tests/core/test_core_imports.py c
 from .cms import ContinuumMemory
 from .levels import Level, UpdateRecorder, levels_of
 from .deep_memory import TitansMemory
+from .denormals import flush_denormals
 from .layers import make_memory
 from .memory import DeltaRuleMemory, HebbianMemory
 from .models import build_model
@@ -37,5 +39,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Level", "UpdateRecorder", "levels_of",
     "HebbianMemory", "DeltaRuleMemory", "TitansMemory", "make_memory",
-    "TitansLayer", "SelfModifyingTitans", "ContinuumMemory", "build_model",
+    "TitansLayer", "SelfModifyingTitans", "ContinuumMemory", "build_model", "flush_denormals",
 ]

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import optim
+from .denormals import flush_denormals
 from .layers import MemoryBlock
 from .models import MODELS, PRESETS
 from .self_modifying import SelfModifyingTitans
@@ -224,7 +225,7 @@ def optimizer_report(device: str, min_time: float, train_batch: int) -> None:
     matmul_rate = 2 * 1024 ** 3 / _median_seconds(lambda: a @ a, device, min_time)
     ns_flops = sum(newton_schulz_flops(tuple(p.shape)) for p in model.parameters() if p.dim() == 2)
     print(f"optimizers on an MLP with {n_params:,} parameters (512-1024-512), device={device}, "
-          f"torch={torch.__version__}, threads={torch.get_num_threads()}; median of repeated runs")
+          f"torch={torch.__version__}, threads={torch.get_num_threads()} {denormals_note()}; median of repeated runs")
     print(f"step = optimizer.step() alone; train = forward + backward + step on a batch of {train_batch} rows")
     print(f"{'optimizer':<30}{'step ms':>9}{'x AdamW':>9}{'train ms':>10}{'x AdamW':>9}")
     for name in OPTIMIZER_CASES:
@@ -258,7 +259,7 @@ def sweep_report(args: argparse.Namespace) -> int:
         return run_in_subprocess(case, argparse.Namespace(**{**vars(args), **override}))
     sdpa = run("sdpa").tokens_per_s
     print(f"chunk-size sweep, forward+backward, B={args.batch} T={args.tokens} width={args.width} "
-          f"heads={args.heads} device={args.device} torch={torch.__version__} threads={torch.get_num_threads()}")
+          f"heads={args.heads} device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} {denormals_note()}")
     print(f"sdpa block: {sdpa:.0f} tokens/s")
     print(f"{'layer':<22}{'C':>5}{'C_proj':>8}{'tokens/s':>11}{'ms/iter':>10}{'peak MB':>10}{'x SDPA':>9}")
     rows = [("titans-layer/chunked", C, None) for C in SWEEP_TITANS]
@@ -270,6 +271,14 @@ def sweep_report(args: argparse.Namespace) -> int:
     return 0
 
 
+_FLUSHED: bool | None = None      # set by main(): were denormal floats flushed to zero in this process?
+
+
+def denormals_note() -> str:
+    """How this process treats denormal floats, for the tables' header lines."""
+    return {True: "denormals=flushed", False: "denormals=kept (IEEE)", None: "denormals=as torch set them"}[_FLUSHED]
+
+
 def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, "-m", "hope_lite.bench", "--one-case", case, "--batch", str(args.batch),
            "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
@@ -277,6 +286,8 @@ def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
            "--device", args.device, "--min-time", str(args.min_time)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if args.keep_denormals:
+        cmd += ["--keep-denormals"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark case {case} failed:\n{out.stderr}")
@@ -323,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compile-models", nargs="+", default=list(MODELS), help="models for --compile (default all four)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads in every timed process (default: torch's own choice)")
+    p.add_argument("--keep-denormals", action="store_true",
+                   help="leave denormal floats to the CPU (IEEE) instead of flushing them to zero (hope_lite.denormals)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     p.add_argument("--one-model", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -340,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             p.error("--threads must be >= 1")
         torch.set_num_threads(args.threads)
+    global _FLUSHED
+    _FLUSHED = False if args.keep_denormals else flush_denormals()   # before the first parallel operation:
+    # torch's worker threads inherit the flag from this thread (hope_lite.denormals)
     bad_models = [m for m in args.compile_models if m not in MODELS]
     if bad_models:
         p.error(f"--compile-models: unknown model(s) {bad_models}; choose from {MODELS}")
@@ -394,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row))
         return 0
     print(f"forward+backward, B={args.batch} T={args.tokens} width={args.width} heads={args.heads} "
-          f"chunk={args.chunk_size} device={args.device} torch={torch.__version__} threads={torch.get_num_threads()}")
+          f"chunk={args.chunk_size} device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} {denormals_note()}")
     print(f"{'case':<20}{'tokens/s':>12}{'ms/iter':>10}{'peak MB':>10}{'x SDPA':>9}{'x ref':>9}")
     for c, r in results.items():
         ref = results.get(c.replace("chunked", "reference")) if c.endswith("/chunked") else None

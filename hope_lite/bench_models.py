@@ -65,6 +65,8 @@ def _run_subprocess(model: str, T: int, args: argparse.Namespace, compile: bool)
            "--min-time", str(args.min_time)] + (["--bf16"] if args.bf16 else []) + (["--compile"] if compile else [])
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if args.keep_denormals:
+        cmd += ["--keep-denormals"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"model case {model} T={T}{' compiled' if compile else ''} failed:\n{out.stderr}")
@@ -75,7 +77,7 @@ def _header(args: argparse.Namespace, what: str) -> str:
     threads = args.threads or torch.get_num_threads()
     return (f"{what}, forward+backward (next-byte loss), preset={args.preset}, B={args.model_batch}, "
             f"device={args.device}{', bf16 autocast' if args.bf16 else ''}, torch={torch.__version__}, "
-            f"threads={threads}")
+            f"threads={threads}, {'denormals=kept (IEEE)' if args.keep_denormals else 'denormals=flushed'}")
 
 
 def model_report(args: argparse.Namespace) -> int:

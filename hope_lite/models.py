@@ -398,6 +398,11 @@ def build_model(model: str, preset: str = "small", *, device: Any = None, dtype:
 
     bf16 training is a matter of running the forward under ``torch.autocast(device_type, torch.bfloat16)``
     (the trainer's ``--bf16``); the memories' chunk arithmetic then runs in bf16 on CUDA.
+
+    On a CPU, call :func:`hope_lite.flush_denormals` once at the start of a script, before the first torch
+    operation: the memory models' backward passes make denormal floats, which some CPUs compute 10-100x
+    slower, and the flag reaches torch's worker threads only if it is set before they start
+    (:mod:`hope_lite.denormals`). The trainer, the benchmark and the notebooks do it themselves.
     """
     cfg = preset_config(model, preset, **overrides)
     net = LanguageModel(model, cfg)

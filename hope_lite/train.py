@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .checks import NonFiniteError
+from .denormals import flush_denormals
 from .data import CORPORA, corpus_bytes, load_corpus
 from .models import MODELS, PRESETS, LanguageModel, build_model, preset_config
 from .run_dir import (CHECKSUM_SUFFIX, MetricsLog, RunDirError, RunLock, atomic_write, describe_os_error,
@@ -605,6 +606,7 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    flush_denormals()        # first: torch's worker threads, created by the first parallel operation, inherit it
     p = argparse.ArgumentParser(prog="python -m hope_lite.train", description=__doc__.split("\n\n")[0])
     defaults = TrainConfig()
     p.add_argument("--model", default=defaults.model, help=f"one of {MODELS}")

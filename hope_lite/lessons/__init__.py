@@ -23,9 +23,16 @@ ipywidgets explorers.
                 one package per notebook, with the modules it needs of ``experiments``
                 (the numbers), ``figures`` (draws them) and ``explorer`` (the widget)
 
-A notebook starts with ``from hope_lite.lessons import check, fast_mode, pick, seed_everything``.
+A notebook starts with ``from hope_lite.lessons import check, fast_mode, pick, seed_everything``; importing the
+package flushes denormal floats to zero on the CPU (:mod:`hope_lite.denormals`).
 """
 
+from hope_lite.denormals import flush_denormals
+
 from .teaching import check, expect, fast_mode, pick, pick_device, seed_everything, seeded, strict_checks
+
+# Every notebook imports this package in its setup cell, before its first torch operation, so that torch's
+# worker threads inherit the flag: the memory models' backward passes make denormal floats (hope_lite.denormals).
+flush_denormals()
 
 __all__ = ["check", "expect", "fast_mode", "pick", "pick_device", "seed_everything", "seeded", "strict_checks"]

@@ -93,3 +93,18 @@ def test_pick_device():
         assert pick_device("cuda:0") == "cuda:0"
         with pytest.raises(ValueError, match="numbered from 0"):
             pick_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_importing_the_lessons_flushes_denormals():
+    """Every notebook's setup cell imports hope_lite.lessons before its first torch operation: that sets the flag."""
+    import subprocess
+    import sys
+
+    code = ("import torch; import hope_lite.lessons; "
+            "print((torch.tensor([1e-30]) * torch.tensor([1e-10])).item())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    import torch
+
+    if torch.set_flush_denormal(True):              # this CPU can flush (pytest already imported the lessons)
+        assert float(done.stdout.strip()) == 0.0
