@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import optim
-from .denormals import flush_denormals
+from .denormals import flush_denormals, flushing
 from .layers import MemoryBlock
 from .models import MODELS, PRESETS
 from .self_modifying import SelfModifyingTitans
@@ -271,12 +271,9 @@ def sweep_report(args: argparse.Namespace) -> int:
     return 0
 
 
-_FLUSHED: bool | None = None      # set by main(): were denormal floats flushed to zero in this process?
-
-
 def denormals_note() -> str:
-    """How this process treats denormal floats, for the tables' header lines."""
-    return {True: "denormals=flushed", False: "denormals=kept (IEEE)", None: "denormals=as torch set them"}[_FLUSHED]
+    """How this thread treats denormal floats now, for the tables' header lines."""
+    return "denormals=flushed" if flushing() else "denormals=kept (IEEE)"
 
 
 def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
@@ -353,9 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             p.error("--threads must be >= 1")
         torch.set_num_threads(args.threads)
-    global _FLUSHED
-    _FLUSHED = False if args.keep_denormals else flush_denormals()   # before the first parallel operation:
-    # torch's worker threads inherit the flag from this thread (hope_lite.denormals)
+    if not args.keep_denormals:          # before the first parallel operation: torch's worker threads inherit it
+        flush_denormals()
     bad_models = [m for m in args.compile_models if m not in MODELS]
     if bad_models:
         p.error(f"--compile-models: unknown model(s) {bad_models}; choose from {MODELS}")

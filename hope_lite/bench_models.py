@@ -18,7 +18,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from .bench import MODEL_TOKENS, _timed
+from .bench import MODEL_TOKENS, _timed, denormals_note
 from .models import MODELS, build_model, count_parameters
 
 __all__ = ["MODEL_TOKENS", "run_model_case", "model_report", "compile_report"]
@@ -77,7 +77,7 @@ def _header(args: argparse.Namespace, what: str) -> str:
     threads = args.threads or torch.get_num_threads()
     return (f"{what}, forward+backward (next-byte loss), preset={args.preset}, B={args.model_batch}, "
             f"device={args.device}{', bf16 autocast' if args.bf16 else ''}, torch={torch.__version__}, "
-            f"threads={threads}, {'denormals=kept (IEEE)' if args.keep_denormals else 'denormals=flushed'}")
+            f"threads={threads}, {denormals_note()}")
 
 
 def model_report(args: argparse.Namespace) -> int:

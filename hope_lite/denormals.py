@@ -1,12 +1,12 @@
 """Denormal (subnormal) floats: why the memory models meet them, and how hope_lite keeps them out.
 
 A float32 below 1.2e-38 in magnitude (``torch.finfo(torch.float32).tiny``) is *denormal*: stored
-with fewer significant bits, and on x86 CPUs every arithmetic operation that reads or writes one
-takes a slow microcode path, 10-100x slower. The memory models make such numbers on their own:
+with fewer significant bits, and on many x86 CPUs every arithmetic operation that reads or writes one
+takes a slow microcode path, 10-100x slower (on the AMD EPYC of 2026-12-02, about 2x). The memory models make such numbers on their own:
 the gradient that flows back along the chain of memory states across chunks is multiplied by a
 retention factor per chunk, and the retention products exp(sum log a) decay geometrically, so
 values of 1e-19 ... 1e-33 appear, and a product of two of them is denormal. One batched matrix
-product that reads them took 6.5-9.7 ms instead of 0.27-0.77 ms here (issue 17).
+product that reads them took 6.5-9.7 ms instead of 0.27-0.77 ms on the CPU of issue 17's measurement.
 
 They carry nothing: a denormal is at least 1e-31 times smaller than any value of order one it is
 added to, far below float32's rounding (6e-8 relative). So the CPU is told to treat them as zero
@@ -34,7 +34,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-__all__ = ["flush_denormals", "denormal_count", "count_denormals"]
+__all__ = ["flush_denormals", "flushing", "denormal_count", "count_denormals"]
 
 
 def flush_denormals(on: bool = True) -> bool:
@@ -43,6 +43,11 @@ def flush_denormals(on: bool = True) -> bool:
     Returns whether the CPU supports it (x86 with SSE3; also ARM64). On a CPU without it nothing
     changes and the models are only slower on long sequences."""
     return bool(torch.set_flush_denormal(bool(on)))
+
+
+def flushing() -> bool:
+    """Whether this thread's CPU flushes denormals now (torch has no getter): a product that would be one, 1e-40."""
+    return (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() == 0.0
 
 
 def denormal_count(t: torch.Tensor) -> int:

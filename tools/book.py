@@ -11,9 +11,9 @@ bytes, date), which the README quotes. What it builds, all of it readable withou
 * ``index.html`` (the index, chapter 00) and one page per chapter, ``NN_name.html``, converted by nbconvert's
   ``lab`` template, each with a bar on top: previous, index, next, search. Links between chapters point to
   these pages; the "Open in Colab" and Binder badges still point online, to run a chapter.
-* interactive plotly figures (hover, zoom) where a notebook cell draws one, with ``plotly.min.js`` copied from the
-  installed plotly package (plotly's own HTML outputs, which would embed plotly.js once per notebook, are replaced
-  by a ``<div>`` each: :func:`hope_lite.lessons.interactive.div_html`);
+* interactive plotly figures (hover, zoom) where a notebook cell draws one: a ``<div>`` each
+  (:func:`hope_lite.lessons.interactive.div_html`), drawn by ``plotly.min.js`` copied from the installed plotly
+  package;
 * ``figures/``: the committed PNGs that the widgets' static previews show (a widget needs a kernel, so the page
   shows its preview); ``mathjax/tex-svg-full.js``: MathJax 3 (SVG output: no font files) from the
   ``sphinx-mathjax-offline`` package, for the equations. No script is loaded from a CDN: nbconvert's MathJax 2
@@ -97,24 +97,18 @@ def navigation_bar(notebook: str) -> str:
 
 
 def plotly_outputs(cell, prefix: str) -> int:
-    """Turn the cell's plotly outputs into ``<div>``s drawn by the book's plotly.js; drop plotly's loader outputs.
+    """Turn the cell's plotly outputs into ``<div>``s drawn by the book's plotly.js; how many there are.
 
-    In a kernel, plotly shows a figure as its JSON (``application/vnd.plotly.v1+json``, drawn by JupyterLab's
-    plotly extension) and an HTML version, and once per notebook an HTML output that embeds all of plotly.js
-    (4.6 MB). The page keeps the figure as one ``<div>`` and loads plotly.js once, from ``plotly.min.js``.
-    Returns how many figures the cell holds."""
-    kept, figures = [], 0
+    In a kernel, plotly shows a figure as its JSON only (``application/vnd.plotly.v1+json``, drawn by JupyterLab's
+    plotly extension), which nbconvert does not render: the page gets a ``<div>`` for it, drawn by the
+    ``plotly.min.js`` it loads once."""
+    figures = 0
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         if PLOTLY_MIME in data:
             figures += 1
             output["data"] = {"text/html": div_html(data[PLOTLY_MIME], f"{prefix}-{figures}")}
             output["metadata"] = {}
-        elif "window.PlotlyConfig" in str(data.get("text/html", "")):     # plotly's loader: the page has its own
-            continue
-        kept.append(output)
-    if "outputs" in cell:
-        cell.outputs = kept
     return figures
 
 

@@ -31,15 +31,21 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["PLOTLY_MIME", "CONFIG", "is_plotly", "new_figure", "figure_json", "mime_bundle", "div_html", "plotly_js",
-           "write_pngs"]
+__all__ = ["PLOTLY_MIME", "CONFIG", "CHROMIUM_ARGS", "chromium_path", "is_plotly", "new_figure", "figure_json",
+           "mime_bundle", "div_html", "plotly_js", "write_pngs"]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 #: the mode bar without the logo; hovering and zooming are plotly's defaults
 CONFIG = {"displaylogo": False}
 FONT = dict(family="DejaVu Sans, Arial, sans-serif", size=13, color="#222")
+#: how the previews' Chromium (and the real-browser tests') is started: headless, no network of its own
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def chromium_path() -> Path:
+    """Debian's ``/usr/bin/chromium``, or the executable that ``$HOPE_LITE_CHROMIUM`` names."""
+    return Path(os.environ.get("HOPE_LITE_CHROMIUM", "/usr/bin/chromium"))
 
 
 def is_plotly(fig: Any) -> bool:
@@ -107,7 +113,7 @@ def write_pngs(figures: Mapping[Path, Any], *, scale: float = 1.0, chromium: str
     ``Plotly.toImage`` draws at the figure's own width and height times ``scale``; the page has no
     network and no other content, so the same figure gives the same picture on the same Chromium.
     """
-    executable = Path(chromium or os.environ.get("HOPE_LITE_CHROMIUM", "/usr/bin/chromium"))
+    executable = Path(chromium) if chromium else chromium_path()
     if not executable.is_file():
         raise FileNotFoundError(f"no Chromium at {executable}: the plotly previews are drawn in a headless browser. "
                                 "Install Debian's chromium (`apt-get install chromium`) or set HOPE_LITE_CHROMIUM "

@@ -2,7 +2,8 @@
 
 Every figure of the lessons has two layers: a function that computes the numbers (the one
 source of truth that notebooks assert on and tests check) and a ``render_*`` function that
-draws them and returns a :class:`matplotlib.figure.Figure`. Render functions never call
+draws them and returns a :class:`matplotlib.figure.Figure` (or, where hovering helps, a plotly
+Figure: :mod:`.interactive`). Render functions never call
 ``plt.show()``. They build the figure through pyplot, so that a notebook backend sets up its
 display hooks, and close it before returning (:func:`finish`), so that nothing piles up in
 pyplot: show a figure with ``display(fig)`` or as the last value of a cell, save it with
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["subplots", "finish", "update_colormap"]
+__all__ = ["subplots", "finish"]
 
 
 def subplots(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs: Any):
@@ -32,10 +33,3 @@ def finish(fig):
 
     plt.close(fig)
     return fig
-
-
-def update_colormap():
-    """viridis for the size of an update, white where a level did not update (NaN or masked)."""
-    import matplotlib
-
-    return matplotlib.colormaps["viridis"].with_extremes(bad="white")

@@ -31,13 +31,11 @@ from pathlib import Path
 
 import pytest
 
+from hope_lite.lessons.interactive import CHROMIUM_ARGS, chromium_path
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = Path(os.environ.get("HOPE_LITE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+CHROMIUM = chromium_path()
 REQUIRE = os.environ.get("HOPE_LITE_REQUIRE_BROWSER", "0") not in ("", "0")
 
 # Slider handles of ipywidgets 8 (noUiSlider) and the text printed into ipywidgets.Output.

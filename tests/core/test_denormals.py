@@ -14,7 +14,7 @@ import textwrap
 import pytest
 import torch
 
-from hope_lite.denormals import count_denormals, denormal_count
+from hope_lite.denormals import count_denormals, denormal_count, flushing
 
 TINY32 = torch.finfo(torch.float32).tiny
 
@@ -30,11 +30,11 @@ def _run(code: str, timeout: int = 300) -> dict:
 def ieee():
     """IEEE denormals on this thread for the test (another test module may have imported hope_lite.lessons,
     which flushes them), the thread's flag restored afterwards."""
-    flushing = (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() == 0.0
+    before = flushing()
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU cannot flush denormals: nothing to switch")
     yield
-    torch.set_flush_denormal(flushing)
+    torch.set_flush_denormal(before)
 
 
 def test_denormal_count_and_the_counting_mode(ieee):

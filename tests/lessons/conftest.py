@@ -21,9 +21,10 @@ def chromium():
     """The Chromium that draws plotly previews (hope_lite.lessons.interactive.write_pngs); without it the test
     skips, or fails under HOPE_LITE_REQUIRE_BROWSER=1 (as in CI)."""
     import os
-    from pathlib import Path
 
-    path = Path(os.environ.get("HOPE_LITE_CHROMIUM", "/usr/bin/chromium"))
+    from hope_lite.lessons.interactive import chromium_path
+
+    path = chromium_path()
     if not path.is_file():
         if os.environ.get("HOPE_LITE_REQUIRE_BROWSER", "0") not in ("", "0"):
             pytest.fail(f"no Chromium at {path} to draw the plotly previews (apt-get install chromium).")

@@ -117,6 +117,7 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
                                   y=fig.layout.yaxis2.domain[1] + 0.005) if magnitudes else {})
     finite = grid[np.isfinite(grid)]
     vmax = float(finite.max()) if finite.size else 1.0
+    heat = {"row": 1, "col": 1} if magnitudes else {}      # the heat map's panel (the only one without magnitudes)
     fig.add_trace(go.Heatmap(
         z=grid, x=np.arange(tokens), y=np.arange(rows), zmin=0.0, zmax=vmax if vmax > 0 else 1.0,
         colorscale="Viridis", hoverongaps=False, xgap=0, ygap=1, showlegend=False,
@@ -124,13 +125,13 @@ def render_token_timeline(recorder: Any, tokens: int, *, names: Sequence[str] | 
         colorbar=dict(title=dict(text="|Δθ|: step taken", side="right"), x=1.12, thickness=12,
                       len=heat_px / height, y=1.0, yanchor="top"),
         hovertemplate="%{customdata}<br>token %{x}<br>|Δθ| = %{z:.3g}<extra></extra>"),
-        **({"row": 1, "col": 1} if magnitudes else {}))
+        **heat)
     fig.update_yaxes(tickvals=list(range(rows)), ticktext=rows_label, range=[rows - 0.5, -0.5], showgrid=False,
-                     zeroline=False, tickfont_size=12, **({"row": 1, "col": 1} if magnitudes else {}))
+                     zeroline=False, tickfont_size=12, **heat)
     for r in range(rows):                            # the count of updates, right of each row
         fig.add_annotation(x=1.005, xref="paper", y=r, yref="y", xanchor="left", showarrow=False,
                            text=f"{counts[r]} update{'s' if counts[r] != 1 else ''}", font=dict(size=11, color="#333"))
-    fig.update_xaxes(range=[-0.5, tokens - 0.5], **({"row": 1, "col": 1} if magnitudes else {}),
+    fig.update_xaxes(range=[-0.5, tokens - 0.5], **heat,
                      **({} if magnitudes else {"title_text": "token t (a coloured cell: the level applied its "
                                                              "accumulated chunk gradient at t)"}))
     if switch is not None:

@@ -201,8 +201,7 @@ def render_level_stream(stream: Any, *, tokens: int | None = None, blocks: Seque
         marker=dict(symbol="line-ns-open", size=row_px * 0.8, line=dict(width=2.5 if size < 14 else 3.0), color=logs,
                     colorscale="Viridis", cmin=low, cmax=high,
                     colorbar=dict(title=dict(text="|Δθ|", side="top"), x=1.0, xpad=12, thickness=14, len=1.0, tickvals=ticks, ticktext=[f"1e{k}" for k in ticks])),
-        customdata=np.stack([np.array(labels, dtype=object)[y.astype(int)] if y.size else np.zeros(0, object),
-                             m], axis=-1) if y.size else None,
+        customdata=np.stack([np.array(labels, dtype=object)[y.astype(int)], m], axis=-1) if y.size else None,
         hovertemplate="%{customdata[0]}<br>stream position %{x}<br>|Δθ| = %{customdata[1]:.3g}<extra></extra>"),
         row=1, col=1)
     previous = None
