@@ -5,6 +5,7 @@
 #                  papermill (FAST=True) and by nbval, and the real-browser widget tests
 #   make figures   regenerate the static preview PNGs in figures/ (plotly ones drawn in Debian's chromium)
 #   make bench     speed / memory benchmarks
+#   make bench-gpu the GPU measurements as one script under 10 minutes (results/bench-gpu.txt); ARGS="--device cpu": dry run
 #   make book      the series as a static, offline HTML book in book/ (every notebook executed, classroom mode)
 #   make test-browser   only the real-browser tests (screenshots in test-artifacts/browser/)
 #
@@ -41,10 +42,10 @@ NBVAL       ?= 1
 NBVAL_PATHS := $(if $(filter 1,$(NBVAL)),$(if $(wildcard notebooks/*.ipynb),notebooks,),)
 NBVAL_OPTS  := $(if $(filter 1,$(NBVAL)),--nbval-lax --nbval-current-env --nbval-cell-timeout=300,)
 
-.PHONY: help venv lab test test-browser figures bench book clean
+.PHONY: help venv lab test test-browser figures bench bench-gpu book clean
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +83,10 @@ figures: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(PY) -m hope_lite.bench $(ARGS)
+
+# pytest runs its CUDA tests, so the test packages are installed too
+bench-gpu: $(TEST_STAMP)
+	$(PY) -m hope_lite.bench_gpu $(ARGS)
 
 # Executes every notebook (papermill, classroom mode) and converts them; read it with
 # `python -m http.server -d book -b 127.0.0.1`. ARGS="--fast" for FAST mode.

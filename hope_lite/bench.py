@@ -13,14 +13,20 @@ times the four language models of :mod:`hope_lite.models` at one preset over seq
 ``--equivalence`` and ``--stability`` print no timings (``hope_lite.bench_equivalence``).
 
 Each case runs in a fresh subprocess so that its peak memory can be read honestly: on CUDA from
-``torch.cuda.max_memory_allocated``, on CPU as the growth of the process's peak resident set
-(``ru_maxrss``) during the timed runs over what it held before them.
+``torch.cuda.max_memory_allocated``; on CPU as the growth of the process's peak resident set
+(``ru_maxrss``) during one step, measured in a second subprocess in which glibc serves every block
+of 64 KB or more by its own ``mmap`` (``MALLOC_MMAP_THRESHOLD_``), so that freed tensors leave the
+process at once and the resident set follows the live tensors, as CUDA's number does. With glibc's
+defaults, blocks freed inside the heap stay resident and the peak of a model that allocates many
+mid-sized tensors reads up to several times higher (``peak_rss_mb`` of the timing process keeps
+that number); the timing itself runs with the defaults, since an ``mmap`` per block is slow.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -32,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import optim
+from .chunking import RECOMPUTE_FLAG
 from .denormals import flush_denormals, flushing
 from .layers import MemoryBlock
 from .models import MODELS, PRESETS
@@ -104,6 +111,7 @@ class Result:
     tokens_per_s: float
     peak_mem_mb: float
     iters: int
+    peak_rss_mb: float | None = None
 
 
 def build(case: str, width: int, heads: int, chunk_size: int, projection_chunk_size: int = 64) -> nn.Module:
@@ -276,19 +284,39 @@ def denormals_note() -> str:
     return "denormals=flushed" if flushing() else "denormals=kept (IEEE)"
 
 
+# the memory pass of a CPU case: every block of 64 KB or more its own mmap, returned to the system when freed
+MEMORY_PASS_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 * 1024)}
+
+
+def _json_of(cmd: list[str], what: str, env: dict | None = None) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measured_in_subprocesses(cmd: list[str], device: str, what: str, memory: bool = True) -> dict:
+    """Run a case's command (it prints one JSON row) for its timing and, on CPU, again for its peak memory.
+
+    The memory pass times one step only, with :data:`MEMORY_PASS_ENV` (see the module docstring);
+    its ``peak_mem_mb`` replaces the timing run's, which stays as ``peak_rss_mb``.
+    """
+    row = _json_of(cmd, what)
+    if memory and not device.startswith("cuda"):
+        once = [*cmd[:cmd.index("--min-time")], "--min-time", "0", *cmd[cmd.index("--min-time") + 2:]]
+        measured = _json_of(once, what + " (memory pass)", env={**os.environ, **MEMORY_PASS_ENV})
+        row["peak_rss_mb"], row["peak_mem_mb"] = row["peak_mem_mb"], measured["peak_mem_mb"]
+    return row
+
+
 def run_in_subprocess(case: str, args: argparse.Namespace) -> Result:
     cmd = [sys.executable, "-m", "hope_lite.bench", "--one-case", case, "--batch", str(args.batch),
            "--tokens", str(args.tokens), "--width", str(args.width), "--heads", str(args.heads),
            "--chunk-size", str(args.chunk_size), "--projection-chunk-size", str(args.projection_chunk_size),
-           "--device", args.device, "--min-time", str(args.min_time)]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
+           "--device", args.device, "--min-time", str(args.min_time), "--threads", str(args.threads)]
     if args.keep_denormals:
         cmd += ["--keep-denormals"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark case {case} failed:\n{out.stderr}")
-    return Result(**json.loads(out.stdout.strip().splitlines()[-1]))
+    return Result(**measured_in_subprocesses(cmd, args.device, f"benchmark case {case}"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,10 +357,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compile", action="store_true",
                    help="each model of --compile-models eager and under torch.compile, at the first --model-tokens")
     p.add_argument("--compile-models", nargs="+", default=list(MODELS), help="models for --compile (default all four)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch threads in every timed process (default: torch's own choice)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads in every timed process (default 1: small tensors run fastest and steadiest so)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="--models: run the whole interleaved sweep this many times, keep each case's best (default 3)")
+    p.add_argument("--recompute", choices=tuple(RECOMPUTE_FLAG), default="auto",
+                   help="--models / --compile: the models' recompute_chunks (activation checkpointing; default auto)")
+    p.add_argument("--save", metavar="FILE", help="--models: write the rows and the command as JSON")
+    p.add_argument("--figure", metavar="FILE", help="--models: draw tokens/s and peak memory against T (PNG)")
     p.add_argument("--keep-denormals", action="store_true",
                    help="leave denormal floats to the CPU (IEEE) instead of flushing them to zero (hope_lite.denormals)")
+    p.add_argument("--profile", action="store_true",
+                   help="torch.profiler of one forward+backward of each --profile-target at --batch, --tokens: "
+                        "operation counts, the share outside any operation, the top operations")
+    p.add_argument("--profile-target", nargs="+", default=["self-mod", "hope"],
+                   help=f"models {MODELS} or layers ('self-mod', 'titans-layer') for --profile (default self-mod hope)")
+    p.add_argument("--profile-top", type=int, default=12, help="operations listed by --profile (default 12)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     p.add_argument("--one-model", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -346,15 +386,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--preset must be one of {tuple(PRESETS)}, got {args.preset!r}")
     if any(T < 1 for T in args.model_tokens):
         p.error("--model-tokens must all be >= 1")
-    if args.threads is not None:
-        if args.threads < 1:
-            p.error("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    if args.threads < 1:
+        p.error("--threads must be >= 1")
+    if args.repeats < 1:
+        p.error("--repeats must be >= 1")
+    torch.set_num_threads(args.threads)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not args.keep_denormals:          # before the first parallel operation: torch's worker threads inherit it
         flush_denormals()
     bad_models = [m for m in args.compile_models if m not in MODELS]
     if bad_models:
         p.error(f"--compile-models: unknown model(s) {bad_models}; choose from {MODELS}")
+    bad_targets = [t for t in args.profile_target if t not in MODELS + ("self-mod", "titans-layer")]
+    if bad_targets:
+        p.error(f"--profile-target: unknown {bad_targets}; choose from {MODELS + ('self-mod', 'titans-layer')}")
     from .bench_equivalence import equivalence_report, gate_gradient_report, stability_report
     from .bench_models import compile_report, model_report, run_model_case
     if args.equivalence:
@@ -363,9 +408,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.gate_gradients:
         gate_gradient_report()
         return 0
+    if args.profile:
+        from .bench_profile import profile_report
+        return profile_report(args)
     if args.one_model:
         print(json.dumps(run_model_case(args.one_model, args.preset, args.batch, args.tokens, args.device,
-                                        args.min_time, args.bf16, compile=args.compile)))
+                                        args.min_time, args.bf16, compile=args.compile, recompute=args.recompute)))
         return 0
     if args.compile and not args.one_model:
         return compile_report(args)

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from torch.utils.checkpoint import checkpoint
+
 from .levels import active_recorder, record_update
 
 __all__ = ["chunk_sizes", "ChunkClock", "common_pieces", "UpdateLog", "weight_change", "decay_products",
-           "suffix_products",
-           "pad_to_chunks"]
+           "suffix_products", "pad_to_chunks", "run_piece", "recomputes", "recompute_setting",
+           "RECOMPUTE_FROM_TOKENS", "RECOMPUTE_FLAG"]
 
 
 def chunk_sizes(T: int, C: int, done: int = 0) -> list[int]:
@@ -135,3 +137,40 @@ def pad_to_chunks(C: int, *xs: Tensor, pad_values: tuple[float, ...]) -> list[Te
             x = torch.cat([x, filler], dim=1)
         out.append(x.reshape(x.shape[0], (T + pad) // C, C, *x.shape[2:]))     # not -1: ambiguous for 0 rows
     return out
+
+
+# recompute_chunks="auto" turns recomputation on for calls this long (tokens): measured on the small
+# models (README, "Training memory"), from here on it saves several times the memory for a modest time cost
+RECOMPUTE_FROM_TOKENS = 1024
+# the command-line words for the settings (the trainer's and the benchmark's --recompute)
+RECOMPUTE_FLAG = {"auto": "auto", "on": True, "off": False}
+
+
+def recompute_setting(value) -> bool | str:
+    """Check a ``recompute_chunks`` setting: True, False or "auto" (on for calls of RECOMPUTE_FROM_TOKENS or more)."""
+    if value is True or value is False or value == "auto":
+        return value
+    raise ValueError(f"recompute_chunks must be True, False or 'auto' (on from {RECOMPUTE_FROM_TOKENS} tokens), "
+                     f"got {value!r}.")
+
+
+def recomputes(setting: bool | str, tokens: int) -> bool:
+    """Whether a call of ``tokens`` tokens recomputes its pieces under ``setting`` (and autograd is recording)."""
+    on = setting is True or (setting == "auto" and tokens >= RECOMPUTE_FROM_TOKENS)
+    return on and torch.is_grad_enabled()
+
+
+def run_piece(fn, *args, recompute: bool = False):
+    """``fn(*args)``, one piece of a chunk loop; with ``recompute`` its activations are not kept for backward.
+
+    A chunked memory's backward pass needs every piece's intermediate tensors (decay matrices,
+    per-token gradient factors, reads): kept, they make training memory grow with T several times
+    faster than the layer's inputs do. With ``recompute`` (activation checkpointing), the backward
+    pass keeps only the piece's inputs (the anchor, the weights and the piece of the input
+    stream) and runs ``fn`` again to get the rest: about one more forward pass of the layer. The
+    numbers are the same. ``fn`` must have no side effects: the update log and the clocks stay
+    outside it.
+    """
+    if recompute and torch.is_grad_enabled():
+        return checkpoint(fn, *args, use_reentrant=False)
+    return fn(*args)

@@ -62,7 +62,7 @@ import torch
 from torch import Tensor, nn
 
 from . import checks
-from .chunking import ChunkClock, UpdateLog
+from .chunking import ChunkClock, UpdateLog, recomputes, run_piece
 from .deep_memory import autograd_inner_gradient, clip_gradients, mlp_forward, mlp_surprise_factors
 from .layers import check_input_matches, rms_norm
 from .levels import Level
@@ -196,6 +196,8 @@ class ContinuumMemory(nn.Module):
                                     for p, lr in zip(self.periods, learning_rates))
         # eq 74's aggregation: softmax weights over the levels, equal at initialisation
         self.mix = nn.Parameter(torch.zeros(len(self.periods))) if variant == "independent" else None
+        # activation checkpointing per chunk (hope_lite.chunking.run_piece): same numbers, less memory
+        self.recompute_chunks: bool | str = False
 
     def aggregate(self, x: Tensor, contributions: list[Tensor]) -> Tensor:
         """Eq 74, the independent CMS's output: ``x + sum_l softmax(mix)_l * MLP_l(x)``."""
@@ -233,12 +235,14 @@ class ContinuumMemory(nn.Module):
         """
         start, T = state.position, x.shape[1]
         levels, h, contributions = list(state.levels), x, []
+        recompute = recomputes(self.recompute_chunks, T)
         for i, block in enumerate(self.blocks):
             k, v = block.keys_values(x if self.variant == "independent" else h)        # (B, T, width)
             clock, log, st, outs = ChunkClock(block.period, start, start % block.period), UpdateLog(), levels[i], []
             sizes = clock.sizes(T)
             for kc, vc in zip(k.split(sizes, dim=1), v.split(sizes, dim=1)):
-                out, grads = block.read_and_gradient(st.weights, kc, vc)             # frozen inside the chunk
+                out, grads = run_piece(block.read_and_gradient, st.weights, kc, vc,   # frozen inside the chunk
+                                       recompute=recompute)
                 st = block.accumulate(st, grads)
                 outs.append(out)
                 if clock.tick(kc.shape[1]):                                          # eq 71 at the chunk's end
@@ -304,12 +308,14 @@ class ContinuumMemory(nn.Module):
         """
         clock = ChunkClock(tick, state.position, state.position % tick)
         levels, logs, outputs = list(state.levels), [UpdateLog() for _ in self.blocks], []
+        recompute = recomputes(self.recompute_chunks, x.shape[1])
         for xc in x.split(clock.sizes(x.shape[1]), dim=1):
             clock.tick(xc.shape[1])
             h, contributions = xc, []
             for i, block in enumerate(self.blocks):
                 k, v = block.keys_values(xc if self.variant == "independent" else h)
-                out, grads = block.read_and_gradient(levels[i].weights, k, v)       # frozen inside the chunk
+                out, grads = run_piece(block.read_and_gradient, levels[i].weights, k, v,   # frozen in the chunk
+                                       recompute=recompute)
                 levels[i] = block.accumulate(levels[i], grads)
                 if self.variant == "independent":
                     contributions.append(out)

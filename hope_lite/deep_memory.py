@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import checks
-from .chunking import ChunkClock, UpdateLog, decay_products, suffix_products, weight_change
+from .chunking import (ChunkClock, UpdateLog, decay_products, recompute_setting, recomputes, run_piece,
+                       suffix_products, weight_change)
 from .memory import AssociativeMemory, check_gate
 from .state import MemoryState, Shape
 
@@ -257,8 +258,11 @@ class TitansMemory(AssociativeMemory):
 
     def __init__(self, d_key: int, d_value: int, chunk_size: int = 16, *, depth: int = 2,
                  hidden: int | None = None, residual: bool | None = None,
-                 max_surprise: float | None = None, momentum: bool = True) -> None:
+                 max_surprise: float | None = None, momentum: bool = True,
+                 recompute_chunks: bool | str = False) -> None:
         super().__init__(d_key, d_value, chunk_size)
+        # activation checkpointing per piece (hope_lite.chunking.run_piece): same numbers, flat memory
+        self.recompute_chunks = recompute_setting(recompute_chunks)
         self.momentum = checks.boolean("momentum", momentum)
         if not momentum:        # the rule without S: one gradient step from the retained weights
             self.update_rule = "M_t = (1 - alpha_t) M_{t-1} - theta_t grad L(M_{t-1})"
@@ -341,6 +345,11 @@ class TitansMemory(AssociativeMemory):
     _recall = read            # M(z) reads any number of queries
 
     # -- chunked ----------------------------------------------------------------------------
+    def _piece(self, Qc, Kc, Vc, theta, alpha, eta, weights, anchor, momentum):
+        """One piece of a chunk: its reads, and the weights and momentum after it (Titans' rule, unrolled)."""
+        return unrolled_chunk(Qc, Kc, Vc, theta, 1 - alpha, weights, anchor, residual=self.residual,
+                              momentum=eta, S0=momentum if self.momentum else None, max_surprise=self.max_surprise)
+
     def _chunked(self, q, k, v, g, st, C):
         weights, momentum, anchor = st.weights, st.momentum, st.anchor
         done = st.done
@@ -351,10 +360,10 @@ class TitansMemory(AssociativeMemory):
         sizes = clock.sizes(q.shape[1])
         etas = g["eta"].split(sizes, dim=1) if self.momentum else [None] * len(sizes)   # None: no momentum
         pieces = zip(*(x.split(sizes, dim=1) for x in (q, k, v, g["theta"], g["alpha"])), etas)
+        recompute = recomputes(self.recompute_chunks, q.shape[1])
         for Qc, Kc, Vc, theta, alpha, eta in pieces:
-            y, weights, S = unrolled_chunk(Qc, Kc, Vc, theta, 1 - alpha, weights, anchor, residual=self.residual,
-                                           momentum=eta, S0=momentum if self.momentum else None,
-                                           max_surprise=self.max_surprise)
+            y, weights, S = run_piece(self._piece, Qc, Kc, Vc, theta, alpha, eta, weights, anchor, momentum,
+                                      recompute=recompute)
             momentum = S if self.momentum else []
             ys.append(y)
             if clock.tick(Qc.shape[1]):          # chunk complete: its end state is the next anchor

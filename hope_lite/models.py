@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import checks
+from .chunking import recompute_setting
 from .cms import CMSState, ContinuumMemory
 from .layers import RMSNorm, width_per_head
 from .self_modifying import SelfModifyingTitans
@@ -45,7 +46,7 @@ from .state import MemoryState, Shape, check_state, state_dtype
 from .titans import TitansLayer
 
 __all__ = ["ModelConfig", "PRESETS", "MODELS", "SWITCHES_OF_MODEL", "LanguageModel", "KVCache", "BlockState", "build_model",
-           "count_parameters", "fields_read_by", "preset_config"]
+           "compile_model", "count_parameters", "fields_read_by", "preset_config"]
 
 MODELS = ("hope", "hope-attention", "transformer", "titans")
 
@@ -252,6 +253,29 @@ class LanguageModel(nn.Module):
         self.head = nn.Linear(cfg.width, cfg.vocab_size, bias=False)
         nn.init.normal_(self.embed.weight, std=0.02)
         nn.init.normal_(self.head.weight, std=0.02)
+        self.recompute_chunks = "auto"
+
+    @property
+    def recompute_chunks(self) -> bool | str:
+        """Whether the chunked memories recompute each piece in the backward pass (activation checkpointing).
+
+        ``"auto"`` (the default): for calls of :data:`~hope_lite.chunking.RECOMPUTE_FROM_TOKENS` tokens
+        or more, where the saving is large (README, "Training memory"); ``True`` / ``False``: always /
+        never. On, the training memory of the memory models (self-modifying Titans, Titans, the CMS)
+        grows with T about as slowly as their inputs do, for about one more forward pass of the
+        memories; every number stays the same. Setting it reaches every memory of the model.
+        """
+        settings = {m.recompute_chunks for m in self._chunked_memories()}
+        return settings.pop() if len(settings) == 1 else False
+
+    @recompute_chunks.setter
+    def recompute_chunks(self, setting: bool | str) -> None:
+        setting = recompute_setting(setting)
+        for module in self._chunked_memories():
+            module.recompute_chunks = setting
+
+    def _chunked_memories(self) -> list[nn.Module]:
+        return [m for m in self.blocks.modules() if hasattr(m, "recompute_chunks")]
 
     def forward(self, tokens: Tensor, *, state: list[BlockState] | None = None) -> tuple[Tensor, list[BlockState]]:
         """tokens (B, T) int64 -> logits (B, T, vocab) and the state after the last token."""
@@ -392,9 +416,27 @@ def _check_config(cfg: ModelConfig) -> None:
         checks.boolean(f"config field {name}", getattr(cfg, name))
 
 
+def compile_model(net: LanguageModel) -> nn.Module:
+    """``torch.compile`` where it pays on every model: the memories' chunk kernels, or the whole model.
+
+    A memory model's forward pass is a Python loop over chunks; compiled whole, the loop is unrolled
+    into one graph per sequence length, which takes many minutes to compile on a CPU at T = 1024. So
+    in ``hope`` and ``titans`` only the function of one chunk (``_piece``, the same code for every
+    chunk) is compiled, once per shape of a piece, and the loop, the projections and the CMS stay
+    eager (README, "torch.compile": speed-ups and compile times measured both ways). ``transformer`` and
+    ``hope-attention`` are compiled whole (returned wrapped). Numbers change by float rounding only.
+    """
+    pieces = [m for m in net.blocks.modules() if hasattr(m, "_piece")]
+    if not pieces:
+        return torch.compile(net)
+    for memory in pieces:   # an instance attribute shadows the method: this memory's calls go through the compiler
+        memory._piece = torch.compile(memory._piece)
+    return net
+
+
 def build_model(model: str, preset: str = "small", *, device: Any = None, dtype: torch.dtype | None = None,
                 compile: bool = False, **overrides: Any) -> LanguageModel:
-    """Build ``model`` (one of :data:`MODELS`) at ``preset``; ``compile=True`` wraps it in ``torch.compile``.
+    """Build ``model`` (one of :data:`MODELS`) at ``preset``; ``compile=True`` compiles it (:func:`compile_model`).
 
     bf16 training is a matter of running the forward under ``torch.autocast(device_type, torch.bfloat16)``
     (the trainer's ``--bf16``); the memories' chunk arithmetic then runs in bf16 on CUDA.
@@ -408,4 +450,4 @@ def build_model(model: str, preset: str = "small", *, device: Any = None, dtype:
     net = LanguageModel(model, cfg)
     if device is not None or dtype is not None:
         net = net.to(device=device, dtype=dtype)
-    return torch.compile(net) if compile else net
+    return compile_model(net) if compile else net

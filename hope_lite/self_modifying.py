@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from . import checks
 from .checks import check_sequence_input
-from .chunking import ChunkClock, UpdateLog, common_pieces
+from .chunking import ChunkClock, UpdateLog, common_pieces, recompute_setting, recomputes, run_piece
 from .deep_memory import OBJECTIVES, autograd_inner_gradient, clip_gradients, mlp_forward, unrolled_chunk
 from .layers import CausalConv, check_input_matches, rms_norm, unit_norm, width_per_head
 from .levels import Level
@@ -87,7 +87,11 @@ class SelfModifyingTitans(nn.Module):
     ``path="chunked"`` cuts the stream at every boundary of either clock and, in each piece, lets
     every memory write in one stacked call of :func:`~hope_lite.deep_memory.unrolled_chunk` (the
     output memory stacked last, the only one read). Inside a memory's chunk its anchor does not
-    move, so cutting a chunk into pieces changes no number.
+    move, so cutting a chunk into pieces changes no number. ``recompute_chunks=True`` (a plain
+    attribute, settable at any time; ``"auto"``: for calls of 1024 tokens or more) keeps only each
+    piece's inputs for the backward pass and recomputes the rest there
+    (:func:`~hope_lite.chunking.run_piece`): less training memory for about one more forward pass
+    of the layer; numbers unchanged.
 
     Ablation switches (paper Table 6; docs/reading.md, one row each), all off by default:
 
@@ -109,8 +113,10 @@ class SelfModifyingTitans(nn.Module):
                  hidden: int | None = None, conv_window: int = 4, adaptive_q: bool = False,
                  max_step: float = 0.5, max_surprise: float | None = 1.0, self_modifying: bool = True,
                  output_gate: bool = True, inner_rule: str = "l2", retention: bool = True,
-                 static_projections: tuple[str, ...] = (), inner_momentum: bool = False) -> None:
+                 static_projections: tuple[str, ...] = (), inner_momentum: bool = False,
+                 recompute_chunks: bool | str = False) -> None:
         super().__init__()
+        self.recompute_chunks = recompute_setting(recompute_chunks)
         self.head_dim = dh = width_per_head(width, heads)
         self.width, self.heads = width, heads
         self.chunk_size = checks.positive_int("chunk_size", chunk_size, " (e.g. 64)")
@@ -297,20 +303,12 @@ class SelfModifyingTitans(nn.Module):
         # (a cost that grows with T^2 / C)
         uh_pieces = uh.split(pieces, dim=2)
         static_pieces = {r: u.split(pieces, dim=1) for r, u in static.items()}
+        recompute = recomputes(self.recompute_chunks, uh.shape[2])
         for i, n in enumerate(pieces):
-            g = self._generate([a[:M] for a in anchor], uh_pieces[i], {r: u[i] for r, u in static_pieces.items()},
-                               batch)
+            g, y, new, new_S = run_piece(self._piece, anchor, weights, momentum, uh_pieces[i],
+                                         {r: u[i] for r, u in static_pieces.items()}, batch, writers,
+                                         recompute=recompute)
             gens.append(g)
-            qc = g["q"]
-            A, W0 = [a[writers].flatten(0, 1) for a in anchor], [w[writers].flatten(0, 1) for w in weights]
-            repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
-            v_hat = mlp_forward(A, repeat(g["v"]), residual=True)               # each memory's own target
-            # eqs 88-89 for every writing memory; only the output memory (the last B*H rows) is read at q
-            S0 = None if momentum is None else [s[writers].flatten(0, 1) for s in momentum]
-            m = None if momentum is None else repeat(g["momentum"])
-            y, new, new_S = unrolled_chunk(qc, repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
-                                           residual=True, max_surprise=self.max_surprise, objective=self.inner_rule,
-                                           momentum=m, S0=S0)
             ys.append(y)
             unstack = lambda ws, old: (  # noqa: E731  writers' rows back into the stack
                 [w.view(n_writers, batch * self.heads, *w.shape[1:]) for w in ws] if write_projections
@@ -339,6 +337,26 @@ class SelfModifyingTitans(nn.Module):
                                        None if momentum is None else [s[:M] for s in momentum],
                                        None if momentum is None else [s[M] for s in momentum])
         return torch.cat(ys, dim=1), gen, new_state
+
+    def _piece(self, anchor: list[Tensor], weights: list[Tensor], momentum: list[Tensor] | None, u: Tensor,
+               static: dict[str, Tensor], batch: int, writers: slice) -> tuple[dict, Tensor, list[Tensor], list | None]:
+        """One piece of the chunked path: generate k, v, eta, a, q at the anchor, then every writer's update.
+
+        Returns (generated, reads of the output memory, writers' new weights, their new momentum or None).
+        """
+        M = len(self.projections)
+        g = self._generate([a[:M] for a in anchor], u, static, batch)
+        A, W0 = [a[writers].flatten(0, 1) for a in anchor], [w[writers].flatten(0, 1) for w in weights]
+        n_writers = writers.stop - writers.start
+        repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
+        v_hat = mlp_forward(A, repeat(g["v"]), residual=True)               # each memory's own target
+        # eqs 88-89 for every writing memory; only the output memory (the last B*H rows) is read at q
+        S0 = None if momentum is None else [s[writers].flatten(0, 1) for s in momentum]
+        m = None if momentum is None else repeat(g["momentum"])
+        y, new, new_S = unrolled_chunk(g["q"], repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
+                                       residual=True, max_surprise=self.max_surprise, objective=self.inner_rule,
+                                       momentum=m, S0=S0)
+        return g, y, new, new_S
 
     # -- reference: one token at a time, inner gradients by autograd ----------------------------
     def _reference(self, uh: Tensor, static: dict[str, Tensor], st: SelfModifyingState, batch: int,

@@ -71,7 +71,7 @@ class TitansLayer(nn.Module):
                  memory_hidden: int | None = None, conv_window: int = 4, persistent_tokens: int = 0,
                  max_step: float = 0.5, max_momentum: float = 1.0, max_forget: float = 0.1,
                  max_surprise: float | None = 1.0, output_gate: bool = True, conv: bool = True,
-                 momentum: bool = True, weight_decay: bool = True) -> None:
+                 momentum: bool = True, weight_decay: bool = True, recompute_chunks: bool | str = False) -> None:
         super().__init__()
         self.head_dim = width_per_head(width, heads)
         self.width, self.heads = width, heads
@@ -91,7 +91,8 @@ class TitansLayer(nn.Module):
             maxima["alpha"] = max_forget
         self.gates = DataDependentGates(width, heads, **maxima)
         self.memory = TitansMemory(self.head_dim, self.head_dim, chunk_size, depth=memory_depth,
-                                   hidden=memory_hidden, max_surprise=max_surprise, momentum=momentum)
+                                   hidden=memory_hidden, max_surprise=max_surprise, momentum=momentum,
+                                   recompute_chunks=recompute_chunks)
         self.persistent = nn.Parameter(0.02 * torch.randn(persistent_tokens, width)) if persistent_tokens else None
         self.out_norm = nn.Parameter(torch.ones(self.head_dim))
         self.gate = nn.Linear(width, width) if output_gate else None

@@ -15,9 +15,10 @@ What it writes to ``out`` (a directory):
 
 * ``config.json`` -- the run's identity: its settings, the number of processes, the corpus actually read
   (``corpus_loaded``: asking for an online corpus without the hub trains on pydoc, and says so), the
-  precision (``fp32`` or ``bf16``) and the device type (``cpu``, ``cuda``). A directory holding a
-  different run is never overwritten, and resuming with another identity -- another precision or
-  device type included -- is refused: the numbers would no longer be one run's.
+  precision (``fp32`` or ``bf16``), the device type (``cpu``, ``cuda``) and whether the forward pass
+  was compiled (``--compile``). A directory holding a different run is never overwritten, and resuming
+  with another identity -- another precision, device type or compilation included -- is refused: the
+  numbers would no longer be one run's. (``--recompute`` is not part of it: it changes no number.)
 * ``metrics.jsonl`` -- one JSON object per line: ``{"kind": "train", "step", "loss", "bpb", "lr",
   "tokens", "seconds"}`` every step and ``{"kind": "validation", "step", "val_loss", "val_bpb",
   "val_ppl"}`` every ``eval_every`` steps and at the end. Losses are in nats per byte; ``bpb`` is bits
@@ -65,9 +66,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .checks import NonFiniteError
+from .chunking import RECOMPUTE_FLAG, recompute_setting
 from .denormals import flush_denormals
 from .data import CORPORA, corpus_bytes, load_corpus
-from .models import MODELS, PRESETS, LanguageModel, build_model, preset_config
+from .models import MODELS, PRESETS, LanguageModel, build_model, compile_model, preset_config
 from .run_dir import (CHECKSUM_SUFFIX, MetricsLog, RunDirError, RunLock, atomic_write, describe_os_error,
                       read_checkpoint_bytes, read_json, read_metrics, remove_leftover_temps, save_checkpoint,
                       torch_load_bytes)
@@ -82,7 +84,7 @@ STATEFUL_MODELS = ("hope", "titans")          # a memory state of fixed size, so
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a run. A run's identity is this config plus the world size, the corpus
-    actually read, the precision and the device type (see ``config.json`` in the module docstring).
+    actually read, the precision, the device type and compilation (see ``config.json`` in the module docstring).
 
     Attributes:
         model, preset, corpus: what to train on what (:data:`hope_lite.models.MODELS`, ``PRESETS``,
@@ -251,8 +253,9 @@ def evaluate(model: nn.Module, data: Tensor, context: int, *, max_bytes: int | N
 
 def _as_json(identity: dict) -> dict:
     """``identity`` as it reads back from ``config.json`` (tuples become lists), so the two compare equal.
-    A run written before ``overrides`` existed had none: it reads back as ``{}``."""
-    return {"overrides": {}, **json.loads(json.dumps(identity))}
+    A run written before ``overrides`` existed had none: it reads back as ``{}``; one written before
+    ``compiled`` existed was not compiled."""
+    return {"overrides": {}, "compiled": False, **json.loads(json.dumps(identity))}
 
 
 def _differences(saved: dict, identity: dict) -> str:
@@ -404,7 +407,8 @@ def _distributed(device: str) -> tuple[int, int, str]:
 
 def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = False, stop_at: int | None = None,
           device: str = "cpu", bf16: bool = False, progress: bool = True, log: Callable[[str], None] = print,
-          text: tuple[Tensor, Tensor] | None = None) -> TrainResult:
+          text: tuple[Tensor, Tensor] | None = None, recompute: bool | str = "auto",
+          compile: bool = False) -> TrainResult:
     """Train ``config.model`` on ``config.corpus``; see the module docstring for what is written to ``out``.
 
     Args:
@@ -416,6 +420,10 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
         device, bf16: where to train, and bf16 autocast for the forward pass.
         progress: show a tqdm progress bar.
         text: (train bytes, validation bytes) to use instead of loading ``config.corpus`` (tests).
+        recompute: the model's ``recompute_chunks`` (activation checkpointing: True, False or "auto",
+            on from 1024 tokens of context). Not part of the run's identity: it changes no number.
+        compile: compile the training forward pass (:func:`~hope_lite.models.compile_model`). Part of the
+            run's identity: compiled kernels round differently, so a run is resumed the way it started.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}.")
@@ -425,6 +433,9 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     if not isinstance(bf16, bool):
         raise ValueError(f"bf16 must be True or False, got {bf16!r}.")
     device = _check_device(device)
+    recompute = recompute_setting(recompute)
+    if not isinstance(compile, bool):
+        raise ValueError(f"compile must be True or False, got {compile!r}.")
     if resume and out is None:
         raise ValueError("resume=True needs the run directory: pass out=.")
     out = None if out is None else Path(out)
@@ -437,18 +448,18 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
     if world > 1 and config.carry_memory:
         raise ValueError("carry_memory runs in one process; drop it or run without torchrun.")
     if out is None or rank != 0:                 # only rank 0 writes, so only rank 0 holds the lock
-        return _train(config, out, resume, stop_at, device, bf16, progress, log, text, rank, world)
+        return _train(config, out, resume, stop_at, device, bf16, progress, log, text, rank, world, recompute, compile)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunDirError(describe_os_error(err, f"creating {out}")) from None
     with RunLock(out, log=log):
-        return _train(config, out, resume, stop_at, device, bf16, progress, log, text, rank, world)
+        return _train(config, out, resume, stop_at, device, bf16, progress, log, text, rank, world, recompute, compile)
 
 
 def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | None, device: str, bf16: bool,
            progress: bool, log: Callable[[str], None], text: tuple[Tensor, Tensor] | None, rank: int,
-           world: int) -> TrainResult:
+           world: int, recompute: bool | str = "auto", compile: bool = False) -> TrainResult:
     if text is None:
         corpus = load_corpus(config.corpus, log=log if rank == 0 else (lambda _: None))
         text, loaded = (corpus_bytes(corpus, "train"), corpus_bytes(corpus, "validation")), corpus.name
@@ -459,7 +470,8 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
     # pydoc is not WikiText-2), and so are precision and device type: bf16 or another device gives other
     # numbers, so resuming in another one is refused rather than mixed into one run.
     identity = _as_json({**asdict(config), "world_size": world, "corpus_loaded": loaded,
-                         "precision": "bf16" if bf16 else "fp32", "device": torch.device(device).type})
+                         "precision": "bf16" if bf16 else "fp32", "device": torch.device(device).type,
+                         "compiled": compile})
     if out is not None and rank == 0:
         resuming = _prepare_out(out, identity, resume, log)
     else:                                        # the other processes reach rank 0's decision on their own
@@ -469,6 +481,7 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
     random.seed(config.seed)
     np.random.seed(config.seed)
     model = build_model(config.model, config.preset, device=device, **config.overrides)
+    model.recompute_chunks = recompute
     sampler = WindowSampler(train_bytes, config.context, config.batch * world, config.seed, config.carry_memory)
     optimizer = adamw(model, config.lr, config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
@@ -506,7 +519,8 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_at: int | N
         atomic_write(out / METRICS, "".join(json.dumps(m) + "\n" for m in metrics).encode())
         rows_log = MetricsLog(out / METRICS)
 
-    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    forward = compile_model(model) if compile else model      # model itself keeps the state dict's names
+    net = nn.parallel.DistributedDataParallel(forward) if world > 1 else forward
     last = config.steps if stop_at is None else stop_at
     bar = None
     if progress and rank == 0:
@@ -625,12 +639,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--compile", action="store_true",
+                   help="compile the forward pass: the memories' chunk kernels (hope, titans) or the whole model")
+    p.add_argument("--recompute", choices=tuple(RECOMPUTE_FLAG), default="auto",
+                   help="recompute each chunk of the memories in the backward pass instead of keeping its "
+                        "activations: less memory, about one more forward pass (auto: from 1024 tokens of context)")
     args = p.parse_args(argv)
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "overrides"}
     try:
         config = TrainConfig(**values, overrides=parse_overrides(args.override))
         result = train(config, args.out, resume=args.resume, stop_at=args.stop_at, device=args.device,
-                       bf16=args.bf16, progress=not args.no_progress)
+                       bf16=args.bf16, progress=not args.no_progress,
+                       recompute=RECOMPUTE_FLAG[args.recompute], compile=args.compile)
     except (ValueError, FloatingPointError, OSError) as err:
         # one line that names the file, setting or device and says what to do; exit status 2 as for bad flags
         doing = f"using {err.filename}" if getattr(err, "filename", None) else "training"

@@ -99,7 +99,8 @@ def export(run: str | Path, folder: str | Path = FOLDER, *, log=print) -> dict:
 
     run, folder = Path(run), Path(folder)
     net, config = load_trained(run)
-    device = read_json(run / "config.json").get("device", "cpu")                    # where it was trained
+    saved = read_json(run / "config.json")
+    device = saved.get("device", "cpu")                                              # where it was trained
     records = read_metrics(run / "metrics.jsonl", log=log)
     trained = [r for r in records if r.get("kind") == "train"]
     if not trained or trained[-1]["step"] != config.steps:
@@ -119,7 +120,8 @@ def export(run: str | Path, folder: str | Path = FOLDER, *, log=print) -> dict:
         "model": config.model, "preset": config.preset, "corpus": config.corpus,
         "parameters": sum(p.numel() for p in net.parameters()),
         "config": {f.name: getattr(config, f.name) for f in fields(config)},
-        "command": _train_command(config, device) + f" --out {shlex.quote(str(run))}", "device": device,
+        "command": _train_command(config, device) + (" --compile" if saved.get("compiled") else "")
+        + f" --out {shlex.quote(str(run))}", "device": device,
         "steps": config.steps, "tokens": trained[-1]["tokens"], "train_seconds": trained[-1]["seconds"],
         "final_train_bpb": trained[-1]["bpb"],
         "validation_bytes": validation.numel(), "val_bpb": scores["val_bpb"], "val_ppl": scores["val_ppl"],

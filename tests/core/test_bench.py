@@ -88,18 +88,39 @@ def test_newton_schulz_flop_count_matches_the_matrix_products():
     assert newton_schulz_flops((3, 2), steps=5) == 5 * 64
 
 
-def test_model_report_times_every_model_with_its_parameter_count():
+def test_model_report_times_every_model_with_its_parameter_count(tmp_path):
+    saved, figure = tmp_path / "scaling.json", tmp_path / "scaling.png"
     out = subprocess.run(
         [sys.executable, "-m", "hope_lite.bench", "--models", "--preset", "tiny", "--model-tokens", "16",
-         "--min-time", "0", "--json"],
+         "--min-time", "0", "--repeats", "1", "--recompute", "on", "--json", "--save", str(saved),
+         "--figure", str(figure)],
         capture_output=True, text=True, check=True, timeout=300)
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["model"] for r in rows] == ["hope", "hope-attention", "transformer", "titans"]
     counts = [r["parameters"] for r in rows]
     assert max(counts) / min(counts) < 1.05 and all(r["tokens_per_s"] > 0 for r in rows)
+    # one thread by default; the recompute setting reached the case; memory from the separate pass
+    assert all(r["threads"] == 1 and r["recompute"] == "on" and r["repeats"] == 1 for r in rows)
+    assert all(r["peak_mem_mb"] >= 0 and r["peak_rss_mb"] >= 0 for r in rows)
+    record = json.loads(saved.read_text())
+    assert record["rows"] == rows and "recompute=on" in record["header"]
+    assert record["command"].startswith("python -m hope_lite.bench --models --preset tiny")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("argv", [["--models", "--preset", "huge"], ["--models", "--model-tokens", "0"]])
+def test_render_scaling_draws_a_line_per_model_on_both_panels():
+    from hope_lite.bench_models import render_scaling
+    rows = [{"model": m, "tokens": T, "tokens_per_s": 1000.0 / i, "peak_mem_mb": 10.0 * T}
+            for i, m in enumerate(("hope", "transformer"), 1) for T in (512, 1024, 2048)]
+    fig = render_scaling(rows, "title")
+    speed, memory = fig.axes
+    assert [line.get_label() for line in speed.lines] == ["hope", "transformer"]
+    assert list(memory.lines[0].get_xdata()) == [512, 1024, 2048]
+    assert speed.get_xscale() == "log" and memory.get_yscale() == "log"
+
+
+@pytest.mark.parametrize("argv", [["--models", "--preset", "huge"], ["--models", "--model-tokens", "0"],
+                                  ["--models", "--repeats", "0"], ["--models", "--recompute", "maybe"]])
 def test_model_report_rejects_bad_arguments(argv):
     with pytest.raises(SystemExit):
         main(argv)

@@ -74,3 +74,48 @@ def test_value_checks_run_in_eager_mode_and_can_be_switched_off():
     with pytest.raises(ValueError, match="x contains NaN"):
         from hope_lite.titans import TitansLayer
         TitansLayer(8, heads=2)(torch.full((1, 4, 8), float("nan")))
+
+
+def test_compile_model_compiles_the_chunk_kernel_of_a_memory_model(one_thread):
+    """hope / titans: the chunk function is compiled, the loop stays eager; same numbers up to rounding."""
+    from hope_lite.models import compile_model
+
+    torch.manual_seed(0)
+    eager = build_model("titans", "tiny")
+    tokens = torch.randint(0, 256, (2, 17))                       # pieces of 8, 8 and 1 tokens
+    compiled = build_model("titans", "tiny")
+    compiled.load_state_dict(eager.state_dict())
+    assert compile_model(compiled) is compiled                   # the module itself: state dict names unchanged
+    pieces = [m for m in compiled.modules() if "_piece" in vars(m)]
+    assert len(pieces) == compiled.config.depth
+    outs = []
+    for net in (eager, compiled):
+        logits = net(tokens)[0]
+        logits.square().mean().backward()
+        outs.append((logits.detach(), [p.grad for p in net.parameters()]))
+    assert torch.allclose(outs[0][0], outs[1][0], atol=1e-5)
+    for a, b in zip(outs[0][1], outs[1][1]):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+    assert list(compiled.state_dict()) == list(eager.state_dict())
+
+
+def test_compile_model_compiles_a_model_without_chunk_kernels_whole():
+    from hope_lite.models import compile_model
+
+    net = build_model("transformer", "tiny")
+    wrapped = compile_model(net)
+    assert wrapped is not net and wrapped._orig_mod is net
+
+
+def test_the_trainer_trains_compiled_and_records_it(tmp_path, one_thread):
+    import json
+
+    from hope_lite.train import TrainConfig, train
+
+    config = TrainConfig(model="titans", preset="tiny", steps=2, batch=2, context=16, eval_every=2, eval_bytes=128)
+    quiet = {"progress": False, "log": lambda *_: None}
+    eager = train(config, tmp_path / "eager", **quiet)
+    compiled = train(config, tmp_path / "compiled", compile=True, **quiet)
+    assert json.loads((tmp_path / "compiled" / "config.json").read_text())["compiled"] is True
+    for a, b in zip(eager.losses(), compiled.losses()):
+        assert abs(a - b) < 1e-4

@@ -414,6 +414,9 @@ def test_resuming_in_another_precision_or_device_type_is_refused(tmp_path):
     assert saved["precision"] == "fp32" and saved["device"] == "cpu"
     with pytest.raises(RunDirError, match="different run \\(precision: 'fp32' there, 'bf16' here\\)"):
         train(RUN, out, resume=True, bf16=True, **QUIET)
+    assert saved["compiled"] is False            # compiled kernels round otherwise: a run resumes as it started
+    with pytest.raises(RunDirError, match="different run \\(compiled: False there, True here\\)"):
+        train(RUN, out, resume=True, compile=True, **QUIET)
     ckpt = load_checkpoint(out / CHECKPOINT)
     assert ckpt["identity"] == saved
 

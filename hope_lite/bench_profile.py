@@ -1,0 +1,98 @@
+"""Where a training step's time goes: ``python -m hope_lite.bench --profile [--profile-target self-mod hope]``.
+
+One forward + backward (next-byte loss for a model; a squared-output loss for a layer) under
+``torch.profiler`` on the CPU, after a warm-up step. It prints what decides how to make the step
+faster: how many PyTorch operations ran, how many per layer and per chunk (a chunked memory's cost
+is set by the count of small operations in its chunk loop, not by its arithmetic), how many were
+short (under 20 µs, where dispatch and Python dominate), how much of the wall time no operation
+accounts for (Python and dispatch between them), and the operations that take the most time.
+
+Targets: a model of :data:`~hope_lite.models.MODELS` at ``--preset``, or one of the layers
+``self-mod`` (self-modifying Titans) and ``titans-layer`` at ``--width`` / ``--heads``; B and T are
+``--batch`` and ``--tokens`` (default 2 and 1024).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+
+from .chunking import RECOMPUTE_FLAG
+from .models import MODELS, build_model
+from .self_modifying import SelfModifyingTitans
+from .titans import TitansLayer
+
+__all__ = ["LAYERS", "profile_step", "profile_report"]
+
+LAYERS = ("self-mod", "titans-layer")
+SHORT_US = 20.0        # an operation shorter than this is mostly overhead
+
+
+def _step_of(target: str, args: argparse.Namespace):
+    """(one training step, layers of the target that run the chunk loop, its chunk size)."""
+    torch.manual_seed(0)
+    B, T = args.batch, args.tokens
+    if target in MODELS:
+        net = build_model(target, args.preset)
+        net.recompute_chunks = RECOMPUTE_FLAG[args.recompute]
+        x = torch.randint(0, 256, (B, T + 1))
+
+        def step() -> None:
+            net.zero_grad(set_to_none=True)
+            logits = net(x[:, :-1])[0]
+            F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1)).backward()
+        return step, net.config.depth, net.config.chunk_size
+    layer = (SelfModifyingTitans(args.width, args.heads) if target == "self-mod"
+             else TitansLayer(args.width, args.heads))
+    x = torch.randn(B, T, args.width, requires_grad=True)
+
+    def step() -> None:
+        layer.zero_grad(set_to_none=True)
+        layer(x)[0].square().mean().backward()
+    return step, 1, layer.chunk_size
+
+
+def profile_step(target: str, args: argparse.Namespace) -> dict:
+    """Profile one step of ``target`` (after one warm-up step): counts, shares and the top operations."""
+    step, layers, chunk = _step_of(target, args)
+    step()
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    wall_us = 1e6 * (time.perf_counter() - start)
+    # the operations a user's code (or autograd's backward nodes) called: aten operations not called by another
+    # aten operation, so that an operation's own calls (a matmul's bmm, a copy's fill) are not counted twice
+    is_op = lambda e: e.name.startswith("aten::")  # noqa: E731
+    events = [e for e in prof.events() if is_op(e) and not (e.cpu_parent is not None and is_op(e.cpu_parent))]
+    op_us = sum(e.cpu_time_total for e in events)
+    T = args.tokens
+    chunks = -(-T // chunk)
+    table = {}
+    for e in prof.key_averages():
+        table[e.key] = (e.count, e.self_cpu_time_total)
+    top = sorted(table.items(), key=lambda kv: -kv[1][1])[:args.profile_top]
+    return {"target": target, "batch": args.batch, "tokens": T, "threads": torch.get_num_threads(),
+            "operations": len(events), "per_layer_per_chunk": len(events) / (layers * chunks),
+            "short_share": sum(e.cpu_time_total < SHORT_US for e in events) / max(len(events), 1),
+            "outside_share": max(0.0, 1 - op_us / wall_us), "wall_ms": wall_us / 1e3,
+            "self_ms_total": sum(s for _, s in table.values()) / 1e3,
+            "top": [{"name": k, "count": c, "self_ms": s / 1e3} for k, (c, s) in top]}
+
+
+def profile_report(args: argparse.Namespace) -> int:
+    for target in args.profile_target:
+        r = profile_step(target, args)
+        print(f"profile of one forward+backward: {target}, B={r['batch']}, T={r['tokens']}, "
+              f"threads={r['threads']}, torch={torch.__version__}, recompute={args.recompute}")
+        print(f"  {r['operations']:,} operations ({r['per_layer_per_chunk']:.0f} per layer per chunk), "
+              f"{100 * r['short_share']:.0f} % shorter than {SHORT_US:.0f} µs; wall {r['wall_ms']:.0f} ms, "
+              f"{100 * r['outside_share']:.0f} % of it outside any operation (Python, dispatch)")
+        print(f"  {'operation':<40}{'calls':>8}{'self ms':>10}{'share':>8}")
+        for row in r["top"]:
+            print(f"  {row['name'][:40]:<40}{row['count']:>8}{row['self_ms']:10.1f}"
+                  f"{100 * row['self_ms'] / r['self_ms_total']:7.1f}%")
+    return 0
