@@ -63,8 +63,12 @@ def steps(device: str) -> list[tuple[str, list[str], int]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hope_lite.bench_gpu", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="cuda", help="cuda (default), or cpu for the dry run at tiny sizes")
-    p.add_argument("--log", default="results/bench-gpu.txt", help="where the whole output is written too")
+    p.add_argument("--log", default=None,
+                   help="where the whole output is written too (default results/bench-gpu.txt; dry run: "
+                        "results/bench-gpu-dry-run.txt)")
     args = p.parse_args(argv)
+    if args.log is None:
+        args.log = "results/bench-gpu.txt" if args.device == "cuda" else "results/bench-gpu-dry-run.txt"
     if args.device not in ("cuda", "cpu"):
         p.error(f"--device must be cuda or cpu (the dry run), got {args.device!r}")
     if args.device == "cuda":

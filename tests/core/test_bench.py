@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -141,3 +142,38 @@ def test_compile_report_times_each_model_eager_and_compiled():
 def test_compile_report_rejects_bad_arguments(argv):
     with pytest.raises(SystemExit):
         main(argv)
+
+
+def test_profile_report_counts_operations_per_chunk_and_lists_the_top_ones(capsys):
+    assert main(["--profile", "--profile-target", "titans-layer", "hope", "--preset", "tiny", "--tokens", "32",
+                 "--width", "16", "--heads", "2", "--profile-top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("profile of one forward+backward") == 2
+    counts = re.findall(r"([\d,]+) operations \((\d+) per layer per chunk\)", out)
+    assert len(counts) == 2 and all(int(total.replace(",", "")) >= int(per) > 0 for total, per in counts)
+    assert int(counts[1][0].replace(",", "")) > int(counts[1][1])          # hope: 2 layers x 4 chunks
+    assert len([line for line in out.splitlines() if line.strip().startswith("aten::")]) == 6
+
+
+def test_profile_rejects_an_unknown_target():
+    with pytest.raises(SystemExit):
+        main(["--profile", "--profile-target", "gpt"])
+
+
+def test_the_readme_quotes_the_committed_scaling_run():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    record = json.loads((root / "results" / "bench-scaling.json").read_text())
+    readme = (root / "README.md").read_text()
+    assert record["command"] in readme and (root / "figures" / "bench-scaling.png").is_file()
+    row = {(r["model"], r["tokens"]): r for r in record["rows"]}
+    assert sorted({T for _, T in row}) == [512, 1024, 2048, 4096, 8192, 16384]
+    speed = lambda m, T: row[(m, T)]["tokens_per_s"]                              # noqa: E731
+    quoted = [f"from {speed('transformer', 512):,.0f} at T = 512 to {speed('transformer', 16384):,.0f} at 16,384",
+              f"between {min(speed('hope', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f} and "
+              f"{max(speed('hope', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f}",
+              f"Titans runs at {speed('titans', 16384) / speed('transformer', 16384):.2f}× Transformer++ and HOPE at "
+              f"{speed('hope', 16384) / speed('transformer', 16384):.2f}×"]
+    for text in quoted:
+        assert text in " ".join(readme.split()), text

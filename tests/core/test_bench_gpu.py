@@ -46,3 +46,16 @@ def test_bad_devices_are_refused():
     if not torch.cuda.is_available():            # the GPU run on a machine without one: says what to do
         with pytest.raises(SystemExit):
             bench_gpu.main(["--device", "cuda"])
+
+
+def test_the_readme_quotes_the_committed_dry_run():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    log = (root / "results" / "bench-gpu-dry-run.txt").read_text()
+    ok, total, seconds = re.search(r"(\d+) of (\d+) steps ok, (\d+) s in all", log).groups()
+    assert len(bench_gpu.steps("cpu")) == int(total)
+    readme = " ".join((root / "README.md").read_text().split())
+    assert f"{ok} of {total} steps ran in {seconds} s here" in readme
+    assert "Nothing has been measured on a GPU yet" in readme or (root / "results" / "bench-gpu.txt").is_file()

@@ -9,13 +9,15 @@ import torch
 
 from hope_lite import pretrained
 from hope_lite.data import BYTES
+from hope_lite.models import MODELS
 from hope_lite.train import TrainConfig, train
 
 
-def test_the_small_hope_ships_and_loads():
-    assert "hope-small" in pretrained.available()
-    model, card = pretrained.load_pretrained("hope", "small")
-    assert not model.training and card["model"] == "hope" and card["preset"] == "small"
+@pytest.mark.parametrize("name", MODELS)
+def test_every_small_model_ships_and_loads(name):
+    assert f"{name}-small" in pretrained.available()
+    model, card = pretrained.load_pretrained(name, "small")
+    assert not model.training and card["model"] == name and card["preset"] == "small"
     assert sum(p.numel() for p in model.parameters()) == card["parameters"]
     # the card's sample is what this model generates (same prompt, temperature and seed): to the byte with the
     # torch that wrote it; another torch may round a logit otherwise and sample another byte somewhere
@@ -107,3 +109,27 @@ def test_the_readme_quotes_the_card():
 
     passes = card["tokens"] / corpus_bytes("pydoc", "train").numel()
     assert f"about {round(passes)} passes" in section
+
+
+def test_the_readme_table_of_shipped_models_quotes_every_card():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip() in MODELS}
+    assert sorted(rows) == sorted(MODELS)
+    total = 0
+    hope_command = json.loads((pretrained.FOLDER / "hope-small.json").read_text())["command"]
+    for name in MODELS:
+        card = json.loads((pretrained.FOLDER / f"{name}-small.json").read_text())
+        cells = [c.strip() for c in rows[name].split("|")[1:-1]]
+        first_line = card["sample"]["text"].strip().splitlines()[0]
+        assert cells[1:5] == [f"{card['parameters']:,}", f"{card['weights_bytes'] / 1e6:.1f} MB",
+                              f"{card['train_seconds'] / 60:.0f} min", f"{card['val_bpb']:.3f}"]
+        quoted = cells[5]                                        # the sample's beginning, within its first line
+        assert quoted[0] == quoted[-1] == '"' and len(quoted) > 10 and first_line.startswith(quoted[1:-1])
+        # the README's claim: HOPE's command with only the model and the run directory changed
+        assert card["command"] == hope_command.replace("--model hope ", f"--model {name} ").replace(
+            "runs/pretrained-hope-small", f"runs/pretrained-{name}-small")
+        total += card["weights_bytes"]
+    assert f"The four add {total / 1e6:.1f} MB to the package" in readme
