@@ -135,10 +135,9 @@ def _save(args: argparse.Namespace, rows: list[dict]) -> None:
 
 def render_scaling(rows: list[dict], title: str = ""):
     """Tokens/s and peak memory against T, one line per model (log-log): where linear cost overtakes quadratic."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
+    from matplotlib.figure import Figure      # not pyplot: no backend chosen, no figure left open in a session
+    fig = Figure(figsize=(11, 4.2))
+    speed, memory = fig.subplots(1, 2)
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = sorted((r for r in rows if r["model"] == model), key=lambda r: r["tokens"])
         T = [r["tokens"] for r in mine]
