@@ -18,8 +18,7 @@ Each case runs in a fresh subprocess so that its peak memory can be read honestl
 of 64 KB or more by its own ``mmap`` (``MALLOC_MMAP_THRESHOLD_``), so that freed tensors leave the
 process at once and the resident set follows the live tensors, as CUDA's number does. With glibc's
 defaults, blocks freed inside the heap stay resident and the peak of a model that allocates many
-mid-sized tensors reads up to several times higher (``peak_rss_mb`` of the timing process keeps
-that number); the timing itself runs with the defaults, since an ``mmap`` per block is slow.
+mid-sized tensors reads higher (``peak_rss_mb`` of the timing process keeps that number); the timing itself runs with the defaults, since an ``mmap`` per block is slow.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import optim
+from .bench_profile import LAYERS
 from .chunking import RECOMPUTE_FLAG
 from .denormals import flush_denormals, flushing
 from .layers import MemoryBlock
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="torch.profiler of one forward+backward of each --profile-target at --batch, --tokens: "
                         "operation counts, the share outside any operation, the top operations")
     p.add_argument("--profile-target", nargs="+", default=["self-mod", "hope"],
-                   help=f"models {MODELS} or layers ('self-mod', 'titans-layer') for --profile (default self-mod hope)")
+                   help=f"models {MODELS} or layers {LAYERS} for --profile (default self-mod hope)")
     p.add_argument("--profile-top", type=int, default=12, help="operations listed by --profile (default 12)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     p.add_argument("--one-model", help=argparse.SUPPRESS)
@@ -397,9 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     bad_models = [m for m in args.compile_models if m not in MODELS]
     if bad_models:
         p.error(f"--compile-models: unknown model(s) {bad_models}; choose from {MODELS}")
-    bad_targets = [t for t in args.profile_target if t not in MODELS + ("self-mod", "titans-layer")]
+    bad_targets = [t for t in args.profile_target if t not in MODELS + LAYERS]
     if bad_targets:
-        p.error(f"--profile-target: unknown {bad_targets}; choose from {MODELS + ('self-mod', 'titans-layer')}")
+        p.error(f"--profile-target: unknown {bad_targets}; choose from {MODELS + LAYERS}")
     from .bench_equivalence import equivalence_report, gate_gradient_report, stability_report
     from .bench_models import compile_report, model_report, run_model_case
     if args.equivalence:

@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             log.write(text + "\n")
             log.flush()
         say(f"python -m hope_lite.bench_gpu --device {args.device}   ({time.strftime('%Y-%m-%d %H:%M')})")
-        for number, (title, cmd, limit) in enumerate(steps(args.device), 1):
+        plan = steps(args.device)
+        for number, (title, cmd, limit) in enumerate(plan, 1):
             shown = shlex.join(["python" if c == sys.executable else c for c in cmd])
             say(f"\n== {number}. {title} (limit {limit} s)\n$ {shown}")
             t0 = time.perf_counter()
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = f"NOT FINISHED within {limit} s"
             failed += verdict != "ok"
             say(f"-- {verdict}, {time.perf_counter() - t0:.0f} s")
-        say(f"\n{len(steps(args.device)) - failed} of {len(steps(args.device))} steps ok, "
+        say(f"\n{len(plan) - failed} of {len(plan)} steps ok, "
             f"{time.perf_counter() - start:.0f} s in all; log: {log_path}")
     return 1 if failed else 0
 

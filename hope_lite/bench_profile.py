@@ -8,7 +8,8 @@ short (under 20 µs, where dispatch and Python dominate), how much of the wall t
 accounts for (Python and dispatch between them), and the operations that take the most time.
 
 Targets: a model of :data:`~hope_lite.models.MODELS` at ``--preset``, or one of the layers
-``self-mod`` (self-modifying Titans) and ``titans-layer`` at ``--width`` / ``--heads``; B and T are
+``self-mod`` (self-modifying Titans) and ``titans-layer`` at ``--width`` / ``--heads`` / ``--chunk-size``
+(the block table's layers); B and T are
 ``--batch`` and ``--tokens`` (default 2 and 1024).
 """
 
@@ -23,8 +24,6 @@ from torch.profiler import ProfilerActivity, profile
 
 from .chunking import RECOMPUTE_FLAG
 from .models import MODELS, build_model
-from .self_modifying import SelfModifyingTitans
-from .titans import TitansLayer
 
 __all__ = ["LAYERS", "profile_step", "profile_report"]
 
@@ -46,14 +45,14 @@ def _step_of(target: str, args: argparse.Namespace):
             logits = net(x[:, :-1])[0]
             F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1)).backward()
         return step, net.config.depth, net.config.chunk_size
-    layer = (SelfModifyingTitans(args.width, args.heads) if target == "self-mod"
-             else TitansLayer(args.width, args.heads))
+    from .bench import build               # the block table's layer, at --width, --heads and --chunk-size
+    layer = build(f"{target}/chunked", args.width, args.heads, args.chunk_size, args.projection_chunk_size)
     x = torch.randn(B, T, args.width, requires_grad=True)
 
     def step() -> None:
         layer.zero_grad(set_to_none=True)
-        layer(x)[0].square().mean().backward()
-    return step, 1, layer.chunk_size
+        layer(x).square().mean().backward()
+    return step, 1, args.chunk_size
 
 
 def profile_step(target: str, args: argparse.Namespace) -> dict:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-
 from torch.utils.checkpoint import checkpoint
 
 from .levels import active_recorder, record_update
@@ -169,8 +168,6 @@ def run_piece(fn, *args, recompute: bool = False):
     pass keeps only the piece's inputs (the anchor, the weights and the piece of the input
     stream) and runs ``fn`` again to get the rest: about one more forward pass of the layer. The
     numbers are the same. ``fn`` must have no side effects: the update log and the clocks stay
-    outside it.
+    outside it. Callers decide ``recompute`` once per call with :func:`recomputes`.
     """
-    if recompute and torch.is_grad_enabled():
-        return checkpoint(fn, *args, use_reentrant=False)
-    return fn(*args)
+    return checkpoint(fn, *args, use_reentrant=False) if recompute else fn(*args)

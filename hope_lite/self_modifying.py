@@ -88,7 +88,8 @@ class SelfModifyingTitans(nn.Module):
     every memory write in one stacked call of :func:`~hope_lite.deep_memory.unrolled_chunk` (the
     output memory stacked last, the only one read). Inside a memory's chunk its anchor does not
     move, so cutting a chunk into pieces changes no number. ``recompute_chunks=True`` (a plain
-    attribute, settable at any time; ``"auto"``: for calls of 1024 tokens or more) keeps only each
+    attribute, settable at any time; ``"auto"``: for calls of
+    :data:`~hope_lite.chunking.RECOMPUTE_FROM_TOKENS` tokens or more) keeps only each
     piece's inputs for the backward pass and recomputes the rest there
     (:func:`~hope_lite.chunking.run_piece`): less training memory for about one more forward pass
     of the layer; numbers unchanged.

@@ -66,7 +66,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .checks import NonFiniteError
-from .chunking import RECOMPUTE_FLAG, recompute_setting
+from .chunking import RECOMPUTE_FLAG, RECOMPUTE_FROM_TOKENS, recompute_setting
 from .denormals import flush_denormals
 from .data import CORPORA, corpus_bytes, load_corpus
 from .models import MODELS, PRESETS, LanguageModel, build_model, compile_model, preset_config
@@ -421,7 +421,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
         progress: show a tqdm progress bar.
         text: (train bytes, validation bytes) to use instead of loading ``config.corpus`` (tests).
         recompute: the model's ``recompute_chunks`` (activation checkpointing: True, False or "auto",
-            on from 1024 tokens of context). Not part of the run's identity: it changes no number.
+            on from :data:`~hope_lite.chunking.RECOMPUTE_FROM_TOKENS` tokens of context). Not part of the run's identity: it changes no number.
         compile: compile the training forward pass (:func:`~hope_lite.models.compile_model`). Part of the
             run's identity: compiled kernels round differently, so a run is resumed the way it started.
     """
@@ -643,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="compile the forward pass: the memories' chunk kernels (hope, titans) or the whole model")
     p.add_argument("--recompute", choices=tuple(RECOMPUTE_FLAG), default="auto",
                    help="recompute each chunk of the memories in the backward pass instead of keeping its "
-                        "activations: less memory, about one more forward pass (auto: from 1024 tokens of context)")
+                        f"activations: less memory, about one more forward pass (auto: from {RECOMPUTE_FROM_TOKENS} tokens "
+                        "of context)")
     args = p.parse_args(argv)
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "overrides"}
     try:

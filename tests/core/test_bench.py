@@ -177,3 +177,15 @@ def test_the_readme_quotes_the_committed_scaling_run():
               f"{speed('hope', 16384) / speed('transformer', 16384):.2f}×"]
     for text in quoted:
         assert text in " ".join(readme.split()), text
+
+
+def test_the_readme_states_the_benchmarks_defaults(capsys):
+    from pathlib import Path
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(default 1:" in help_text and "keep each case's best (default 3)" in help_text
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert "Every process runs one torch thread unless `--threads` says otherwise" in readme
+    assert "the whole sweep three times (`--repeats`)" in readme

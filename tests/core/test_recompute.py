@@ -115,3 +115,10 @@ def test_layers_recompute_under_a_carried_state_too(one_thread):
         grads.append(torch.autograd.grad(torch.cat([y1, y2], 1).square().sum(), [x, *layer.parameters()]))
     for a, b in zip(*grads):
         assert torch.equal(a, b)
+
+
+def test_the_readme_states_the_auto_threshold_of_the_code():
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert f'The default, `"auto"`, recomputes in calls of {RECOMPUTE_FROM_TOKENS:,} tokens or more' in readme
