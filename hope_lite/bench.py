@@ -370,8 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true",
                    help="torch.profiler of one forward+backward of each --profile-target at --batch, --tokens: "
                         "operation counts, the share outside any operation, the top operations")
+    p.add_argument("--flops", action="store_true",
+                   help="arithmetic (GFLOP of matrix products) of one forward+backward of each --profile-target, "
+                        "its time (best of --repeats) and rate, against the first target")
     p.add_argument("--profile-target", nargs="+", default=["self-mod", "hope"],
-                   help=f"models {MODELS} or layers {LAYERS} for --profile (default self-mod hope)")
+                   help=f"models {MODELS} or layers {LAYERS} for --profile and --flops (default self-mod hope)")
     p.add_argument("--profile-top", type=int, default=12, help="operations listed by --profile (default 12)")
     p.add_argument("--one-case", help=argparse.SUPPRESS)
     p.add_argument("--one-model", help=argparse.SUPPRESS)
@@ -411,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         from .bench_profile import profile_report
         return profile_report(args)
+    if args.flops:
+        from .bench_profile import flops_report
+        return flops_report(args)
     if args.one_model:
         print(json.dumps(run_model_case(args.one_model, args.preset, args.batch, args.tokens, args.device,
                                         args.min_time, args.bf16, compile=args.compile, recompute=args.recompute)))

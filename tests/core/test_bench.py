@@ -155,6 +155,34 @@ def test_profile_report_counts_operations_per_chunk_and_lists_the_top_ones(capsy
     assert len([line for line in out.splitlines() if line.strip().startswith("aten::")]) == 6
 
 
+def test_flops_count_attention_on_the_cpu_as_half_its_products_when_causal():
+    """The sdpa block's arithmetic = its four width x width projections + causal attention's T x T products / 2."""
+    import argparse
+
+    from hope_lite.bench_profile import _step_of, count_flops
+    from torch.utils.flop_counter import sdpa_backward_flop_count, sdpa_flop_count
+    B, T, width, heads = 2, 64, 16, 2
+    args = argparse.Namespace(batch=B, tokens=T, width=width, heads=heads, chunk_size=16, projection_chunk_size=16,
+                              preset="tiny", recompute="off")
+    step, _, _ = _step_of("sdpa", args)
+    projections = 4 * 2 * B * T * width * width * 3                      # forward, and twice that backward
+    shape = (B, heads, T, width // heads)
+    attention = (sdpa_flop_count(shape, shape, shape) + sdpa_backward_flop_count(shape, shape, shape, shape)) // 2
+    assert count_flops(step) == projections + attention
+
+
+def test_flops_report_prints_arithmetic_time_and_ratios(capsys):
+    assert main(["--flops", "--profile-target", "sdpa", "self-mod", "hope", "--preset", "tiny", "--tokens", "32",
+                 "--width", "16", "--heads", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: [float(x) for x in line.split()[1:]] for line in out.splitlines()
+            if line.split() and line.split()[0] in ("sdpa", "self-mod", "hope")}
+    assert set(rows) == {"sdpa", "self-mod", "hope"}
+    assert rows["sdpa"][3:] == [1.0, 1.0]                                 # the first target is the reference
+    assert all(r[0] > 0 and r[1] > 0 for r in rows.values())
+    assert rows["self-mod"][3] > 1                                        # more arithmetic than attention here
+
+
 def test_profile_rejects_an_unknown_target():
     with pytest.raises(SystemExit):
         main(["--profile", "--profile-target", "gpt"])

@@ -122,6 +122,35 @@ def test_decay_products_are_the_products_they_name():
     assert after.tolist() == Gamma[-1].tolist() and total.item() == 0.0
 
 
+def _decay_products_by_autograd(a):
+    """The same products in plain autograd operations (the masked cumprod): the reference for the written backward."""
+    n = a.shape[-1]
+    factors = torch.where(torch.ones(n, n, dtype=torch.bool).tril(-1), a.unsqueeze(-1), torch.ones((), dtype=a.dtype))
+    return factors.cumprod(-2) * torch.ones(n, n, dtype=torch.bool).tril(), a.cumprod(-1)
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 3, 5), (4, 1)])
+@pytest.mark.parametrize("zeros", [False, True])
+def test_decay_products_backward_equals_autograds_even_at_zero_gates(shape, zeros):
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(*shape, dtype=F64, generator=g)
+    if zeros:                                  # a gate of exactly 0, where a division-based gradient gives 0 * inf
+        a.view(-1)[::3] = 0.0
+    a.requires_grad_()
+    dGamma = torch.randn(*shape, shape[-1], dtype=F64, generator=g)
+    dgamma = torch.randn(*shape, dtype=F64, generator=g)
+    ours, ref = decay_products(a), _decay_products_by_autograd(a)
+    assert all(torch.equal(x, y) for x, y in zip(ours, ref))               # forward: the same numbers, to the bit
+    for grads in ((dGamma, dgamma), (dGamma, None), (None, dgamma)):
+        pick = lambda outs: [o for o, gr in zip(outs, grads) if gr is not None]  # noqa: E731
+        given = [gr for gr in grads if gr is not None]
+        mine = torch.autograd.grad(pick(ours), a, given, retain_graph=True)[0]
+        theirs = torch.autograd.grad(pick(ref), a, given, retain_graph=True)[0]
+        assert torch.isfinite(mine).all()
+        torch.testing.assert_close(mine, theirs, rtol=1e-13, atol=1e-13)
+    assert torch.autograd.gradgradcheck(decay_products, (a.detach().clone().requires_grad_(),))
+
+
 def test_saturated_float32_gates_keep_titans_gradients_finite():
     # inputs x100 drive sigmoid gates below a logit of -88, where float32 gives exactly 0
     torch.manual_seed(0)
