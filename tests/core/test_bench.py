@@ -201,8 +201,18 @@ def test_the_readme_quotes_the_committed_scaling_run():
     quoted = [f"from {speed('transformer', 512):,.0f} at T = 512 to {speed('transformer', 16384):,.0f} at 16,384",
               f"between {min(speed('hope', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f} and "
               f"{max(speed('hope', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f}",
+              f"Titans' between {min(speed('titans', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f} and "
+              f"{max(speed('titans', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f}",
               f"Titans runs at {speed('titans', 16384) / speed('transformer', 16384):.2f}× Transformer++ and HOPE at "
               f"{speed('hope', 16384) / speed('transformer', 16384):.2f}×"]
+    # the crossing points: Transformer++'s seconds per token continued in a straight line through 8k and 16k
+    per_token = lambda m, T: 1 / speed(m, T)                                      # noqa: E731
+    slope = (per_token("transformer", 16384) - per_token("transformer", 8192)) / 8192
+    crossing = {m: 16384 + (per_token(m, 16384) - per_token("transformer", 16384)) / slope for m in ("titans", "hope")}
+    quoted.append(f"Titans would cross it near {round(crossing['titans'], -3):,.0f} tokens and HOPE near "
+                  f"{round(crossing['hope'], -3):,.0f}")
+    memory = [row[("hope", T)]["peak_mem_mb"] / row[("transformer", T)]["peak_mem_mb"] for T in (1024, 2048, 4096, 8192, 16384)]
+    quoted.append(f"HOPE keeps {min(memory):.1f}–{max(memory):.1f}× Transformer++'s")
     for text in quoted:
         assert text in " ".join(readme.split()), text
 
