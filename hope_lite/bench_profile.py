@@ -2,9 +2,9 @@
 
 One forward + backward (next-byte loss for a model; a squared-output loss for a layer) under
 ``torch.profiler`` on the CPU, after a warm-up step. It prints what decides how to make the step
-faster: how many PyTorch operations ran, how many per layer and per chunk (a chunked memory's cost
-is set by the count of small operations in its chunk loop, not by its arithmetic), how many were
-short (under 20 µs, where dispatch and Python dominate), how much of the wall time no operation
+faster: how many PyTorch operations ran, how many per layer and per chunk (a chunked memory's chunk
+loop runs hundreds of small operations, most too short to reach the machine's arithmetic rate), how
+many were short (under 20 µs, where dispatch and Python dominate), how much of the wall time no operation
 accounts for (Python and dispatch between them), and the operations that take the most time.
 
 ``--flops`` answers the question before that one: how much arithmetic the step is. It counts the

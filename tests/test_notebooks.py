@@ -33,9 +33,13 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+if TYPE_CHECKING:                    # imported where used: collecting the tests should not need it
+    import nbformat
 
 import alone
 

@@ -227,3 +227,138 @@ def test_the_readme_states_the_benchmarks_defaults(capsys):
     readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
     assert "Every process runs one torch thread unless `--threads` says otherwise" in readme
     assert "the whole sweep three times (`--repeats`)" in readme
+
+
+# --- the README's CPU tables and the sentences about them, against the committed output (results/bench-cpu.txt) ---
+
+def _bench_sections() -> dict[str, str]:
+    """results/bench-cpu.txt: each '$ python -m hope_lite.bench ...' line, then that command's output."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "results" / "bench-cpu.txt").read_text()
+    sections, command = {}, None
+    for line in text.splitlines():
+        if line.startswith("#"):                                                   # comments: date, times
+            continue
+        if line.startswith("$ python -m hope_lite.bench"):
+            command = line[2:].strip()
+            sections[command] = ""
+        elif command is not None:
+            sections[command] += line + "\n"
+    return sections
+
+
+def _model_rows(output: str) -> dict[tuple[str, int], dict[str, float]]:
+    """The --models table: (model, T) -> tokens/s, peak MB, ratio to Transformer++."""
+    rows = {}
+    for line in output.splitlines():
+        cells = line.split()
+        if len(cells) == 8 and cells[2].isdigit():
+            rows[(cells[0], int(cells[2]))] = {"tokens_per_s": float(cells[3]), "peak_mb": float(cells[5]),
+                                               "x_transformer": float(cells[6])}
+    return rows
+
+
+def _readme() -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_the_readme_pastes_the_committed_cpu_tables():
+    sections = _bench_sections()
+    readme = _readme()
+    for command in ("python -m hope_lite.bench", "python -m hope_lite.bench --models",
+                    "python -m hope_lite.bench --compile --model-tokens 1024"):
+        assert sections[command].strip() in readme, command
+    assert len(_model_rows(sections["python -m hope_lite.bench --models"])) == 12
+
+
+def test_the_readme_sentences_on_models_and_memory_follow_the_committed_output():
+    sections = _bench_sections()
+    auto = _model_rows(sections["python -m hope_lite.bench --models"])
+    kept = _model_rows(sections["python -m hope_lite.bench --models --recompute off --model-tokens 1024 4096 --repeats 2"])
+    short = _model_rows(sections["python -m hope_lite.bench --models --recompute on --model-tokens 256 --repeats 3"])
+    readme = " ".join(_readme().split())
+    assert (f"HOPE runs at {auto[('hope', 1024)]['x_transformer']:.2f}× Transformer++'s tokens/s at T = 1024 and "
+            f"{auto[('hope', 4096)]['x_transformer']:.2f}× at T = 4096") in readme
+    for model in ("hope", "titans", "hope-attention"):
+        for T in (1024, 4096):
+            row = (f"| {model} | {T} | {kept[(model, T)]['peak_mb']:,.0f} | {auto[(model, T)]['peak_mb']:,.0f} | "
+                   f"{kept[(model, T)]['tokens_per_s']:,.0f} | {auto[(model, T)]['tokens_per_s']:,.0f} |")
+            assert row in readme, row
+    spread = max(abs(kept[("transformer", T)]["tokens_per_s"] / auto[("transformer", T)]["tokens_per_s"] - 1)
+                 for T in (1024, 4096))
+    assert f"(Transformer++ within {100 * spread:.0f} % of its speed there)" in readme
+    hope_4096 = auto[("hope", 4096)]
+    assert f"HOPE's peak is {hope_4096['peak_mb'] / auto[('transformer', 4096)]['peak_mb']:.2f}× Transformer++'s" in readme
+    assert f"for {100 * (1 - hope_4096['tokens_per_s'] / kept[('hope', 4096)]['tokens_per_s']):.0f} % of its speed" in readme
+    assert f"take {kept[('hope', 4096)]['peak_mb'] / kept[('transformer', 4096)]['peak_mb']:.1f}× Transformer++'s" in readme
+    a, b = auto[("hope", 256)], short[("hope", 256)]
+    assert (f"cut HOPE's peak from {a['peak_mb']:,.0f} MB to {b['peak_mb']:,.0f} MB but cost "
+            f"{100 * (1 - b['tokens_per_s'] / a['tokens_per_s']):.0f} % of its speed "
+            f"({b['tokens_per_s']:,.0f} against {a['tokens_per_s']:,.0f} tokens/s)") in readme
+
+
+def _flops_rows(output: str) -> dict[str, dict[str, float]]:
+    rows = {}
+    for line in output.splitlines():
+        cells = line.split()
+        if len(cells) == 6 and cells[0] != "target":
+            rows[cells[0]] = dict(zip(("gflop", "ms", "rate", "x_gflop", "x_time"), map(float, cells[1:])))
+    return rows
+
+
+def test_the_readme_sentences_on_arithmetic_and_layers_follow_the_committed_output():
+    sections = _bench_sections()
+    readme = " ".join(_readme().split())
+    for command in [c for c in sections if "--flops" in c or "--profile" in c]:
+        assert command.removeprefix("python -m hope_lite.bench ") in readme, command
+        assert " ".join(sections[command].split()) in readme, command
+    layers = _flops_rows(sections["python -m hope_lite.bench --flops --profile-target sdpa self-mod titans-layer"])
+    short, long = (_flops_rows(sections[f"python -m hope_lite.bench --flops --profile-target transformer hope titans "
+                                        f"hope-attention --batch 8 --tokens {T}"]) for T in (1024, 4096))
+    assert (f"At T = 1024 HOPE's step is {short['hope']['x_gflop']:.2f}× Transformer++'s arithmetic and at T = 4096 "
+            f"{long['hope']['x_gflop']:.2f}×") in readme
+    assert (f"HOPE would run at {1 / short['hope']['x_gflop']:.2f}× its speed at T = 1024 and "
+            f"{1 / long['hope']['x_gflop']:.2f}× at 4096, above both of issue 17's targets") in readme
+    assert 1 / short["hope"]["x_gflop"] >= 0.6 and 1 / long["hope"]["x_gflop"] >= 1.0
+    assert (f"It computes at {short['hope']['rate']} GFLOP/s against Transformer++'s {short['transformer']['rate']} "
+            f"instead ({long['hope']['rate']} against {long['transformer']['rate']} at T = 4096)") in readme
+    x = layers["self-mod"]["x_gflop"]
+    assert (f"layer does {x:.2f}× the SDPA block's arithmetic, so 0.4× the block's speed would need "
+            f"{100 * 0.4 * x:.0f} % of its rate; it reaches {layers['self-mod']['rate']} GFLOP/s against "
+            f"{layers['sdpa']['rate']}") in readme
+    assert "block's arithmetic at under a third of its rate" in readme and \
+        layers["self-mod"]["rate"] < layers["sdpa"]["rate"] / 3
+    table = sections["python -m hope_lite.bench"]
+    speed = {line.split()[0]: float(line.split()[1]) for line in table.splitlines()[2:] if line.split()}
+    assert (f"The self-modifying layer runs at {speed['self-mod/chunked'] / speed['sdpa']:.2f}× the SDPA block here"
+            in readme)
+
+
+def test_the_readme_sentence_on_the_decay_backward_follows_its_before_after_run():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "results" / "bench-decay-ab.txt").read_text()
+    runs: dict[tuple[str, str], list[list[float]]] = {}
+    version = None
+    for line in text.splitlines():
+        if line.startswith("=== "):
+            version = line.split()[2]                                          # before / after
+        cells = line.split()
+        if version and len(cells) == 8 and cells[0] == "hope" and cells[2] == "1024":
+            runs.setdefault(("hope", version), []).append([float(cells[3]), float(cells[5])])
+        if version and len(cells) == 5 and cells[0] == "self-mod/chunked":           # no reference column
+            runs.setdefault(("self-mod", version), []).append([float(cells[1]), float(cells[3])])
+    assert all(len(r) == 3 for r in runs.values()) and len(runs) == 4
+    speed = {k: [r[0] for r in v] for k, v in runs.items()}
+    assert min(speed[("hope", "after")]) > max(speed[("hope", "before")])
+    assert max(speed[("self-mod", "after")]) < min(speed[("self-mod", "before")])
+    peak = {v: runs[("self-mod", v)][0][1] for v in ("before", "after")}
+    readme = " ".join(_readme().split())
+    assert (f"rose from {max(speed[('hope', 'before')]):,.0f} to {max(speed[('hope', 'after')]):,.0f} tokens/s "
+            "(every run after above every run before)") in readme
+    assert (f"fell from {max(speed[('self-mod', 'before')]):,.0f} to {max(speed[('self-mod', 'after')]):,.0f} tokens/s "
+            f"(every run after below every run before) with a peak {100 * (1 - peak['after'] / peak['before']):.0f} % "
+            f"lower ({peak['before']:.0f} against {peak['after']:.0f} MB)") in readme

@@ -574,7 +574,7 @@ def test_m3_and_least_squares_numbers_in_the_text():
     assert f"a linear layer {inputs} → {outputs} fitted to {rows} noisy points (noise {noise:g}" in text
     assert inspect.signature(ex.least_squares_comparison).parameters["seeds"].default == (0, 1, 2)
     assert "prints the table for seeds 0–2" in text
-    assert f"tuned learning rate ($3\\cdot10^{{-5}}$)" in text and ex.M3_ALGORITHM1_LR["recall"] == 3e-5
+    assert "tuned learning rate ($3\\cdot10^{-5}$)" in text and ex.M3_ALGORITHM1_LR["recall"] == 3e-5
 
 
 def test_section_9_setup_in_the_text():

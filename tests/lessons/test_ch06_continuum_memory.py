@@ -310,7 +310,7 @@ def classroom_table():
 def test_section4_measured_sentences_hold_at_the_classroom_defaults(classroom_table):
     """'What the measurement says', the Think! answer and the summary, at seeds 0-2 (classroom mode)."""
     e = classroom_table["phase_end"]
-    single, cms, equal = e["single"], e["cms"], e["cms-equal"]
+    single, cms = e["single"], e["cms"]
     mean = {n: a.mean(0) for n, a in e.items()}
     for name, (after_a, _, after_c, again) in mean.items():
         if name != "cms-equal":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from hope_lite.lessons.ch09_memory_benchmarks import benchmarks as bm
 from hope_lite.lessons.ch09_memory_benchmarks import continual as cl
