@@ -6,12 +6,15 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from hope_lite.bench import main
 from hope_lite.layers import MemoryBlock
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_json_prints_one_row_per_case_with_ratios():
@@ -189,20 +192,18 @@ def test_profile_rejects_an_unknown_target():
 
 
 def test_the_readme_quotes_the_committed_scaling_run():
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    record = json.loads((root / "results" / "bench-scaling.json").read_text())
-    readme = (root / "README.md").read_text()
-    assert record["command"] in readme and (root / "figures" / "bench-scaling.png").is_file()
+    record = json.loads((ROOT / "results" / "bench-scaling.json").read_text())
+    readme = _readme()
+    assert record["command"] in readme and (ROOT / "figures" / "bench-scaling.png").is_file()
     row = {(r["model"], r["tokens"]): r for r in record["rows"]}
     assert sorted({T for _, T in row}) == [512, 1024, 2048, 4096, 8192, 16384]
     speed = lambda m, T: row[(m, T)]["tokens_per_s"]                              # noqa: E731
+    from_1024 = (1024, 2048, 4096, 8192, 16384)
     quoted = [f"from {speed('transformer', 512):,.0f} at T = 512 to {speed('transformer', 16384):,.0f} at 16,384",
-              f"between {min(speed('hope', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f} and "
-              f"{max(speed('hope', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f}",
-              f"Titans' between {min(speed('titans', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f} and "
-              f"{max(speed('titans', T) for T in (1024, 2048, 4096, 8192, 16384)):,.0f}",
+              f"between {min(speed('hope', T) for T in from_1024):,.0f} and "
+              f"{max(speed('hope', T) for T in from_1024):,.0f}",
+              f"Titans' between {min(speed('titans', T) for T in from_1024):,.0f} and "
+              f"{max(speed('titans', T) for T in from_1024):,.0f}",
               f"Titans runs at {speed('titans', 16384) / speed('transformer', 16384):.2f}× Transformer++ and HOPE at "
               f"{speed('hope', 16384) / speed('transformer', 16384):.2f}×"]
     # the crossing points: Transformer++'s seconds per token continued in a straight line through 8k and 16k
@@ -211,20 +212,18 @@ def test_the_readme_quotes_the_committed_scaling_run():
     crossing = {m: 16384 + (per_token(m, 16384) - per_token("transformer", 16384)) / slope for m in ("titans", "hope")}
     quoted.append(f"Titans would cross it near {round(crossing['titans'], -3):,.0f} tokens and HOPE near "
                   f"{round(crossing['hope'], -3):,.0f}")
-    memory = [row[("hope", T)]["peak_mem_mb"] / row[("transformer", T)]["peak_mem_mb"] for T in (1024, 2048, 4096, 8192, 16384)]
+    memory = [row[("hope", T)]["peak_mem_mb"] / row[("transformer", T)]["peak_mem_mb"] for T in from_1024]
     quoted.append(f"HOPE keeps {min(memory):.1f}–{max(memory):.1f}× Transformer++'s")
     for text in quoted:
         assert text in " ".join(readme.split()), text
 
 
 def test_the_readme_states_the_benchmarks_defaults(capsys):
-    from pathlib import Path
-
     with pytest.raises(SystemExit):
         main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "(default 1:" in help_text and "keep each case's best (default 3)" in help_text
-    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    readme = " ".join(_readme().split())
     assert "Every process runs one torch thread unless `--threads` says otherwise" in readme
     assert "the whole sweep three times (`--repeats`)" in readme
 
@@ -233,9 +232,7 @@ def test_the_readme_states_the_benchmarks_defaults(capsys):
 
 def _bench_sections() -> dict[str, str]:
     """results/bench-cpu.txt: each '$ python -m hope_lite.bench ...' line, then that command's output."""
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parents[2] / "results" / "bench-cpu.txt").read_text()
+    text = (ROOT / "results" / "bench-cpu.txt").read_text()
     sections, command = {}, None
     for line in text.splitlines():
         if line.startswith("#"):                                                   # comments: date, times
@@ -259,10 +256,18 @@ def _model_rows(output: str) -> dict[tuple[str, int], dict[str, float]]:
     return rows
 
 
-def _readme() -> str:
-    from pathlib import Path
+def _layer_speeds(output: str) -> dict[str, list[float]]:
+    """The block table: case -> [tokens/s, peak MB]."""
+    rows = {}
+    for line in output.splitlines():
+        cells = line.split()
+        if len(cells) >= 5 and ("/" in cells[0] or cells[0] == "sdpa"):
+            rows[cells[0]] = [float(cells[1]), float(cells[3])]
+    return rows
 
-    return (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text()
 
 
 def test_the_readme_pastes_the_committed_cpu_tables():
@@ -331,26 +336,19 @@ def test_the_readme_sentences_on_arithmetic_and_layers_follow_the_committed_outp
             f"{layers['sdpa']['rate']}") in readme
     assert "block's arithmetic at under a third of its rate" in readme and \
         layers["self-mod"]["rate"] < layers["sdpa"]["rate"] / 3
-    table = sections["python -m hope_lite.bench"]
-    speed = {line.split()[0]: float(line.split()[1]) for line in table.splitlines()[2:] if line.split()}
+    speed = {case: row[0] for case, row in _layer_speeds(sections["python -m hope_lite.bench"]).items()}
     assert (f"The self-modifying layer runs at {speed['self-mod/chunked'] / speed['sdpa']:.2f}× the SDPA block here"
             in readme)
 
 
 def test_the_readme_sentence_on_the_decay_backward_follows_its_before_after_run():
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parents[2] / "results" / "bench-decay-ab.txt").read_text()
+    text = (ROOT / "results" / "bench-decay-ab.txt").read_text()
     runs: dict[tuple[str, str], list[list[float]]] = {}
-    version = None
-    for line in text.splitlines():
-        if line.startswith("=== "):
-            version = line.split()[2]                                          # before / after
-        cells = line.split()
-        if version and len(cells) == 8 and cells[0] == "hope" and cells[2] == "1024":
-            runs.setdefault(("hope", version), []).append([float(cells[3]), float(cells[5])])
-        if version and len(cells) == 5 and cells[0] == "self-mod/chunked":           # no reference column
-            runs.setdefault(("self-mod", version), []).append([float(cells[1]), float(cells[3])])
+    for block in re.split(r"^(?==== )", text, flags=re.M)[1:]:                   # '=== HH:MM:SS before|after round'
+        version = block.split()[2]
+        hope = _model_rows(block)[("hope", 1024)]
+        runs.setdefault(("hope", version), []).append([hope["tokens_per_s"], hope["peak_mb"]])
+        runs.setdefault(("self-mod", version), []).append(_layer_speeds(block)["self-mod/chunked"])
     assert all(len(r) == 3 for r in runs.values()) and len(runs) == 4
     speed = {k: [r[0] for r in v] for k, v in runs.items()}
     assert min(speed[("hope", "after")]) > max(speed[("hope", "before")])
