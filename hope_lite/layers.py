@@ -92,13 +92,43 @@ class CausalConv(nn.Module):
         if cache is None:
             cache = x.new_zeros(B, self.window - 1, C)
         padded = torch.cat([cache.to(x.dtype), x], dim=1)                       # (B, T + w - 1, C)
-        # y_t = sum_j w_j * x_{t - (w - 1) + j}: a few shifted multiply-adds, cheaper on CPU than a
-        # depthwise conv1d (whose backward is slow there) and the same numbers
-        weight = self.weight[:, 0].to(x.dtype)                                    # (C, w)
-        y = padded[:, :T] * weight[:, 0]
-        for j in range(1, self.window):
-            y = y + padded[:, j:j + T] * weight[:, j]
+        y = _ShiftedTaps.apply(padded, self.weight[:, 0].to(x.dtype))
         return y, padded[:, padded.shape[1] - (self.window - 1):]
+
+
+class _ShiftedTaps(torch.autograd.Function):
+    """y_t = sum_j w_j * p_{t+j} (j = 0 .. w-1) for p (B, T + w - 1, C), w (C, w): the convolution's arithmetic.
+
+    A few shifted multiply-adds, cheaper on CPU than a depthwise ``conv1d`` (whose backward is slow
+    there). Written as a Function because autograd's own backward of the shifted slices builds a
+    full-size zero tensor per tap and sums them; here the taps add into one gradient buffer::
+
+        dL/dp_s = sum_j w_j * g_{s-j},        dL/dw_j = sum_{b,t} g_t * p_{t+j}
+
+    The backward is made of differentiable operations, so gradients of gradients still work.
+    """
+
+    @staticmethod
+    def forward(ctx, padded: Tensor, weight: Tensor) -> Tensor:
+        ctx.save_for_backward(padded, weight)
+        T = padded.shape[1] - weight.shape[1] + 1
+        y = padded[:, :T] * weight[:, 0]
+        for j in range(1, weight.shape[1]):
+            y = y.addcmul_(padded[:, j:j + T], weight[:, j])
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        padded, weight = ctx.saved_tensors
+        T, taps = grad.shape[1], weight.shape[1]
+        grad_padded = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_padded = grad.new_zeros(padded.shape)
+            for j in range(taps):
+                grad_padded[:, j:j + T].addcmul_(grad, weight[:, j])
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.stack([(grad * padded[:, j:j + T]).sum((0, 1)) for j in range(taps)], dim=1)
+        return grad_padded, grad_weight
 
 
 class DataDependentGates(nn.Module):

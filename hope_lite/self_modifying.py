@@ -265,8 +265,9 @@ class SelfModifyingTitans(nn.Module):
         per_role = u.view(B, T, R, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)   # (R, B, H, T, dh)
         per_role = per_role.reshape(R, B * self.heads, T, self.head_dim)               # one copy, heads as rows
         M = len(self.projections)
-        uh = per_role[:M]                                                         # (M, B*H, T, dh)
-        static = dict(zip(self.statics, per_role[M:]))                            # static inputs (B*H, T, dh)
+        # split, not two slices: a slice's backward writes a zero tensor of the whole (R, ...) size
+        uh, rest = per_role.split([M, R - M])                                     # (M, B*H, T, dh)
+        static = dict(zip(self.statics, rest))                                    # static inputs (B*H, T, dh)
         write_projections = self.self_modifying and not freeze_projections
         if path == "reference":
             y, gen, new = self._reference(uh, static, state, B, write_projections)

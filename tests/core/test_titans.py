@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hope_lite.levels import UpdateRecorder, levels_of
-from hope_lite.layers import CausalConv
+from hope_lite.layers import CausalConv, _ShiftedTaps
 from hope_lite.self_modifying import SelfModifyingTitans
 from hope_lite.titans import TitansLayer
 
@@ -162,6 +162,30 @@ def test_causal_conv_streams_and_is_causal():
     x2 = x.clone()
     x2[:, 10] += 1
     assert (conv(x2)[0][:, :10] - y[:, :10]).abs().max().item() == 0.0
+
+
+@pytest.mark.parametrize("window", [1, 2, 4])
+def test_causal_conv_equals_depthwise_conv1d_with_its_gradients(window):
+    """The shifted taps (a custom backward) against torch's depthwise conv1d, values and first and second
+    gradients in float64, the cache's gradient included."""
+    torch.manual_seed(window)
+    conv = CausalConv(6, window=window).to(F64)
+    x = torch.randn(2, 9, 6, dtype=F64, requires_grad=True)
+    cache = torch.randn(2, window - 1, 6, dtype=F64, requires_grad=True)
+
+    def reference(x, cache, weight):
+        padded = torch.cat([cache, x], 1).transpose(1, 2)
+        return torch.nn.functional.conv1d(padded, weight, groups=6).transpose(1, 2)
+
+    y = conv(x, cache)[0]
+    assert (y - reference(x, cache, conv.weight)).abs().max().item() <= 1e-15
+    g = torch.randn_like(y)
+    ours_grads = torch.autograd.grad(y, (x, cache, conv.weight), g)
+    ref_grads = torch.autograd.grad(reference(x, cache, conv.weight), (x, cache, conv.weight), g)
+    for a, b in zip(ours_grads, ref_grads):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=0, atol=1e-14)
+    taps = lambda x, cache, w: _ShiftedTaps.apply(torch.cat([cache, x], 1), w)  # noqa: E731
+    assert torch.autograd.gradgradcheck(taps, (x, cache, conv.weight[:, 0].detach().clone().requires_grad_()))
 
 
 # -- outer gradients, levels, recorder ------------------------------------------------------------
