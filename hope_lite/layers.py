@@ -127,7 +127,9 @@ class _ShiftedTaps(torch.autograd.Function):
             for j in range(taps):
                 grad_padded[:, j:j + T].addcmul_(grad, weight[:, j])
         if ctx.needs_input_grad[1]:
-            grad_weight = torch.stack([(grad * padded[:, j:j + T]).sum((0, 1)) for j in range(taps)], dim=1)
+            # a sequence at a time: a product of the whole batch is a large fresh temporary per tap (page faults)
+            grad_weight = torch.stack([sum((g * p[j:j + T]).sum(0) for g, p in zip(grad, padded))
+                                       for j in range(taps)], dim=1)
         return grad_padded, grad_weight
 
 
