@@ -360,3 +360,32 @@ def test_the_readme_sentence_on_the_decay_backward_follows_its_before_after_run(
     assert (f"fell from {max(speed[('self-mod', 'before')]):,.0f} to {max(speed[('self-mod', 'after')]):,.0f} tokens/s "
             f"(every run after below every run before) with a peak {100 * (1 - peak['after'] / peak['before']):.0f} % "
             f"lower ({peak['before']:.0f} against {peak['after']:.0f} MB)") in readme
+
+
+def conv_ab_sentence(text: str) -> str:
+    """What the README says of results/bench-conv-ab.txt: each target's best before and after, and how the runs lie."""
+    runs: dict[tuple[str, str], list[float]] = {}
+    for block in re.split(r"^(?==== )", text, flags=re.M)[1:]:                   # '=== HH:MM:SS before|after round'
+        version, models, layers = block.split()[2], _model_rows(block), _layer_speeds(block)
+        for target, speed in (("the HOPE LM", models[("hope", 1024)]["tokens_per_s"]),
+                              ("the Titans LM", models[("titans", 1024)]["tokens_per_s"]),
+                              ("the self-modifying layer", layers["self-mod/chunked"][0]),
+                              ("the Titans layer", layers["titans-layer/chunked"][0])):
+            runs.setdefault((target, version), []).append(speed)
+    assert all(len(r) == 3 for r in runs.values()) and len(runs) == 8
+
+    def relation(before: list[float], after: list[float]) -> str:
+        if min(after) > max(before):
+            return "every run after above every run before"
+        if max(after) < min(before):
+            return "every run after below every run before"
+        return "the runs overlap"
+    parts = [f"{target} {max(runs[(target, 'before')]):,.0f} → {max(runs[(target, 'after')]):,.0f} tokens/s "
+             f"({relation(runs[(target, 'before')], runs[(target, 'after')])})"
+             for target in dict.fromkeys(t for t, _ in runs)]
+    return "; ".join(parts)
+
+
+def test_the_readme_sentence_on_the_convolution_backward_follows_its_before_after_run():
+    sentence = conv_ab_sentence((ROOT / "results" / "bench-conv-ab.txt").read_text())
+    assert sentence in " ".join(_readme().split())
