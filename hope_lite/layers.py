@@ -88,7 +88,7 @@ class CausalConv(nn.Module):
         self.weight = nn.Parameter(weight)
 
     def forward(self, x: Tensor, cache: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        B, T, C = x.shape                                                        # (B, T, C)
+        B, _, C = x.shape                                                        # (B, T, C)
         if cache is None:
             cache = x.new_zeros(B, self.window - 1, C)
         padded = torch.cat([cache.to(x.dtype), x], dim=1)                       # (B, T + w - 1, C)
@@ -114,7 +114,7 @@ class _ShiftedTaps(torch.autograd.Function):
         T = padded.shape[1] - weight.shape[1] + 1
         y = padded[:, :T] * weight[:, 0]
         for j in range(1, weight.shape[1]):
-            y = y.addcmul_(padded[:, j:j + T], weight[:, j])
+            y.addcmul_(padded[:, j:j + T], weight[:, j])
         return y
 
     @staticmethod

@@ -341,11 +341,15 @@ def test_the_readme_sentences_on_arithmetic_and_layers_follow_the_committed_outp
             in readme)
 
 
+def _ab_rounds(name: str) -> list[tuple[str, str]]:
+    """A before/after file of results/ as (version, output) per round: blocks '=== HH:MM:SS before|after round'."""
+    text = (ROOT / "results" / name).read_text()
+    return [(block.split()[2], block) for block in re.split(r"^(?==== )", text, flags=re.M)[1:]]
+
+
 def test_the_readme_sentence_on_the_decay_backward_follows_its_before_after_run():
-    text = (ROOT / "results" / "bench-decay-ab.txt").read_text()
     runs: dict[tuple[str, str], list[list[float]]] = {}
-    for block in re.split(r"^(?==== )", text, flags=re.M)[1:]:                   # '=== HH:MM:SS before|after round'
-        version = block.split()[2]
+    for version, block in _ab_rounds("bench-decay-ab.txt"):
         hope = _model_rows(block)[("hope", 1024)]
         runs.setdefault(("hope", version), []).append([hope["tokens_per_s"], hope["peak_mb"]])
         runs.setdefault(("self-mod", version), []).append(_layer_speeds(block)["self-mod/chunked"])
@@ -362,11 +366,11 @@ def test_the_readme_sentence_on_the_decay_backward_follows_its_before_after_run(
             f"lower ({peak['before']:.0f} against {peak['after']:.0f} MB)") in readme
 
 
-def conv_ab_sentence(text: str) -> str:
+def _conv_ab_sentence() -> str:
     """What the README says of results/bench-conv-ab.txt: each target's best before and after, and how the runs lie."""
     runs: dict[tuple[str, str], list[float]] = {}
-    for block in re.split(r"^(?==== )", text, flags=re.M)[1:]:                   # '=== HH:MM:SS before|after round'
-        version, models, layers = block.split()[2], _model_rows(block), _layer_speeds(block)
+    for version, block in _ab_rounds("bench-conv-ab.txt"):
+        models, layers = _model_rows(block), _layer_speeds(block)
         for target, speed in (("the HOPE LM", models[("hope", 1024)]["tokens_per_s"]),
                               ("the Titans LM", models[("titans", 1024)]["tokens_per_s"]),
                               ("the self-modifying layer", layers["self-mod/chunked"][0]),
@@ -387,5 +391,4 @@ def conv_ab_sentence(text: str) -> str:
 
 
 def test_the_readme_sentence_on_the_convolution_backward_follows_its_before_after_run():
-    sentence = conv_ab_sentence((ROOT / "results" / "bench-conv-ab.txt").read_text())
-    assert sentence in " ".join(_readme().split())
+    assert _conv_ab_sentence() in " ".join(_readme().split())
