@@ -39,15 +39,16 @@ def mlp_forward(weights: list[Tensor], z: Tensor, residual: bool) -> Tensor:
     """M(z) = [z +] W_L s(... s(W_1 z)) for batched weights (N, d_out, d_in), inputs (N, ..., d_in); s = SiLU."""
     x = z
     for i, W in enumerate(weights):
-        h = x @ W.transpose(-1, -2) if x.dim() == 3 else torch.einsum("noi,ni->no", W, x)
+        h = torch.bmm(x, W.transpose(1, 2)) if x.dim() == 3 else torch.einsum("noi,ni->no", W, x)
         x = F.silu(h) if i < len(weights) - 1 else h
     return x + z if residual else x
 
 
-def _silu_grad(h: Tensor) -> Tensor:
-    """d/dh [h sigmoid(h)] = s (1 + h (1 - s)), s = sigmoid(h)."""
+def _silu_grad(h: Tensor, silu_h: Tensor) -> Tensor:
+    """d/dh [h sigmoid(h)] = s (1 + h (1 - s)) = s + silu(h) (1 - s), s = sigmoid(h); silu(h) is given (the
+    forward pass has it), which saves two passes over the tensor."""
     s = torch.sigmoid(h)
-    return s * (1 + h * (1 - s))
+    return torch.addcmul(s, silu_h, 1 - s)
 
 
 def surprise_scale(norms: Tensor, max_norm: float | None) -> Tensor | None:
@@ -83,8 +84,13 @@ def clip_gradients(grads: list[Tensor], max_norm: float | None) -> list[Tensor]:
 
 
 def _gradient_norms(zs: list[Tensor], deltas: list[Tensor]) -> Tensor:
-    """|grad| per token of rank-1 factors: sqrt(sum_l |delta_l|^2 |z_l|^2), no per-token weight built."""
-    return _norm_from_squares(sum(d.pow(2).sum(-1) * z.pow(2).sum(-1) for z, d in zip(zs, deltas)))
+    """|grad| per token of rank-1 factors: sqrt(sum_l |delta_l|^2 |z_l|^2), no per-token weight built.
+
+    Each factor's norm is one fused reduction whose backward is one pass (x * grad / |x|, zero at |x| = 0);
+    squaring the big factors first cost two passes forward and three backward.
+    """
+    norm = torch.linalg.vector_norm
+    return _norm_from_squares(sum((norm(d, dim=-1) * norm(z, dim=-1)).square() for z, d in zip(zs, deltas)))
 
 
 OBJECTIVES = ("l2", "dot")
@@ -112,13 +118,13 @@ def mlp_surprise_factors(weights: list[Tensor], K: Tensor, V: Tensor, residual: 
     zs, hs, x = [], [], K
     for i, W in enumerate(weights):
         zs.append(x)
-        h = x @ W.transpose(1, 2)
+        h = torch.bmm(x, W.transpose(1, 2))
         hs.append(h)
         x = F.silu(h) if i < len(weights) - 1 else h
     delta = output_signal(x + K if residual else x, V, objective)              # dL/d output
     deltas = [delta]
     for i in range(len(weights) - 1, 0, -1):
-        delta = (delta @ weights[i]) * _silu_grad(hs[i - 1])
+        delta = torch.bmm(delta, weights[i]) * _silu_grad(hs[i - 1], zs[i])               # zs[i] = silu(hs[i - 1])
         deltas.append(delta)
     deltas = deltas[::-1]
     if max_norm is not None:
@@ -166,14 +172,26 @@ def unrolled_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retenti
 
     Since u_i = delta_i z_i^T per layer, reading layer l at token t after its write is
     ``h_t = D[t,0] W0 z + c_t S0 z - sum_i G[t,i] theta_i (z_i . z) delta_i``: attention-like
-    products, no weight per token. Shapes: Q, K, V (N, n, d); step, retention, momentum (N, n);
+    products, no weight per token. Shapes: Q, K, V (N, n, d); step, retention, momentum (N_g, n);
     weights (N, d_out, d_in) per layer. ``Q=None`` computes the end state only; a Q with N_q < N
     rows reads only the memories of the last N_q rows (the others are only written).
+
+    The gates may be shared: with N = copies x N_g rows stacked copy-major (self-modifying Titans'
+    memories, which all step with one eta_t and one a_t), row r uses the gates of row r mod N_g, and
+    D, P and G are computed once per gate row, not once per memory. Q then reads rows of the last
+    copy (N_q <= N_g).
 
     ``objective`` picks the inner loss whose gradient u_i is (see :func:`output_signal`).
 
     Returns (reads y_t = M_t(q_t), end weights M_n, end momentum S_n or None).
     """
+    N, N_gates = K.shape[0], step.shape[0]
+    copies = N // max(N_gates, 1)
+    if copies * N_gates != N or (Q is not None and Q.shape[0] > N_gates):
+        raise ValueError(f"unrolled_chunk: {N} memories cannot share gates of {N_gates} rows (or read "
+                         f"{Q.shape[0] if Q is not None else 0} of them): N must be a multiple of the gates' rows "
+                         "and Q may read only rows of the last copy.")
+    by_copy = lambda t: t.view(copies, N_gates, *t.shape[1:])   # noqa: E731  (copies, N_g, ...): gates broadcast
     zs, deltas = mlp_surprise_factors(WA, K, V, residual, max_surprise, objective)
     if momentum is None:
         if Q is None:              # end state only: the last row of D, without the (n, n) matrix
@@ -185,26 +203,35 @@ def unrolled_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retenti
     else:
         D, d0 = decay_products(retention)
         P, p0 = decay_products(momentum)
-        G = D @ P                                                               # (N, n, n)
-        c = (D @ p0[:, :, None]).squeeze(-1)                                    # (N, n)
+        G = torch.bmm(D, P)                                                     # (N_g, n, n)
+        c = torch.bmm(D, p0[:, :, None]).squeeze(-1)                            # (N_g, n)
         end_w, end_c, G_end = d0[:, -1], c[:, -1], G[:, -1] * step
-    new_W = [end_w[:, None, None] * W - (G_end[:, :, None] * Dl).transpose(1, 2) @ Zw
-             for W, Zw, Dl in zip(W0, zs, deltas)]
+
+    def written(start: list[Tensor], start_scale: Tensor, update_weight: Tensor) -> list[Tensor]:
+        """start_scale * start - sum_i update_weight_i u_i per layer, u_i = delta_i z_i^T (gates broadcast per copy)."""
+        out = []
+        for W, Zw, Dl in zip(start, zs, deltas):
+            weighted = (by_copy(Dl) * update_weight[:, :, None]).flatten(0, 1)            # (N, n, d_out)
+            scaled = (start_scale[:, None, None] * by_copy(W)).flatten(0, 1)
+            out.append(scaled - torch.bmm(weighted.transpose(1, 2), Zw))
+        return out
+
+    new_W = written(W0, end_w, G_end)
     new_S = None
     if momentum is not None:
-        new_W = [w + end_c[:, None, None] * S for w, S in zip(new_W, S0)]
-        m_end = P[:, -1] * step
-        new_S = [p0[:, -1, None, None] * S - (m_end[:, :, None] * Dl).transpose(1, 2) @ Zw
-                 for S, Zw, Dl in zip(S0, zs, deltas)]
+        new_W = [w + (end_c[:, None, None] * by_copy(S)).flatten(0, 1) for w, S in zip(new_W, S0)]
+        new_S = written(S0, p0[:, -1], P[:, -1] * step)
     if Q is None:
         return None, new_W, new_S
-    rows = slice(K.shape[0] - Q.shape[0], None)
-    weight_of_update = (G * step[:, None, :])[rows]                            # weight of u_i in M_t
-    x, d0r = Q, d0[rows, :, None]
+    N_q = Q.shape[0]
+    last = lambda t: t if t.shape[0] == N_q else t[t.shape[0] - N_q:]   # noqa: E731  the rows Q reads
+    weight_of_update = last(G * step[:, None, :])                              # weight of u_i in M_t
+    x, d0r = Q, last(d0)[:, :, None]
     for i, (W, Zw, Dl) in enumerate(zip(W0, zs, deltas)):
-        h = d0r * (x @ W[rows].transpose(1, 2)) - (weight_of_update * (x @ Zw[rows].transpose(1, 2))) @ Dl[rows]
+        scores = weight_of_update * torch.bmm(x, last(Zw).transpose(1, 2))       # G[t,i] theta_i (z_i . z_t)
+        h = d0r * torch.bmm(x, last(W).transpose(1, 2)) - torch.bmm(scores, last(Dl))
         if momentum is not None:
-            h = h + c[rows, :, None] * (x @ S0[i][rows].transpose(1, 2))
+            h = h + last(c)[:, :, None] * torch.bmm(x, last(S0[i]).transpose(1, 2))
         x = F.silu(h) if i < len(W0) - 1 else h
     return (x + Q if residual else x), new_W, new_S
 

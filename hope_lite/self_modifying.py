@@ -348,16 +348,17 @@ class SelfModifyingTitans(nn.Module):
         """
         M = len(self.projections)
         g = self._generate([a[:M] for a in anchor], u, static, batch)
-        A, W0 = [a[writers].flatten(0, 1) for a in anchor], [w[writers].flatten(0, 1) for w in weights]
         n_writers = writers.stop - writers.start
-        repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  same k, eta, a for all
+        writing = (lambda ws: ws) if n_writers == M + 1 else (lambda ws: [w[writers] for w in ws])  # noqa: E731
+        A, W0 = [a.flatten(0, 1) for a in writing(anchor)], [w.flatten(0, 1) for w in writing(weights)]
+        repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  the same k for every writer
         v_hat = mlp_forward(A, repeat(g["v"]), residual=True)               # each memory's own target
-        # eqs 88-89 for every writing memory; only the output memory (the last B*H rows) is read at q
-        S0 = None if momentum is None else [s[writers].flatten(0, 1) for s in momentum]
-        m = None if momentum is None else repeat(g["momentum"])
-        y, new, new_S = unrolled_chunk(g["q"], repeat(g["k"]), v_hat, repeat(g["eta"]), repeat(g["alpha"]), W0, A,
+        # eqs 88-89 for every writing memory, all stepping with the same eta_t, a_t (and m_t): the gates are
+        # passed once and shared; only the output memory (the last B*H rows) is read at q
+        S0 = None if momentum is None else [s.flatten(0, 1) for s in writing(momentum)]
+        y, new, new_S = unrolled_chunk(g["q"], repeat(g["k"]), v_hat, g["eta"], g["alpha"], W0, A,
                                        residual=True, max_surprise=self.max_surprise, objective=self.inner_rule,
-                                       momentum=m, S0=S0)
+                                       momentum=g["momentum"], S0=S0)
         return g, y, new, new_S
 
     # -- reference: one token at a time, inner gradients by autograd ----------------------------

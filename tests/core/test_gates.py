@@ -129,6 +129,49 @@ def _decay_products_by_autograd(a):
     return factors.cumprod(-2) * torch.ones(n, n, dtype=torch.bool).tril(), a.cumprod(-1)
 
 
+@pytest.mark.parametrize("with_momentum", [False, True])
+@pytest.mark.parametrize("read", ["last copy", "end state only"])
+def test_shared_gates_equal_gates_repeated_per_memory(with_momentum, read):
+    # self-modifying Titans stacks its memories copy-major and passes eta_t, a_t (and m_t) once: the kernel must
+    # give what it gives with the gates repeated for every memory, values and every gradient, gates' included
+    g = torch.Generator().manual_seed(3)
+    copies, rows, n, d = 3, 2, 9, 5
+    N = copies * rows
+    Q = torch.randn(rows, n, d, dtype=F64, generator=g) if read == "last copy" else None
+    K, V = (torch.randn(N, n, d, dtype=F64, generator=g) for _ in range(2))
+    W = [torch.randn(N, 7, d, dtype=F64, generator=g) / 3, torch.randn(N, d, 7, dtype=F64, generator=g) / 3]
+    S0 = [torch.randn_like(w) / 5 for w in W] if with_momentum else None
+    gates = [0.3 * torch.rand(rows, n, dtype=F64, generator=g), torch.rand(rows, n, dtype=F64, generator=g),
+             torch.rand(rows, n, dtype=F64, generator=g)]
+
+    def run(repeat):
+        leaves = [x.clone().requires_grad_() for x in (*gates, K, *W)]
+        step, retention, momentum = (x.repeat(copies, 1) if repeat else x for x in leaves[:3])
+        k, weights = leaves[3], leaves[4:]
+        y, new_W, new_S = unrolled_chunk(Q, k, V, step, retention, weights, weights, residual=True,
+                                         max_surprise=0.5, momentum=momentum if with_momentum else None, S0=S0)
+        outputs = [*new_W, *(new_S or []), *([] if y is None else [y])]
+        loss = sum((o * torch.linspace(-1, 1, o.numel(), dtype=F64).view_as(o)).sum() for o in outputs)
+        return outputs, torch.autograd.grad(loss, leaves, allow_unused=True)
+
+    (shared, shared_grads), (repeated, repeated_grads) = run(False), run(True)
+    for a, b in zip(shared + list(shared_grads), repeated + list(repeated_grads)):
+        if a is None or b is None:
+            assert a is None and b is None
+            continue
+        assert (a - b).abs().max().item() <= 1e-12
+    assert shared_grads[1].abs().max() > 1e-3                  # the retention gates matter here
+
+
+def test_unrolled_chunk_refuses_gates_that_cannot_be_shared():
+    K = torch.randn(6, 4, 3, dtype=F64)
+    W = [torch.randn(6, 3, 3, dtype=F64)]
+    with pytest.raises(ValueError, match="multiple of the gates' rows"):
+        unrolled_chunk(None, K, K, torch.rand(4, 4, dtype=F64), torch.rand(4, 4, dtype=F64), W, W, residual=True)
+    with pytest.raises(ValueError, match="only rows of the last copy"):
+        unrolled_chunk(K[:3], K, K, torch.rand(2, 4, dtype=F64), torch.rand(2, 4, dtype=F64), W, W, residual=True)
+
+
 @pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 3, 5), (4, 1)])
 @pytest.mark.parametrize("zeros", [False, True])
 def test_decay_products_backward_equals_autograds_even_at_zero_gates(shape, zeros):
