@@ -366,10 +366,11 @@ def test_the_readme_sentence_on_the_decay_backward_follows_its_before_after_run(
             f"lower ({peak['before']:.0f} against {peak['after']:.0f} MB)") in readme
 
 
-def _conv_ab_sentence() -> str:
-    """What the README says of results/bench-conv-ab.txt: each target's best before and after, and how the runs lie."""
+def _ab_sentence(name: str) -> str:
+    """What the README says of a before/after file of results/: each target's best before and after, and how the
+    runs lie."""
     runs: dict[tuple[str, str], list[float]] = {}
-    for version, block in _ab_rounds("bench-conv-ab.txt"):
+    for version, block in _ab_rounds(name):
         models, layers = _model_rows(block), _layer_speeds(block)
         for target, speed in (("the HOPE LM", models[("hope", 1024)]["tokens_per_s"]),
                               ("the Titans LM", models[("titans", 1024)]["tokens_per_s"]),
@@ -390,5 +391,6 @@ def _conv_ab_sentence() -> str:
     return "; ".join(parts)
 
 
-def test_the_readme_sentence_on_the_convolution_backward_follows_its_before_after_run():
-    assert _conv_ab_sentence() in " ".join(_readme().split())
+@pytest.mark.parametrize("name", ["bench-conv-ab.txt", "bench-gates-ab.txt"])
+def test_the_readme_sentence_on_a_before_after_run_follows_its_file(name):
+    assert _ab_sentence(name) in " ".join(_readme().split())
