@@ -301,16 +301,19 @@ def test_deep_vs_matrix_text_matches_its_defaults():
 
 
 def test_deep_memory_step_sizes_as_the_notebook_says():
-    # "five times the default and it ends no better than the best matrix, ten times and it diverges",
-    # at the passes of both modes (PASSES, and min(PASSES, 100) in FAST mode)
-    assert "five times the default and it ends no better than the best matrix, ten times and it diverges" in _markdown()
+    # "four times the default and it ends with more than twice the error, ten times and it diverges",
+    # at the passes of both modes (PASSES, and min(PASSES, 100) in FAST mode) and both seeds the tests run.
+    # (Five times, which the text once named, sits at the edge of stability: whether it ended finite hung on float
+    # rounding, and a change of rounding in the kernel made it diverge late.)
+    assert "four times the default and it ends with more than twice the error, ten times and it diverges" in _markdown()
     theta = inspect.signature(ex.deep_vs_matrix).parameters["theta"].default
     passes = _parameters()["PASSES"]
-    for p in sorted({passes, min(passes, 100)}):
-        default, five, ten = (ex.deep_vs_matrix(passes=p, theta=t * theta) for t in (1, 5, 10))
-        assert default["deep"][-1] < 0.5 * default["floor"], p
-        assert np.isfinite(five["deep"]).all() and five["deep"][-1] > 0.9 * five["floor"], p
-        assert not np.isfinite(ten["deep"][-1]), p
+    for seed in (0, 1):
+        for p in sorted({passes, min(passes, 100)}):
+            default, four, ten = (ex.deep_vs_matrix(passes=p, theta=t * theta, seed=seed) for t in (1, 4, 10))
+            assert default["deep"][-1] < 0.5 * default["floor"], (seed, p)
+            assert np.isfinite(four["deep"]).all() and four["deep"][-1] > 2 * default["deep"][-1], (seed, p)
+            assert not np.isfinite(ten["deep"][-1]), (seed, p)
 
 
 def test_stated_recall_numbers():
