@@ -394,3 +394,25 @@ def _ab_sentence(name: str) -> str:
 @pytest.mark.parametrize("name", ["bench-conv-ab.txt", "bench-gates-ab.txt"])
 def test_the_readme_sentence_on_a_before_after_run_follows_its_file(name):
     assert _ab_sentence(name) in " ".join(_readme().split())
+
+
+def _profiles(text: str) -> dict[str, tuple[str, str, str]]:
+    """The profile blocks of ``text``, first of each target: target -> (operations, per layer per chunk, mul's share)."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for block in re.split(r"^(?=profile of one forward\+backward: )", text, flags=re.M)[1:]:
+        target = re.match(r"profile of one forward\+backward: ([\w-]+),", block).group(1)
+        total, per = re.search(r"([\d,]+) operations \((\d+) per layer per chunk\)", block).groups()
+        mul = re.search(r"^\s+aten::mul\s+\d+\s+[\d.]+\s+([\d.]+)%", block, flags=re.M).group(1)
+        found.setdefault(target, (total, per, mul))
+    return found
+
+
+def test_the_readme_sentence_on_the_profile_after_follows_both_profiles():
+    readme = _readme()
+    before, after = _profiles(readme), _profiles((ROOT / "results" / "bench-profile-after.txt").read_text())
+    (sb, pb, mb), (sa, pa, ma) = before["self-mod"], after["self-mod"]
+    (hb, hpb, _), (ha, hpa, _) = before["hope"], after["hope"]
+    assert int(sa.replace(",", "")) < int(sb.replace(",", "")) and int(ha.replace(",", "")) < int(hb.replace(",", ""))
+    assert (f"the self-modifying layer {sb} → {sa} operations ({pb} → {pa} per layer per chunk), the HOPE LM "
+            f"{hb} → {ha} ({hpb} → {hpa}); `aten::mul`'s share of the layer's operation time {mb} % → {ma} %"
+            ) in " ".join(readme.split())
