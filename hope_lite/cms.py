@@ -147,7 +147,8 @@ class CMSBlock(nn.Module):
     def read_and_gradient(self, weights: list[Tensor], k: Tensor, v: Tensor) -> tuple[Tensor, list[Tensor]]:
         """MLP(k) and the summed gradient of the chunk from one forward pass (the read is MLP(k) = delta + v)."""
         zs, deltas = mlp_surprise_factors(weights, k, v, residual=False)
-        return deltas[-1] + v, [torch.bmm(d.transpose(1, 2), z) for z, d in zip(zs, deltas)]   # (B, n, w), (B, d_out, d_in)
+        grads = [torch.bmm(d.transpose(1, 2), z) for z, d in zip(zs, deltas)]                 # (B, d_out, d_in)
+        return deltas[-1] + v, grads                                                          # read (B, n, w)
 
     def accumulate(self, st: CMSLevelState, grads: list[Tensor]) -> CMSLevelState:
         """Add a piece's summed gradient to the open chunk's; the weights stay frozen."""

@@ -37,6 +37,8 @@ __all__ = ["mlp_forward", "mlp_surprise_factors", "autograd_inner_gradient", "su
 
 def mlp_forward(weights: list[Tensor], z: Tensor, residual: bool) -> Tensor:
     """M(z) = [z +] W_L s(... s(W_1 z)) for batched weights (N, d_out, d_in), inputs (N, ..., d_in); s = SiLU."""
+    # torch.bmm rather than @ here and in the kernels below: matmul's broadcasting adds expand and reshape nodes
+    # to autograd's graph for every product, an overhead these small per-chunk products feel
     x = z
     for i, W in enumerate(weights):
         h = torch.bmm(x, W.transpose(1, 2)) if x.dim() == 3 else torch.einsum("noi,ni->no", W, x)

@@ -397,7 +397,7 @@ def test_the_readme_sentence_on_a_before_after_run_follows_its_file(name):
 
 
 def _profiles(text: str) -> dict[str, tuple[str, str, str]]:
-    """The profile blocks of ``text``, first of each target: target -> (operations, per layer per chunk, mul's share)."""
+    """The profile blocks of ``text``, the first of each target: target -> (operations, per chunk, mul's share)."""
     found: dict[str, tuple[str, str, str]] = {}
     for block in re.split(r"^(?=profile of one forward\+backward: )", text, flags=re.M)[1:]:
         target = re.match(r"profile of one forward\+backward: ([\w-]+),", block).group(1)
