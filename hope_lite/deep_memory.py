@@ -189,10 +189,12 @@ def unrolled_chunk(Q: Tensor | None, K: Tensor, V: Tensor, step: Tensor, retenti
     """
     N, N_gates = K.shape[0], step.shape[0]
     copies = N // max(N_gates, 1)
-    if copies * N_gates != N or (Q is not None and Q.shape[0] > N_gates):
-        raise ValueError(f"unrolled_chunk: {N} memories cannot share gates of {N_gates} rows (or read "
-                         f"{Q.shape[0] if Q is not None else 0} of them): N must be a multiple of the gates' rows "
-                         "and Q may read only rows of the last copy.")
+    if copies * N_gates != N:
+        raise ValueError(f"unrolled_chunk: {N} memories cannot share gates of {N_gates} rows: N must be a multiple "
+                         "of the gates' rows (pass one row of gates per memory, or per memory of one copy).")
+    if Q is not None and Q.shape[0] > N_gates:
+        raise ValueError(f"unrolled_chunk: Q has {Q.shape[0]} rows but the gates {N_gates}: Q may read only rows of "
+                         "the last copy (pass Q for at most as many memories as there are rows of gates).")
     by_copy = lambda t: t.view(copies, N_gates, *t.shape[1:])   # noqa: E731  (copies, N_g, ...): gates broadcast
     zs, deltas = mlp_surprise_factors(WA, K, V, residual, max_surprise, objective)
     if momentum is None:

@@ -349,6 +349,8 @@ class SelfModifyingTitans(nn.Module):
         M = len(self.projections)
         g = self._generate([a[:M] for a in anchor], u, static, batch)
         n_writers = writers.stop - writers.start
+        # every memory writes unless the projections are frozen; indexing all rows would still record a slice
+        # whose backward fills a zero tensor, so the full stack is passed as it is
         writing = (lambda ws: ws) if n_writers == M + 1 else (lambda ws: [w[writers] for w in ws])  # noqa: E731
         A, W0 = [a.flatten(0, 1) for a in writing(anchor)], [w.flatten(0, 1) for w in writing(weights)]
         repeat = lambda t: t.repeat(n_writers, *([1] * (t.dim() - 1)))   # noqa: E731  the same k for every writer
