@@ -281,6 +281,16 @@ def test_the_readme_pastes_the_committed_cpu_tables():
     assert len(_model_rows(sections["python -m hope_lite.bench --models"])) == 12
 
 
+def test_the_readme_states_how_long_the_models_table_took():
+    # the comment line before a command in results/bench-cpu.txt gives its start and end (UTC)
+    text = (ROOT / "results" / "bench-cpu.txt").read_text()
+    start, end = re.search(r"^# (\d\d:\d\d:\d\d)-(\d\d:\d\d:\d\d)\n\$ python -m hope_lite.bench --models\n",
+                           text, flags=re.M).groups()
+    seconds = lambda hms: sum(int(x) * f for x, f in zip(hms.split(":"), (3600, 60, 1)))  # noqa: E731
+    minutes = round((seconds(end) - seconds(start)) / 60)
+    assert f"each case's best kept (2026-12-03, nothing else running, {minutes} minutes)" in " ".join(_readme().split())
+
+
 def test_the_readme_sentences_on_models_and_memory_follow_the_committed_output():
     sections = _bench_sections()
     auto = _model_rows(sections["python -m hope_lite.bench --models"])
@@ -419,7 +429,8 @@ def test_the_readme_sentence_on_the_profile_before_and_after_follows_both_profil
     before, after = _profiles((ROOT / "results" / "bench-profile-before.txt").read_text()), _profiles(readme)
     (sb, pb, mb), (sa, pa, ma) = before["self-mod"], after["self-mod"]
     (hb, hpb, _), (ha, hpa, _) = before["hope"], after["hope"]
-    assert int(sa.replace(",", "")) < int(sb.replace(",", "")) and int(ha.replace(",", "")) < int(hb.replace(",", ""))
+    count = lambda text: int(text.replace(",", ""))                                   # noqa: E731  "9,071" -> 9071
+    assert count(sa) < count(sb) and count(ha) < count(hb)
     assert (f"the self-modifying layer {sb} → {sa} operations ({pb} → {pa} per layer per chunk), the HOPE LM "
             f"{hb} → {ha} ({hpb} → {hpa}); `aten::mul`'s share of the layer's operation time {mb} % → {ma} %"
             ) in " ".join(readme.split())
